@@ -1,0 +1,93 @@
+//! What the toolbar reads of actix-web's request and response.
+
+use std::net::IpAddr;
+
+use actix_web::HttpRequest;
+use actix_web::body::{BodySize, MessageBody};
+use actix_web::http::header::HeaderMap;
+use actix_web::web::Query;
+use actix_web::HttpResponse;
+use debug_toolbar_core::{NameValue, RequestInfo, ResponseInfo};
+
+/// The request, secrets masked, as seen after routing (so the matched route is known).
+pub(crate) fn request_info(req: &HttpRequest, client: Option<IpAddr>) -> RequestInfo {
+    let connection = req.connection_info();
+    let mut info = RequestInfo::new(req.method().as_str(), req.path());
+    info.query_string = masked_query(req.query_string());
+    info.query_params = Query::<Vec<(String, String)>>::from_query(req.query_string())
+        .map(|q| {
+            q.into_inner()
+                .into_iter()
+                .map(|(name, value)| NameValue::redacted(name, value))
+                .collect()
+        })
+        .unwrap_or_default();
+    info.path_params = req
+        .match_info()
+        .iter()
+        .map(|(name, value)| NameValue::redacted(name, value))
+        .collect();
+    info.route_pattern = req.match_pattern();
+    info.route_name = req.match_name().map(str::to_owned);
+    info.headers = headers(req.headers());
+    info.cookies = cookies(req.headers());
+    info.http_version = format!("{:?}", req.version());
+    info.scheme = connection.scheme().to_owned();
+    info.host = connection.host().to_owned();
+    info.client_addr = client;
+    info.peer_addr = req.peer_addr().map(|a| a.ip());
+    info
+}
+
+/// The response head as the application made it.
+pub(crate) fn response_info<B: MessageBody>(res: &HttpResponse<B>) -> ResponseInfo {
+    let status = res.status();
+    let mut info = ResponseInfo::new(status.as_u16());
+    info.reason = status.canonical_reason().unwrap_or("").to_owned();
+    info.headers = headers(res.headers());
+    info.body_size = match res.body().size() {
+        BodySize::Sized(n) => Some(n),
+        BodySize::None => Some(0),
+        BodySize::Stream => None,
+    };
+    info
+}
+
+fn headers(map: &HeaderMap) -> Vec<NameValue> {
+    let mut headers: Vec<NameValue> = map
+        .iter()
+        .map(|(name, value)| {
+            NameValue::redacted(name.as_str(), String::from_utf8_lossy(value.as_bytes()))
+        })
+        .collect();
+    headers.sort_by(|a, b| a.name.cmp(&b.name));
+    headers
+}
+
+fn cookies(map: &HeaderMap) -> Vec<NameValue> {
+    map.get_all(actix_web::http::header::COOKIE)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .flat_map(|line| {
+            line.split(';')
+                .filter_map(|pair| {
+                    let (name, value) = pair.split_once('=')?;
+                    Some(NameValue::redacted(name.trim(), value.trim()))
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// The query string with the values of secret-looking parameters masked.
+fn masked_query(query: &str) -> String {
+    query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) if debug_toolbar_core::redact::is_secret_name(name) => {
+                format!("{name}={}", debug_toolbar_core::redact::MASK)
+            }
+            _ => pair.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}

@@ -1,0 +1,159 @@
+//! Who the client is, and whether it may see the toolbar.
+
+use std::net::IpAddr;
+
+use actix_web::http::header::{HeaderMap, HeaderName};
+use ipnet::IpNet;
+
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const FORWARDED: HeaderName = HeaderName::from_static("forwarded");
+
+/// The client's address: the TCP peer, or, when the peer is a trusted proxy, the last address
+/// in the forwarding headers that is not itself a trusted proxy.
+pub(crate) fn client_addr(
+    peer: Option<IpAddr>,
+    headers: &HeaderMap,
+    trusted_proxies: &[IpNet],
+) -> Option<IpAddr> {
+    let peer = peer.map(canonical)?;
+    if !contains(trusted_proxies, peer) {
+        return Some(peer);
+    }
+    // Walk the chain from the nearest hop outwards; every hop we trust vouches for the next.
+    let chain = forwarded_chain(headers);
+    let mut client = peer;
+    for hop in chain.iter().rev() {
+        let Some(addr) = hop else {
+            // An address we cannot parse ends the chain we can vouch for.
+            break;
+        };
+        client = *addr;
+        if !contains(trusted_proxies, client) {
+            break;
+        }
+    }
+    Some(client)
+}
+
+/// Whether `addr` is inside one of `nets`.
+pub(crate) fn contains(nets: &[IpNet], addr: IpAddr) -> bool {
+    let addr = canonical(addr);
+    nets.iter().any(|net| net.contains(&addr))
+}
+
+/// IPv4-mapped IPv6 addresses (`::ffff:127.0.0.1`) as IPv4.
+fn canonical(addr: IpAddr) -> IpAddr {
+    match addr {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(addr, IpAddr::V4),
+        IpAddr::V4(_) => addr,
+    }
+}
+
+/// Addresses from `Forwarded` (`for=`) if present, else from `X-Forwarded-For`, in order.
+fn forwarded_chain(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
+    let forwarded: Vec<Option<IpAddr>> = headers
+        .get_all(FORWARDED)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|element| {
+            element.split(';').find_map(|pair| {
+                let (key, value) = pair.split_once('=')?;
+                key.trim()
+                    .eq_ignore_ascii_case("for")
+                    .then(|| parse_node(value.trim()))
+            })
+        })
+        .collect();
+    if !forwarded.is_empty() {
+        return forwarded;
+    }
+    headers
+        .get_all(X_FORWARDED_FOR)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|item| parse_node(item.trim()))
+        .collect()
+}
+
+/// An address as written in `Forwarded` or `X-Forwarded-For`: `1.2.3.4`, `1.2.3.4:80`,
+/// `"[::1]:80"`, `[::1]`, `::1`.
+fn parse_node(node: &str) -> Option<IpAddr> {
+    let node = node.trim_matches('"');
+    if let Ok(addr) = node.parse::<IpAddr>() {
+        return Some(canonical(addr));
+    }
+    if let Some(rest) = node.strip_prefix('[') {
+        let (inside, _) = rest.split_once(']')?;
+        return inside.parse().ok().map(canonical);
+    }
+    let (host, _port) = node.rsplit_once(':')?;
+    host.parse().ok().map(canonical)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::http::header::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(
+                HeaderName::from_static(name),
+                HeaderValue::from_static(value),
+            );
+        }
+        map
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn forwarded_headers_are_ignored_without_trusted_proxies() {
+        let h = headers(&[("x-forwarded-for", "127.0.0.1")]);
+        assert_eq!(client_addr(Some(ip("203.0.113.9")), &h, &[]), Some(ip("203.0.113.9")));
+    }
+
+    #[test]
+    fn trusted_proxy_reveals_the_client_but_not_spoofed_hops() {
+        let proxy: IpNet = "172.17.0.1/32".parse().unwrap();
+        // The client sent "127.0.0.1" itself; the proxy appended the real address.
+        let h = headers(&[("x-forwarded-for", "127.0.0.1, 203.0.113.9")]);
+        assert_eq!(
+            client_addr(Some(ip("172.17.0.1")), &h, &[proxy]),
+            Some(ip("203.0.113.9"))
+        );
+    }
+
+    #[test]
+    fn forwarded_header_is_preferred_and_parsed() {
+        let proxy: IpNet = "10.0.0.0/8".parse().unwrap();
+        let h = headers(&[
+            ("forwarded", "for=\"[2001:db8::1]:4711\";proto=https, for=10.0.0.2"),
+            ("x-forwarded-for", "127.0.0.1"),
+        ]);
+        assert_eq!(
+            client_addr(Some(ip("10.0.0.3")), &h, &[proxy]),
+            Some(ip("2001:db8::1"))
+        );
+    }
+
+    #[test]
+    fn mapped_ipv4_is_matched_as_ipv4() {
+        let nets: Vec<IpNet> = vec!["127.0.0.0/8".parse().unwrap()];
+        assert!(contains(&nets, ip("::ffff:127.0.0.1")));
+        assert!(!contains(&nets, ip("::ffff:10.0.0.1")));
+    }
+
+    #[test]
+    fn garbage_in_forwarding_headers_stops_the_chain() {
+        let proxy: IpNet = "172.17.0.1/32".parse().unwrap();
+        let h = headers(&[("x-forwarded-for", "127.0.0.1, <script>")]);
+        assert_eq!(
+            client_addr(Some(ip("172.17.0.1")), &h, &[proxy]),
+            Some(ip("172.17.0.1"))
+        );
+    }
+}

@@ -1,0 +1,408 @@
+//! The toolbar's configuration: builder and `DEBUG_TOOLBAR_*` environment variables.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use actix_web::dev::ServiceRequest;
+use debug_toolbar_core::{InMemoryStore, Store};
+use ipnet::IpNet;
+use tracing_subscriber::filter::LevelFilter;
+
+/// Decides per request whether the toolbar is shown, after the address check passed.
+pub type ShowToolbar = Arc<dyn Fn(&ServiceRequest) -> bool + Send + Sync>;
+
+/// How the toolbar behaves; build one with [`ToolbarConfig::builder`] or
+/// [`ToolbarConfig::from_env`].
+#[derive(Clone)]
+pub struct ToolbarConfig {
+    pub(crate) enabled: bool,
+    pub(crate) allowed_ips: Vec<IpNet>,
+    pub(crate) trusted_proxies: Vec<IpNet>,
+    pub(crate) show_toolbar: Option<ShowToolbar>,
+    pub(crate) prefix: String,
+    pub(crate) store_capacity: usize,
+    pub(crate) store: Option<Arc<dyn Store>>,
+    pub(crate) max_body_bytes: usize,
+    pub(crate) disabled_panels: BTreeSet<String>,
+    pub(crate) tracing_level: LevelFilter,
+    pub(crate) app: Option<(String, String)>,
+}
+
+impl Default for ToolbarConfig {
+    fn default() -> Self {
+        Self {
+            enabled: cfg!(debug_assertions),
+            allowed_ips: vec![loopback_v4(), loopback_v6()],
+            trusted_proxies: Vec::new(),
+            show_toolbar: None,
+            prefix: "/__debug_toolbar/".to_owned(),
+            store_capacity: InMemoryStore::DEFAULT_CAPACITY,
+            store: None,
+            max_body_bytes: 5 * 1024 * 1024,
+            disabled_panels: BTreeSet::new(),
+            tracing_level: LevelFilter::DEBUG,
+            app: None,
+        }
+    }
+}
+
+fn loopback_v4() -> IpNet {
+    IpNet::new_assert(IpAddr::from([127, 0, 0, 0]), 8)
+}
+
+fn loopback_v6() -> IpNet {
+    IpNet::new_assert(IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1]), 128)
+}
+
+impl fmt::Debug for ToolbarConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ToolbarConfig")
+            .field("enabled", &self.enabled)
+            .field("allowed_ips", &self.allowed_ips)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("show_toolbar", &self.show_toolbar.as_ref().map(|_| "Fn"))
+            .field("prefix", &self.prefix)
+            .field("store_capacity", &self.store_capacity)
+            .field("store", &self.store)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("disabled_panels", &self.disabled_panels)
+            .field("tracing_level", &self.tracing_level)
+            .field("app", &self.app)
+            .finish()
+    }
+}
+
+impl ToolbarConfig {
+    /// A builder starting from the defaults.
+    pub fn builder() -> ToolbarConfigBuilder {
+        ToolbarConfigBuilder {
+            config: ToolbarConfig::default(),
+        }
+    }
+
+    /// The defaults with the `DEBUG_TOOLBAR_*` environment variables applied.
+    ///
+    /// | variable | meaning | default |
+    /// |---|---|---|
+    /// | `DEBUG_TOOLBAR_ENABLED` | `true`/`false` (also `1`/`0`, `yes`/`no`, `on`/`off`) | on in debug builds, off in release builds |
+    /// | `DEBUG_TOOLBAR_ALLOWED_IPS` | comma-separated addresses or CIDR networks shown the toolbar | `127.0.0.0/8,::1/128` |
+    /// | `DEBUG_TOOLBAR_TRUSTED_PROXIES` | comma-separated proxies whose `X-Forwarded-For`/`Forwarded` is believed | none |
+    /// | `DEBUG_TOOLBAR_PREFIX` | URL prefix of the toolbar's routes | `/__debug_toolbar/` |
+    /// | `DEBUG_TOOLBAR_STORE_CAPACITY` | requests kept | `25` |
+    /// | `DEBUG_TOOLBAR_MAX_BODY_BYTES` | largest HTML body the toolbar is injected into | `5242880` |
+    /// | `DEBUG_TOOLBAR_DISABLED_PANELS` | comma-separated panel ids listed but not run | none |
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Ok(Self::builder().env()?.build())
+    }
+
+    /// Whether the toolbar is switched on.
+    pub fn enabled(&self) -> bool {
+        self.enabled
+    }
+
+    /// The URL prefix of the toolbar's routes, ending in `/`.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+}
+
+/// Builds a [`ToolbarConfig`].
+#[must_use]
+#[derive(Debug, Clone)]
+pub struct ToolbarConfigBuilder {
+    config: ToolbarConfig,
+}
+
+impl ToolbarConfigBuilder {
+    /// Applies the `DEBUG_TOOLBAR_*` environment variables (see [`ToolbarConfig::from_env`]).
+    pub fn env(self) -> Result<Self, ConfigError> {
+        self.vars(|name| std::env::var(name).ok())
+    }
+
+    /// Applies `DEBUG_TOOLBAR_*` variables read through `var`, e.g. from a map in tests.
+    pub fn vars(mut self, var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let c = &mut self.config;
+        if let Some(v) = var("DEBUG_TOOLBAR_ENABLED") {
+            c.enabled = parse_bool("DEBUG_TOOLBAR_ENABLED", &v)?;
+        }
+        if let Some(v) = var("DEBUG_TOOLBAR_ALLOWED_IPS") {
+            c.allowed_ips = parse_nets("DEBUG_TOOLBAR_ALLOWED_IPS", &v)?;
+        }
+        if let Some(v) = var("DEBUG_TOOLBAR_TRUSTED_PROXIES") {
+            c.trusted_proxies = parse_nets("DEBUG_TOOLBAR_TRUSTED_PROXIES", &v)?;
+        }
+        if let Some(v) = var("DEBUG_TOOLBAR_PREFIX") {
+            c.prefix = parse_prefix("DEBUG_TOOLBAR_PREFIX", &v)?;
+        }
+        if let Some(v) = var("DEBUG_TOOLBAR_STORE_CAPACITY") {
+            c.store_capacity = parse_count("DEBUG_TOOLBAR_STORE_CAPACITY", &v)?;
+        }
+        if let Some(v) = var("DEBUG_TOOLBAR_MAX_BODY_BYTES") {
+            c.max_body_bytes = parse_count("DEBUG_TOOLBAR_MAX_BODY_BYTES", &v)?;
+        }
+        if let Some(v) = var("DEBUG_TOOLBAR_DISABLED_PANELS") {
+            c.disabled_panels = split_list(&v).map(str::to_owned).collect();
+        }
+        Ok(self)
+    }
+
+    /// Switches the toolbar on or off. By default, it is on in debug builds and off in release
+    /// builds.
+    pub fn enabled(mut self, enabled: bool) -> Self {
+        self.config.enabled = enabled;
+        self
+    }
+
+    /// Client networks shown the toolbar. By default, loopback (`127.0.0.0/8` and `::1`).
+    pub fn allowed_ips(mut self, nets: impl IntoIterator<Item = IpNet>) -> Self {
+        self.config.allowed_ips = nets.into_iter().collect();
+        self
+    }
+
+    /// Proxies whose `X-Forwarded-For` and `Forwarded` headers name the real client.
+    /// By default, none: those headers are ignored.
+    ///
+    /// # Security
+    ///
+    /// Anyone can send these headers. They are read only when the TCP peer is one of these
+    /// proxies, and then only up to the first address that is not a trusted proxy, so a client
+    /// cannot make itself look like an allowed address by sending the header itself.
+    pub fn trusted_proxies(mut self, nets: impl IntoIterator<Item = IpNet>) -> Self {
+        self.config.trusted_proxies = nets.into_iter().collect();
+        self
+    }
+
+    /// A callback that decides per request, after the address check, whether to show the
+    /// toolbar. By default, every allowed client is shown it.
+    pub fn show_toolbar(
+        mut self,
+        show: impl Fn(&ServiceRequest) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.config.show_toolbar = Some(Arc::new(show));
+        self
+    }
+
+    /// URL prefix of the toolbar's own routes; a `/` is added at both ends when missing.
+    /// By default, `/__debug_toolbar/`.
+    pub fn prefix(mut self, prefix: &str) -> Self {
+        self.config.prefix = normalize_prefix(prefix);
+        self
+    }
+
+    /// How many requests the default in-memory store keeps. By default, 25.
+    pub fn store_capacity(mut self, capacity: usize) -> Self {
+        self.config.store_capacity = capacity.max(1);
+        self
+    }
+
+    /// Where records are kept. By default, one in-memory store shared by every toolbar in the
+    /// process, so that every worker sees every record.
+    pub fn store(mut self, store: Arc<dyn Store>) -> Self {
+        self.config.store = Some(store);
+        self
+    }
+
+    /// Largest HTML body, in bytes, the toolbar is injected into. By default, 5 MiB.
+    pub fn max_body_bytes(mut self, bytes: usize) -> Self {
+        self.config.max_body_bytes = bytes;
+        self
+    }
+
+    /// Panels listed in the toolbar but not run. By default, none.
+    pub fn disabled_panels<I, S>(mut self, ids: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.config.disabled_panels = ids.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The most verbose level [`crate::DebugToolbar::layer`] records. By default, `DEBUG`
+    /// (sqlx reports queries at `DEBUG`).
+    pub fn tracing_level(mut self, level: LevelFilter) -> Self {
+        self.config.tracing_level = level;
+        self
+    }
+
+    /// The application's name and version, shown in the Versions panel; usually
+    /// `.app(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))`. By default, not shown.
+    pub fn app(mut self, name: impl Into<String>, version: impl Into<String>) -> Self {
+        self.config.app = Some((name.into(), version.into()));
+        self
+    }
+
+    /// The configuration.
+    pub fn build(self) -> ToolbarConfig {
+        self.config
+    }
+}
+
+/// A `DEBUG_TOOLBAR_*` variable holds a value the toolbar does not accept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    variable: &'static str,
+    value: String,
+    expected: &'static str,
+}
+
+impl ConfigError {
+    /// The variable's name.
+    pub fn variable(&self) -> &str {
+        self.variable
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}={:?} is not valid: expected {}",
+            self.variable, self.value, self.expected
+        )
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+fn error(variable: &'static str, value: &str, expected: &'static str) -> ConfigError {
+    ConfigError {
+        variable,
+        value: value.to_owned(),
+        expected,
+    }
+}
+
+fn split_list(value: &str) -> impl Iterator<Item = &str> {
+    value.split(',').map(str::trim).filter(|s| !s.is_empty())
+}
+
+fn parse_bool(variable: &'static str, value: &str) -> Result<bool, ConfigError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(error(variable, value, "true or false (1/0, yes/no, on/off)")),
+    }
+}
+
+fn parse_nets(variable: &'static str, value: &str) -> Result<Vec<IpNet>, ConfigError> {
+    split_list(value)
+        .map(|item| {
+            item.parse::<IpNet>()
+                .or_else(|_| item.parse::<IpAddr>().map(IpNet::from))
+                .map_err(|_| {
+                    error(
+                        variable,
+                        value,
+                        "comma-separated IP addresses or CIDR networks, e.g. 127.0.0.1,10.0.0.0/8,::1",
+                    )
+                })
+        })
+        .collect()
+}
+
+fn parse_count(variable: &'static str, value: &str) -> Result<usize, ConfigError> {
+    value
+        .trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| error(variable, value, "a whole number greater than 0"))
+}
+
+fn parse_prefix(variable: &'static str, value: &str) -> Result<String, ConfigError> {
+    let trimmed = value.trim().trim_matches('/');
+    let valid = !trimmed.is_empty()
+        && trimmed
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./".contains(&b));
+    if valid {
+        Ok(normalize_prefix(trimmed))
+    } else {
+        Err(error(
+            variable,
+            value,
+            "a URL path such as /__debug_toolbar/ (letters, digits, - _ . /)",
+        ))
+    }
+}
+
+fn normalize_prefix(prefix: &str) -> String {
+    let trimmed = prefix.trim().trim_matches('/');
+    if trimmed.is_empty() {
+        "/__debug_toolbar/".to_owned()
+    } else {
+        format!("/{trimmed}/")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn from(vars: &[(&str, &str)]) -> Result<ToolbarConfig, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Ok(ToolbarConfig::builder()
+            .vars(|name| vars.get(name).cloned())?
+            .build())
+    }
+
+    #[test]
+    fn defaults_allow_only_loopback_and_trust_no_proxy() {
+        let config = from(&[]).unwrap();
+        assert_eq!(config.enabled, cfg!(debug_assertions));
+        assert_eq!(
+            config.allowed_ips,
+            vec!["127.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()]
+        );
+        assert!(config.trusted_proxies.is_empty());
+        assert_eq!(config.prefix, "/__debug_toolbar/");
+        assert_eq!(config.store_capacity, 25);
+        assert_eq!(config.max_body_bytes, 5 * 1024 * 1024);
+    }
+
+    #[test]
+    fn reads_every_variable() {
+        let config = from(&[
+            ("DEBUG_TOOLBAR_ENABLED", "off"),
+            ("DEBUG_TOOLBAR_ALLOWED_IPS", "10.0.0.0/8, 192.168.1.7"),
+            ("DEBUG_TOOLBAR_TRUSTED_PROXIES", "172.17.0.1"),
+            ("DEBUG_TOOLBAR_PREFIX", "debug"),
+            ("DEBUG_TOOLBAR_STORE_CAPACITY", "5"),
+            ("DEBUG_TOOLBAR_MAX_BODY_BYTES", "1000"),
+            ("DEBUG_TOOLBAR_DISABLED_PANELS", "headers,versions"),
+        ])
+        .unwrap();
+        assert!(!config.enabled);
+        assert_eq!(config.allowed_ips.len(), 2);
+        assert_eq!(config.allowed_ips[1], "192.168.1.7/32".parse().unwrap());
+        assert_eq!(config.trusted_proxies.len(), 1);
+        assert_eq!(config.prefix, "/debug/");
+        assert_eq!(config.store_capacity, 5);
+        assert_eq!(config.max_body_bytes, 1000);
+        assert_eq!(config.disabled_panels.len(), 2);
+    }
+
+    #[test]
+    fn invalid_values_name_the_variable_and_what_is_accepted() {
+        let cases = [
+            ("DEBUG_TOOLBAR_ENABLED", "maybe", "true or false"),
+            ("DEBUG_TOOLBAR_ALLOWED_IPS", "localhost", "CIDR"),
+            ("DEBUG_TOOLBAR_STORE_CAPACITY", "0", "whole number"),
+            ("DEBUG_TOOLBAR_PREFIX", "<script>", "URL path"),
+        ];
+        for (variable, value, expected) in cases {
+            let err = from(&[(variable, value)]).unwrap_err();
+            assert_eq!(err.variable(), variable);
+            let message = err.to_string();
+            assert!(message.contains(variable), "{message}");
+            assert!(message.contains(expected), "{message}");
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! A debug toolbar for actix-web.
+//!
+//! Wrap an `App` with [`DebugToolbar`] and add its `tracing` layer; every HTML page an allowed
+//! client opens then shows a toolbar with what the server did for that request. Panels are
+//! switched on with this crate's cargo features (see the README's feature table).
+//!
+//! ```no_run
+//! use actix_web::{App, HttpServer, web};
+//! use actix_debug_toolbar::{DebugToolbar, ToolbarConfig};
+//!
+//! #[actix_web::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let toolbar = DebugToolbar::new(ToolbarConfig::from_env()?);
+//!     toolbar.init_tracing()?;
+//!     HttpServer::new(move || {
+//!         App::new()
+//!             .wrap(toolbar.clone())
+//!             .route("/", web::get().to(|| async {
+//!                 actix_web::HttpResponse::Ok()
+//!                     .content_type("text/html")
+//!                     .body("<html><body>Hello</body></html>")
+//!             }))
+//!     })
+//!     .bind(("127.0.0.1", 8080))?
+//!     .run()
+//!     .await?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! Register the toolbar *inside* actix-web's `Compress` (`.wrap(toolbar).wrap(Compress::default())`:
+//! the last `wrap` is the outermost), so that it sees bodies before they are compressed.
+
+mod capture;
+mod client;
+mod config;
+mod future;
+mod inject;
+mod middleware;
+mod routes;
+
+pub use config::{ConfigError, ShowToolbar, ToolbarConfig, ToolbarConfigBuilder};
+pub use middleware::{DebugToolbar, TOOLBAR_ID_HEADER, TOOLBAR_STATUS_HEADER, ToolbarMiddleware};
+
+#[doc(hidden)]
+pub use future::ToolbarFuture;
+
+pub use debug_toolbar_core::{
+    self as core, InMemoryStore, NameValue, Panel, RecordId, RequestRecord, ServerTiming,
+    StatsContext, Store, Template, ToolbarLayer, register_panel,
+};
+/// The built-in panels enabled by this crate's features.
+pub use debug_toolbar_panels as panels;
+
+/// Cargo features of this crate that are switched on.
+pub(crate) const FEATURES: &[&str] = &[
+    #[cfg(feature = "timer")]
+    "timer",
+    #[cfg(feature = "request")]
+    "request",
+    #[cfg(feature = "headers")]
+    "headers",
+    #[cfg(feature = "response")]
+    "response",
+    #[cfg(feature = "versions")]
+    "versions",
+];

@@ -1,0 +1,418 @@
+//! The `DebugToolbar` middleware: decide, record, inject.
+
+use std::future::{Ready, ready};
+use std::net::IpAddr;
+use std::rc::Rc;
+use std::sync::{Arc, LazyLock};
+
+use actix_web::body::{BoxBody, EitherBody, MessageBody};
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::Error;
+use debug_toolbar_core::{
+    AppInfo, BuildError, CpuTime, FinishedRequest, InMemoryStore, LogOnce, RecordId,
+    RecordingLimits, RequestFilter, RequestRecorder, ShellContext, Store, Timing, Toolbar,
+    ToolbarLayer, ToolbarSettings,
+};
+use tracing::Instrument;
+use tracing_subscriber::filter::Filtered;
+use tracing_subscriber::registry::LookupSpan;
+
+use crate::capture;
+use crate::client;
+use crate::config::ToolbarConfig;
+use crate::future::{CpuTimed, ToolbarFuture};
+use crate::inject::{self, Skip};
+use crate::routes;
+
+/// Header carrying the id of the request's record on every response the toolbar serves.
+pub const TOOLBAR_ID_HEADER: HeaderName = HeaderName::from_static("x-debug-toolbar-id");
+/// Header saying why the toolbar was not injected into a served response.
+pub const TOOLBAR_STATUS_HEADER: HeaderName = HeaderName::from_static("x-debug-toolbar");
+
+/// The in-memory store shared by every toolbar built without a store of its own, so that all
+/// workers of a server see each other's records.
+fn default_store(capacity: usize) -> Arc<dyn Store> {
+    static STORE: std::sync::OnceLock<Arc<InMemoryStore>> = std::sync::OnceLock::new();
+    STORE
+        .get_or_init(|| Arc::new(InMemoryStore::new(capacity)))
+        .clone()
+}
+
+/// Addresses already told about, so that each refused client is logged once.
+static REFUSED: LazyLock<LogOnce<IpAddr>> = LazyLock::new(|| LogOnce::new(1024));
+
+/// The debug toolbar middleware.
+///
+/// Wrap an `App` with it; every HTML page an allowed client opens then shows the toolbar:
+///
+/// ```no_run
+/// use actix_web::{App, HttpServer};
+/// use actix_debug_toolbar::{DebugToolbar, ToolbarConfig};
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let toolbar = DebugToolbar::new(ToolbarConfig::from_env()?);
+/// toolbar.init_tracing()?;
+/// HttpServer::new(move || App::new().wrap(toolbar.clone()))
+///     .bind(("127.0.0.1", 8080))?
+///     .run()
+///     .await?;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+pub struct DebugToolbar {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) config: ToolbarConfig,
+    /// `None` when the toolbar is switched off or could not be built.
+    pub(crate) toolbar: Option<Toolbar>,
+}
+
+impl DebugToolbar {
+    /// A toolbar with the given configuration and every panel enabled by cargo features.
+    ///
+    /// If the panels cannot be put together (see [`DebugToolbar::try_new`]) the error is logged
+    /// and the toolbar stays off; the application runs as if it were not there.
+    pub fn new(config: ToolbarConfig) -> Self {
+        match Self::try_new(config.clone()) {
+            Ok(toolbar) => toolbar,
+            Err(e) => {
+                tracing::error!(target: "debug_toolbar", "debug toolbar switched off: {e}");
+                Self {
+                    shared: Arc::new(Shared {
+                        config,
+                        toolbar: None,
+                    }),
+                }
+            }
+        }
+    }
+
+    /// A toolbar with the given configuration; fails when two panels share an id, a panel's
+    /// dependencies form a cycle or a template does not parse.
+    pub fn try_new(config: ToolbarConfig) -> Result<Self, BuildError> {
+        let toolbar = if config.enabled {
+            let store = config
+                .store
+                .clone()
+                .unwrap_or_else(|| default_store(config.store_capacity));
+            let mut settings = ToolbarSettings::default();
+            settings.recording_limits = RecordingLimits::default();
+            settings.disabled_panels = config.disabled_panels.clone();
+            settings.app = app_info(&config);
+            Some(
+                Toolbar::builder()
+                    .store(store)
+                    .settings(settings)
+                    .build()?,
+            )
+        } else {
+            None
+        };
+        Ok(Self {
+            shared: Arc::new(Shared { config, toolbar }),
+        })
+    }
+
+    /// The `tracing` layer that records what happens inside the requests this toolbar serves;
+    /// add it to the application's subscriber.
+    pub fn layer<S>(&self) -> Filtered<ToolbarLayer, RequestFilter, S>
+    where
+        S: tracing::Subscriber + for<'a> LookupSpan<'a>,
+    {
+        ToolbarLayer::filtered(self.shared.config.tracing_level)
+    }
+
+    /// Installs a global subscriber that prints `INFO` and above (or what `RUST_LOG` says, in
+    /// `target=level` form) to stderr and feeds this toolbar's layer. Also captures `log`
+    /// records.
+    pub fn init_tracing(&self) -> Result<(), tracing_subscriber::util::TryInitError> {
+        use tracing_subscriber::prelude::*;
+        let console = std::env::var("RUST_LOG")
+            .ok()
+            .and_then(|v| v.parse::<tracing_subscriber::filter::Targets>().ok())
+            .unwrap_or_else(|| {
+                tracing_subscriber::filter::Targets::new()
+                    .with_default(tracing_subscriber::filter::LevelFilter::INFO)
+            });
+        tracing_subscriber::registry()
+            .with(tracing_subscriber::fmt::layer().with_filter(console))
+            .with(self.layer())
+            .try_init()
+    }
+
+    /// Whether the toolbar is on.
+    pub fn is_enabled(&self) -> bool {
+        self.shared.toolbar.is_some()
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ToolbarConfig {
+        &self.shared.config
+    }
+
+    /// The store records go to, when the toolbar is on.
+    pub fn store(&self) -> Option<&Arc<dyn Store>> {
+        self.shared.toolbar.as_ref().map(Toolbar::store)
+    }
+}
+
+fn app_info(config: &ToolbarConfig) -> AppInfo {
+    let mut app = AppInfo::default();
+    app.app = config.app.clone();
+    app.framework = Some((
+        "actix-web".to_owned(),
+        env!("DEBUG_TOOLBAR_ACTIX_WEB_VERSION").to_owned(),
+    ));
+    app.features = crate::FEATURES.iter().map(|f| (*f).to_owned()).collect();
+    app
+}
+
+impl<S, B> Transform<S, ServiceRequest> for DebugToolbar
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = Error;
+    type Transform = ToolbarMiddleware<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(ToolbarMiddleware {
+            service: Rc::new(service),
+            shared: self.shared.clone(),
+        }))
+    }
+}
+
+/// The service [`DebugToolbar`] wraps the application in.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct ToolbarMiddleware<S> {
+    service: Rc<S>,
+    shared: Arc<Shared>,
+}
+
+/// What to do with a request.
+enum Decision {
+    /// Not the toolbar's business: the application answers, untouched.
+    PassThrough,
+    /// One of the toolbar's routes, for an allowed client.
+    Route,
+    /// One of the toolbar's routes, for anyone else.
+    NotFound,
+    /// Record the request and show the toolbar to this client.
+    Record(Option<IpAddr>),
+}
+
+impl Shared {
+    fn decide(&self, req: &ServiceRequest) -> Decision {
+        let config = &self.config;
+        let is_route = req.path().starts_with(&config.prefix);
+        let peer = req.peer_addr().map(|a| a.ip());
+        let client = client::client_addr(peer, req.headers(), &config.trusted_proxies);
+        let allowed = client.is_some_and(|c| client::contains(&config.allowed_ips, c));
+        if is_route {
+            return if allowed {
+                Decision::Route
+            } else {
+                Decision::NotFound
+            };
+        }
+        if !allowed {
+            if let Some(client) = client
+                && REFUSED.first(client)
+            {
+                tracing::info!(
+                    target: "debug_toolbar",
+                    "debug toolbar not shown to {client}: not in DEBUG_TOOLBAR_ALLOWED_IPS \
+                     (set it, or DEBUG_TOOLBAR_TRUSTED_PROXIES when a proxy is in front)"
+                );
+            }
+            return Decision::PassThrough;
+        }
+        if let Some(show) = &config.show_toolbar
+            && !show(req)
+        {
+            return Decision::PassThrough;
+        }
+        Decision::Record(client)
+    }
+}
+
+impl<S, B> Service<ServiceRequest> for ToolbarMiddleware<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = Error;
+    type Future = ToolbarFuture<S::Future, B>;
+
+    forward_ready!(service);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        if self.shared.toolbar.is_none() {
+            return ToolbarFuture::pass_through(self.service.call(req));
+        }
+        match self.shared.decide(&req) {
+            Decision::PassThrough => ToolbarFuture::pass_through(self.service.call(req)),
+            Decision::NotFound => {
+                let res = req.into_response(routes::not_found());
+                ToolbarFuture::served(Box::pin(ready(Ok(res.map_into_right_body()))))
+            }
+            Decision::Route => {
+                let shared = self.shared.clone();
+                ToolbarFuture::served(Box::pin(async move {
+                    let (http_req, _payload) = req.into_parts();
+                    let response = match &shared.toolbar {
+                        Some(toolbar) => routes::serve(&shared, toolbar, &http_req).await,
+                        None => routes::not_found(),
+                    };
+                    Ok(ServiceResponse::new(http_req, response).map_into_right_body())
+                }))
+            }
+            Decision::Record(client) => self.record(req, client),
+        }
+    }
+}
+
+impl<S, B> ToolbarMiddleware<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: MessageBody + 'static,
+{
+    fn record(&self, req: ServiceRequest, client: Option<IpAddr>) -> ToolbarFuture<S::Future, B> {
+        let recorder = RequestRecorder::new(RecordingLimits::default());
+        let span = recorder.open_request_span(req.method().as_str(), req.path());
+        let cpu_before = CpuTime::thread_now();
+        let fut = {
+            let _entered = span.enter();
+            self.service.call(req)
+        };
+        let cpu_used = cpu_before.zip(CpuTime::thread_now()).map(|(b, a)| a - b);
+        let shared = self.shared.clone();
+        ToolbarFuture::served(Box::pin(async move {
+            let (res, cpu) = CpuTimed::new(fut.instrument(span), cpu_used).await;
+            let res = res?;
+            let wall = recorder.elapsed();
+            let recording = recorder.finish();
+            let Some(toolbar) = &shared.toolbar else {
+                return Ok(res.map_into_left_body());
+            };
+            let Some(id) = RecordId::random() else {
+                return Ok(res.map_into_left_body());
+            };
+            let request = capture::request_info(res.request(), client);
+            let response = capture::response_info(res.response());
+            let timing = Timing {
+                started_at: recorder.started_at(),
+                wall,
+                cpu,
+            };
+            let finished = FinishedRequest {
+                id,
+                request: &request,
+                response: &response,
+                timing: &timing,
+                recording: &recording,
+                layer_attached: recorder.is_attached(),
+            };
+            let Ok(outcome) = toolbar.record(&finished) else {
+                return Ok(res.map_into_left_body());
+            };
+            let injectable = inject::check(
+                res.request().method(),
+                res.status(),
+                res.headers(),
+                res.response().body().size(),
+                shared.config.max_body_bytes,
+            );
+            let shell = match injectable {
+                Ok(_) => {
+                    let nonce = inject::csp_nonce(res.headers());
+                    let cx = ShellContext {
+                        prefix: &shared.config.prefix,
+                        nonce: nonce.as_deref(),
+                        record: &outcome.record,
+                    };
+                    match toolbar.renderer().shell(&cx) {
+                        Ok(shell) => Ok(shell),
+                        Err(e) => {
+                            toolbar.log_failure_once("render:shell", &e);
+                            return Ok(res.map_into_left_body());
+                        }
+                    }
+                }
+                Err(skip) => Err(skip),
+            };
+            if let Err(e) = toolbar.store().save(outcome.record).await {
+                toolbar.log_failure_once("store:save", &e);
+            }
+            let mut res = res;
+            let headers = res.headers_mut();
+            if let Ok(value) = HeaderValue::from_str(&id.to_string()) {
+                headers.insert(TOOLBAR_ID_HEADER, value);
+            }
+            let timings: Vec<String> = outcome
+                .server_timing
+                .iter()
+                .map(|t| t.to_header_value())
+                .collect();
+            if !timings.is_empty()
+                && let Ok(value) = HeaderValue::from_str(&timings.join(", "))
+            {
+                headers.append(header::HeaderName::from_static("server-timing"), value);
+            }
+            match shell {
+                Err(skip) => {
+                    headers.insert(
+                        TOOLBAR_STATUS_HEADER,
+                        HeaderValue::from_static(skip.header_value()),
+                    );
+                    Ok(res.map_into_left_body())
+                }
+                Ok(shell) => inject_into(res, &shell, shared.config.max_body_bytes).await,
+            }
+        }))
+    }
+}
+
+/// Reads the (sized, checked) body and splices the shell in before `</body>`.
+async fn inject_into<B: MessageBody + 'static>(
+    res: ServiceResponse<B>,
+    shell: &str,
+    limit: usize,
+) -> Result<ServiceResponse<EitherBody<B>>, Error> {
+    let (req, res) = res.into_parts();
+    let (mut head, body) = res.into_parts();
+    let page = match actix_web::body::to_bytes_limited(body, limit).await {
+        Ok(Ok(page)) => page,
+        Ok(Err(e)) => return Err(actix_web::error::ErrorInternalServerError(e.into().to_string())),
+        // The size was checked before reading; a body that lied about it is cut off here.
+        Err(_) => return Err(actix_web::error::ErrorInternalServerError("body over its declared size")),
+    };
+    let body = match inject::splice(&page, shell) {
+        Some(injected) => {
+            let headers = head.headers_mut();
+            headers.remove(header::CONTENT_LENGTH);
+            headers.remove(header::ETAG);
+            BoxBody::new(injected)
+        }
+        None => {
+            head.headers_mut().insert(
+                TOOLBAR_STATUS_HEADER,
+                HeaderValue::from_static(Skip::NoBodyTag.header_value()),
+            );
+            BoxBody::new(page)
+        }
+    };
+    let res = head.set_body(body);
+    Ok(ServiceResponse::new(req, res).map_into_right_body())
+}

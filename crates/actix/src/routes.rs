@@ -1,0 +1,198 @@
+//! The toolbar's own routes under its prefix.
+
+use std::sync::LazyLock;
+
+use actix_web::http::header::{self, CacheControl, CacheDirective, ContentType, EntityTag};
+use actix_web::http::{Method, StatusCode};
+use actix_web::{HttpRequest, HttpResponse};
+use debug_toolbar_core::{Page, RecordId, Toolbar};
+use serde::Serialize;
+
+use crate::middleware::Shared;
+
+/// A file the toolbar serves from its static route.
+struct StaticFile {
+    body: &'static str,
+    content_type: &'static str,
+    etag: LazyLock<String>,
+}
+
+static TOOLBAR_JS: StaticFile = StaticFile {
+    body: include_str!("../../../static/toolbar.js"),
+    content_type: "text/javascript; charset=utf-8",
+    etag: LazyLock::new(|| etag_of(TOOLBAR_JS.body)),
+};
+
+static TOOLBAR_CSS: StaticFile = StaticFile {
+    body: include_str!("../../../static/toolbar.css"),
+    content_type: "text/css; charset=utf-8",
+    etag: LazyLock::new(|| etag_of(TOOLBAR_CSS.body)),
+};
+
+/// Answers a request for one of the toolbar's routes; the caller checked the client.
+pub(crate) async fn serve(shared: &Shared, toolbar: &Toolbar, req: &HttpRequest) -> HttpResponse {
+    let rest = req.path().get(shared.config.prefix.len()..).unwrap_or("");
+    let segments: Vec<&str> = rest.split('/').collect();
+    let response = match (req.method(), segments.as_slice()) {
+        (&Method::GET, ["static", "toolbar.js"]) => static_file(&TOOLBAR_JS, req),
+        (&Method::GET, ["static", "toolbar.css"]) => static_file(&TOOLBAR_CSS, req),
+        (&Method::GET, ["panels", id, panel]) => panel_body(shared, toolbar, id, panel).await,
+        (&Method::GET, ["api", "requests"]) => list(toolbar, req).await,
+        (&Method::GET, ["api", "requests", id]) => one(toolbar, id).await,
+        _ => not_found(),
+    };
+    no_store(response)
+}
+
+fn no_store(mut response: HttpResponse) -> HttpResponse {
+    let headers = response.headers_mut();
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    }
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        header::HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
+pub(crate) fn not_found() -> HttpResponse {
+    HttpResponse::NotFound()
+        .content_type(ContentType::plaintext())
+        .body("Not Found")
+}
+
+fn static_file(file: &StaticFile, req: &HttpRequest) -> HttpResponse {
+    let etag = EntityTag::new_strong(file.etag.clone());
+    let matches = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag.to_string()));
+    let mut response = if matches {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    response
+        .insert_header(header::ETag(etag))
+        .insert_header(CacheControl(vec![CacheDirective::NoCache]));
+    if matches {
+        response.finish()
+    } else {
+        response.content_type(file.content_type).body(file.body)
+    }
+}
+
+async fn panel_body(shared: &Shared, toolbar: &Toolbar, id: &str, panel: &str) -> HttpResponse {
+    let renderer = toolbar.renderer();
+    let html = |status: StatusCode, body: String| {
+        HttpResponse::build(status)
+            .content_type(ContentType::html())
+            .body(body)
+    };
+    let message = |status: StatusCode, title: &str, text: &str| match renderer
+        .message(title, text)
+    {
+        Ok(body) => html(status, body),
+        Err(_) => HttpResponse::build(status)
+            .content_type(ContentType::plaintext())
+            .body(text.to_owned()),
+    };
+    let Ok(id) = id.parse::<RecordId>() else {
+        return message(StatusCode::NOT_FOUND, "Unknown request", "This is not a request id.");
+    };
+    let record = match toolbar.store().get(id).await {
+        Ok(Some(record)) => record,
+        Ok(None) => {
+            return message(
+                StatusCode::NOT_FOUND,
+                "Request no longer stored",
+                &format!(
+                    "The toolbar keeps only the most recent requests and this one has been \
+                     dropped (store capacity: {}). Reload the page to see a fresh toolbar.",
+                    shared.config.store_capacity
+                ),
+            );
+        }
+        Err(e) => {
+            return message(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Store unavailable",
+                &format!("The toolbar's store could not be read: {e}"),
+            );
+        }
+    };
+    match renderer.panel(&record, panel, &shared.config.prefix) {
+        Ok(Some(body)) => html(StatusCode::OK, body),
+        Ok(None) => message(
+            StatusCode::NOT_FOUND,
+            "Unknown panel",
+            "This request has no such panel.",
+        ),
+        Err(e) => {
+            toolbar.log_failure_once(&format!("render:{panel}"), &e);
+            message(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Panel failed",
+                "This panel could not be rendered; the server log says why.",
+            )
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct RecordList<T> {
+    format_version: u32,
+    requests: Vec<T>,
+}
+
+async fn list(toolbar: &Toolbar, req: &HttpRequest) -> HttpResponse {
+    #[derive(serde::Deserialize)]
+    struct Params {
+        offset: Option<usize>,
+        limit: Option<usize>,
+    }
+    let params = actix_web::web::Query::<Params>::from_query(req.query_string())
+        .map(|q| q.into_inner())
+        .unwrap_or(Params {
+            offset: None,
+            limit: None,
+        });
+    let page = Page {
+        offset: params.offset.unwrap_or(0),
+        limit: params.limit.unwrap_or(Page::default().limit).min(500),
+    };
+    match toolbar.store().list(page).await {
+        Ok(requests) => HttpResponse::Ok().json(RecordList {
+            format_version: debug_toolbar_core::RECORD_FORMAT_VERSION,
+            requests,
+        }),
+        Err(e) => store_unavailable(&e),
+    }
+}
+
+async fn one(toolbar: &Toolbar, id: &str) -> HttpResponse {
+    let Ok(id) = id.parse::<RecordId>() else {
+        return not_found();
+    };
+    match toolbar.store().get(id).await {
+        Ok(Some(record)) => HttpResponse::Ok().json(&*record),
+        Ok(None) => not_found(),
+        Err(e) => store_unavailable(&e),
+    }
+}
+
+fn store_unavailable(e: &debug_toolbar_core::StoreError) -> HttpResponse {
+    HttpResponse::ServiceUnavailable()
+        .content_type(ContentType::plaintext())
+        .body(format!("the toolbar's store is unavailable: {e}"))
+}
+
+/// An entity tag for `body`: its 64-bit FNV-1a hash in hex.
+fn etag_of(body: &str) -> String {
+    let hash = body.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("{hash:016x}")
+}

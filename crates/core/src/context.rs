@@ -1,0 +1,210 @@
+//! What a panel sees of a finished request.
+
+use std::any::{Any, TypeId};
+use std::net::IpAddr;
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+
+use crate::cpu::CpuTime;
+use crate::panel::Panel;
+use crate::recording::Recording;
+
+/// A name and a value: a header, a cookie, a query or path parameter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NameValue {
+    /// The name.
+    pub name: String,
+    /// The value, already masked when the name looks secret.
+    pub value: String,
+}
+
+impl NameValue {
+    /// A pair whose value is masked when `name` looks secret (see [`crate::redact`]).
+    pub fn redacted(name: impl Into<String>, value: impl Into<String>) -> Self {
+        let name = name.into();
+        let value = if crate::redact::is_secret_name(&name) {
+            crate::redact::MASK.to_owned()
+        } else {
+            value.into()
+        };
+        Self { name, value }
+    }
+}
+
+/// The request as the web framework saw it, with secrets already masked.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RequestInfo {
+    /// HTTP method, e.g. `GET`.
+    pub method: String,
+    /// Path, percent-encoded as received.
+    pub path: String,
+    /// Query string without the `?`.
+    pub query_string: String,
+    /// Query parameters, decoded.
+    pub query_params: Vec<NameValue>,
+    /// Parameters captured by the matched route.
+    pub path_params: Vec<NameValue>,
+    /// The matched route pattern, e.g. `/users/{id}`.
+    pub route_pattern: Option<String>,
+    /// The matched route's name.
+    pub route_name: Option<String>,
+    /// Request headers.
+    pub headers: Vec<NameValue>,
+    /// Cookies.
+    pub cookies: Vec<NameValue>,
+    /// HTTP version, e.g. `HTTP/1.1`.
+    pub http_version: String,
+    /// `http` or `https`.
+    pub scheme: String,
+    /// The `Host` the request was sent to.
+    pub host: String,
+    /// The client's address as the toolbar decided it (forwarded headers of trusted proxies).
+    pub client_addr: Option<IpAddr>,
+    /// The address of the TCP peer.
+    pub peer_addr: Option<IpAddr>,
+}
+
+impl RequestInfo {
+    /// An empty request description; fill the public fields.
+    pub fn new(method: impl Into<String>, path: impl Into<String>) -> Self {
+        Self {
+            method: method.into(),
+            path: path.into(),
+            ..Self::default()
+        }
+    }
+
+    /// The first header named `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        find(&self.headers, name)
+    }
+}
+
+/// The response the application produced, before the toolbar touched it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ResponseInfo {
+    /// Status code.
+    pub status: u16,
+    /// Canonical reason phrase, e.g. `OK`.
+    pub reason: String,
+    /// Response headers, secrets masked.
+    pub headers: Vec<NameValue>,
+    /// Body size in bytes when known before streaming.
+    pub body_size: Option<u64>,
+}
+
+impl ResponseInfo {
+    /// A response description with the given status; fill the public fields.
+    pub fn new(status: u16) -> Self {
+        Self {
+            status,
+            ..Self::default()
+        }
+    }
+
+    /// The first header named `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        find(&self.headers, name)
+    }
+}
+
+fn find<'a>(pairs: &'a [NameValue], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|h| h.name.eq_ignore_ascii_case(name))
+        .map(|h| h.value.as_str())
+}
+
+/// When the request started and how long it took.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Timing {
+    /// Wall-clock time at which the toolbar started handling the request.
+    pub started_at: SystemTime,
+    /// Wall time until the response head was ready.
+    pub wall: Duration,
+    /// CPU time spent polling the request's handler, when the platform reports it.
+    pub cpu: Option<CpuTime>,
+}
+
+/// The application the toolbar runs in, as shown by the Versions panel.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AppInfo {
+    /// Application name and version, e.g. from `env!("CARGO_PKG_NAME")`.
+    pub app: Option<(String, String)>,
+    /// The web framework and its version, e.g. `("actix-web", "4.18.1")`.
+    pub framework: Option<(String, String)>,
+    /// Cargo features of the toolbar that are switched on.
+    pub features: Vec<String>,
+}
+
+/// Stats of one panel that already ran, kept for the panels after it.
+pub(crate) struct EarlierStats {
+    pub(crate) panel_type: TypeId,
+    pub(crate) stats: Box<dyn Any + Send + Sync>,
+}
+
+/// Everything a panel may read while it generates its stats.
+#[derive(Debug)]
+pub struct StatsContext<'a> {
+    pub(crate) request: &'a RequestInfo,
+    pub(crate) response: &'a ResponseInfo,
+    pub(crate) timing: &'a Timing,
+    pub(crate) recording: &'a Recording,
+    pub(crate) app: &'a AppInfo,
+    pub(crate) panel_ids: &'a [&'static str],
+    pub(crate) earlier: &'a [EarlierStats],
+}
+
+impl std::fmt::Debug for EarlierStats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EarlierStats").finish_non_exhaustive()
+    }
+}
+
+impl<'a> StatsContext<'a> {
+    /// The request.
+    pub fn request(&self) -> &'a RequestInfo {
+        self.request
+    }
+
+    /// The response as the application produced it.
+    pub fn response(&self) -> &'a ResponseInfo {
+        self.response
+    }
+
+    /// Start time, wall and CPU time.
+    pub fn timing(&self) -> &'a Timing {
+        self.timing
+    }
+
+    /// The spans and events recorded inside the request.
+    pub fn recording(&self) -> &'a Recording {
+        self.recording
+    }
+
+    /// The application and framework around the toolbar.
+    pub fn app(&self) -> &'a AppInfo {
+        self.app
+    }
+
+    /// Ids of every panel that runs for this request, in order.
+    pub fn panel_ids(&self) -> &'a [&'static str] {
+        self.panel_ids
+    }
+
+    /// The stats of panel `P`, if it is enabled and ran before this one.
+    ///
+    /// A panel that reads another's stats lists it in [`Panel::dependencies`], which makes it
+    /// run first.
+    pub fn stats<P: Panel>(&self) -> Option<&'a P::Stats> {
+        let wanted = TypeId::of::<P>();
+        self.earlier
+            .iter()
+            .find(|e| e.panel_type == wanted)
+            .and_then(|e| e.stats.downcast_ref::<P::Stats>())
+    }
+}

@@ -1,0 +1,207 @@
+//! The panel trait, its object-safe form and registration.
+
+use std::any::{Any, TypeId};
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::context::StatsContext;
+
+/// One section of the toolbar: what it records about a request, and how it shows it.
+///
+/// A panel is stateless; everything it learns about one request lives in its
+/// [`Stats`](Panel::Stats), which is stored with the request, sent to the browser as JSON and
+/// readable by the panels that run after it through [`StatsContext::stats`].
+///
+/// Required: [`title`](Panel::title), [`generate_stats`](Panel::generate_stats) and
+/// [`template`](Panel::template). Optional, with defaults: [`nav_subtitle`](Panel::nav_subtitle)
+/// (none), [`dependencies`](Panel::dependencies) (none) and
+/// [`server_timing`](Panel::server_timing) (no entries).
+pub trait Panel: Send + Sync + 'static {
+    /// What this panel records about one request.
+    type Stats: Serialize + DeserializeOwned + Send + Sync + 'static;
+
+    /// Stable, url-safe identifier (`[a-z0-9_-]+`), used in routes and in a record's JSON.
+    const ID: &'static str;
+
+    /// The panel's name in the toolbar.
+    fn title(&self) -> Cow<'static, str>;
+
+    /// A short line under the title, e.g. "12 queries, 3.1 ms". Defaults to none.
+    fn nav_subtitle(&self, stats: &Self::Stats) -> Option<String> {
+        let _ = stats;
+        None
+    }
+
+    /// Turns the finished request into this panel's stats.
+    fn generate_stats(&self, cx: &StatsContext<'_>) -> Self::Stats;
+
+    /// The Tera template that renders the panel's body; it receives `stats`, `panel`, `record`
+    /// and `prefix`.
+    fn template(&self) -> Template;
+
+    /// Ids of the panels whose stats this panel reads; they run first. Defaults to none.
+    fn dependencies(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Entries this panel adds to the response's `Server-Timing` header. Defaults to none.
+    fn server_timing(&self, stats: &Self::Stats) -> Vec<ServerTiming> {
+        let _ = stats;
+        Vec::new()
+    }
+}
+
+/// A panel's template: its name and its Tera source, usually embedded with `include_str!`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Template {
+    /// The template's name; it must end in `.html` so that output is escaped.
+    pub name: &'static str,
+    /// The Tera source.
+    pub source: &'static str,
+}
+
+impl Template {
+    /// A template with the given name and source.
+    pub const fn new(name: &'static str, source: &'static str) -> Self {
+        Self { name, source }
+    }
+}
+
+/// One metric of a `Server-Timing` response header.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerTiming {
+    /// Metric name, a token such as `total`.
+    pub name: &'static str,
+    /// Duration in milliseconds.
+    pub duration_ms: f64,
+    /// Human-readable description.
+    pub description: &'static str,
+}
+
+impl ServerTiming {
+    /// Formats the entry as it appears in the header: `name;dur=1.234;desc="Description"`.
+    pub fn to_header_value(&self) -> String {
+        format!(
+            "{};dur={:.3};desc=\"{}\"",
+            self.name, self.duration_ms, self.description
+        )
+    }
+}
+
+/// The result of running one panel: its typed stats and what the toolbar shows of them.
+pub struct GeneratedStats {
+    pub(crate) typed: Box<dyn Any + Send + Sync>,
+    pub(crate) json: Result<serde_json::Value, serde_json::Error>,
+    pub(crate) subtitle: Option<String>,
+    pub(crate) server_timing: Vec<ServerTiming>,
+}
+
+impl fmt::Debug for GeneratedStats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GeneratedStats")
+            .field("subtitle", &self.subtitle)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A [`Panel`] with its `Stats` type erased, so that panels of different types share one list.
+///
+/// Implemented for every `Panel`; users never implement or call it.
+#[doc(hidden)]
+pub trait DynPanel: Send + Sync + 'static {
+    /// [`Panel::ID`].
+    fn id(&self) -> &'static str;
+    /// The `TypeId` of the concrete panel type.
+    fn panel_type(&self) -> TypeId;
+    /// [`Panel::title`].
+    fn title(&self) -> Cow<'static, str>;
+    /// [`Panel::dependencies`].
+    fn dependencies(&self) -> &'static [&'static str];
+    /// [`Panel::template`].
+    fn template(&self) -> Template;
+    /// Runs [`Panel::generate_stats`] and everything derived from the stats.
+    fn generate(&self, cx: &StatsContext<'_>) -> GeneratedStats;
+}
+
+impl<P: Panel> DynPanel for P {
+    fn id(&self) -> &'static str {
+        P::ID
+    }
+    fn panel_type(&self) -> TypeId {
+        TypeId::of::<P>()
+    }
+    fn title(&self) -> Cow<'static, str> {
+        Panel::title(self)
+    }
+    fn dependencies(&self) -> &'static [&'static str] {
+        Panel::dependencies(self)
+    }
+    fn template(&self) -> Template {
+        Panel::template(self)
+    }
+    fn generate(&self, cx: &StatsContext<'_>) -> GeneratedStats {
+        let stats = self.generate_stats(cx);
+        GeneratedStats {
+            json: serde_json::to_value(&stats),
+            subtitle: self.nav_subtitle(&stats),
+            server_timing: self.server_timing(&stats),
+            typed: Box::new(stats),
+        }
+    }
+}
+
+/// A registered panel: how to build it. Collected with `inventory`; see [`register_panel!`].
+#[derive(Debug)]
+pub struct PanelFactory {
+    make: fn() -> Box<dyn DynPanel>,
+}
+
+impl PanelFactory {
+    /// A factory that builds a panel with `make`.
+    pub const fn new(make: fn() -> Box<dyn DynPanel>) -> Self {
+        Self { make }
+    }
+
+    pub(crate) fn make(&self) -> Box<dyn DynPanel> {
+        (self.make)()
+    }
+}
+
+inventory::collect!(PanelFactory);
+
+/// Registers a panel so that every toolbar built afterwards shows it.
+///
+/// The argument is a constant expression building the panel (usually a unit struct). The
+///
+/// ```
+/// # use std::borrow::Cow;
+/// # use debug_toolbar_core::{Panel, StatsContext, Template};
+/// # #[derive(Debug)] struct MyPanel;
+/// # impl Panel for MyPanel {
+/// #     type Stats = ();
+/// #     const ID: &'static str = "mine";
+/// #     fn title(&self) -> Cow<'static, str> { "Mine".into() }
+/// #     fn generate_stats(&self, _: &StatsContext<'_>) {}
+/// #     fn template(&self) -> Template { Template::new("panels/mine.html", "") }
+/// # }
+/// debug_toolbar_core::register_panel!(MyPanel);
+/// ```
+#[macro_export]
+macro_rules! register_panel {
+    ($panel:expr) => {
+        $crate::__private::inventory::submit! {
+            $crate::PanelFactory::new(|| ::std::boxed::Box::new($panel))
+        }
+    };
+}
+
+/// Whether `id` is a valid panel id: non-empty ASCII lowercase letters, digits, `-` and `_`.
+pub(crate) fn is_valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}

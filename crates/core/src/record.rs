@@ -1,0 +1,213 @@
+//! What the toolbar keeps of one request.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::panel::Panel;
+
+/// Version of the [`RequestRecord`] JSON shape; raised on every incompatible change.
+pub const RECORD_FORMAT_VERSION: u32 = 1;
+
+/// Unguessable identifier of a stored request: 128 random bits, written as 32 hex digits.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RecordId([u8; 16]);
+
+impl RecordId {
+    /// A new random id; `None` only if the operating system's random source fails.
+    pub fn random() -> Option<Self> {
+        let mut bytes = [0u8; 16];
+        getrandom::fill(&mut bytes).ok()?;
+        Some(Self(bytes))
+    }
+
+    /// The id's raw bytes.
+    pub fn as_bytes(&self) -> &[u8; 16] {
+        &self.0
+    }
+}
+
+impl fmt::Display for RecordId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for byte in self.0 {
+            write!(f, "{byte:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for RecordId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RecordId({self})")
+    }
+}
+
+/// The text is not 32 lowercase hex digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InvalidRecordId;
+
+impl fmt::Display for InvalidRecordId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a request id is 32 lowercase hex digits")
+    }
+}
+
+impl std::error::Error for InvalidRecordId {}
+
+impl FromStr for RecordId {
+    type Err = InvalidRecordId;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.as_bytes();
+        if s.len() != 32 {
+            return Err(InvalidRecordId);
+        }
+        let mut bytes = [0u8; 16];
+        for (byte, pair) in bytes.iter_mut().zip(s.chunks_exact(2)) {
+            *byte = (hex_digit(pair[0])? << 4) | hex_digit(pair[1])?;
+        }
+        Ok(Self(bytes))
+    }
+}
+
+fn hex_digit(c: u8) -> Result<u8, InvalidRecordId> {
+    match c {
+        b'0'..=b'9' => Ok(c - b'0'),
+        b'a'..=b'f' => Ok(c - b'a' + 10),
+        _ => Err(InvalidRecordId),
+    }
+}
+
+impl Serialize for RecordId {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for RecordId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// One panel's part of a record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PanelRecord {
+    /// The panel's id.
+    pub id: String,
+    /// The panel's title.
+    pub title: String,
+    /// The line under the title.
+    pub subtitle: Option<String>,
+    /// The panel's stats as JSON; `null` when the panel failed or its stats were dropped to
+    /// keep the record under its size limit (see `note`).
+    pub stats: serde_json::Value,
+    /// Why the stats are missing, when they are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// Everything the toolbar keeps of one request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestRecord {
+    /// [`RECORD_FORMAT_VERSION`] at the time the record was written.
+    pub format_version: u32,
+    /// The record's id.
+    pub id: RecordId,
+    /// When the request started, in milliseconds since the Unix epoch.
+    pub started_at_unix_ms: u64,
+    /// HTTP method.
+    pub method: String,
+    /// Request path.
+    pub path: String,
+    /// Response status.
+    pub status: u16,
+    /// Wall time in milliseconds.
+    pub duration_ms: f64,
+    /// Whether the request was made by a script (`fetch` or `XMLHttpRequest`).
+    pub ajax: bool,
+    /// Whether `ToolbarLayer` recorded the request; panels that read `tracing` data are empty
+    /// otherwise.
+    pub layer_attached: bool,
+    /// The panels' parts, in the order they ran.
+    pub panels: Vec<PanelRecord>,
+}
+
+impl RequestRecord {
+    /// The part of panel `id`.
+    pub fn panel(&self, id: &str) -> Option<&PanelRecord> {
+        self.panels.iter().find(|p| p.id == id)
+    }
+
+    /// The stats of panel `P`, read back into their type; `None` when the record has none.
+    pub fn stats<P: Panel>(&self) -> Option<Result<P::Stats, serde_json::Error>> {
+        let panel = self.panel(P::ID)?;
+        if panel.stats.is_null() && panel.note.is_some() {
+            return None;
+        }
+        Some(serde_json::from_value(panel.stats.clone()))
+    }
+
+    /// The record's line in a list.
+    pub fn summary(&self) -> RecordSummary {
+        RecordSummary {
+            id: self.id,
+            started_at_unix_ms: self.started_at_unix_ms,
+            method: self.method.clone(),
+            path: self.path.clone(),
+            status: self.status,
+            duration_ms: self.duration_ms,
+            ajax: self.ajax,
+        }
+    }
+}
+
+/// A record's line in a list of records.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordSummary {
+    /// The record's id.
+    pub id: RecordId,
+    /// When the request started, in milliseconds since the Unix epoch.
+    pub started_at_unix_ms: u64,
+    /// HTTP method.
+    pub method: String,
+    /// Request path.
+    pub path: String,
+    /// Response status.
+    pub status: u16,
+    /// Wall time in milliseconds.
+    pub duration_ms: f64,
+    /// Whether the request was made by a script.
+    pub ajax: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_round_trip_through_text_and_json() {
+        let id = RecordId::random().expect("random source");
+        let text = id.to_string();
+        assert_eq!(text.len(), 32);
+        assert_eq!(text.parse::<RecordId>(), Ok(id));
+        let json = serde_json::to_string(&id).expect("serialize");
+        assert_eq!(serde_json::from_str::<RecordId>(&json).expect("parse"), id);
+    }
+
+    #[test]
+    fn ids_are_not_repeated() {
+        let a = RecordId::random().expect("random source");
+        let b = RecordId::random().expect("random source");
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn malformed_ids_are_rejected() {
+        for bad in ["", "abc", "../../etc/passwd", &"G".repeat(32), &"A".repeat(32)] {
+            assert_eq!(bad.parse::<RecordId>(), Err(InvalidRecordId), "{bad}");
+        }
+    }
+}

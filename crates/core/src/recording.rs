@@ -1,0 +1,409 @@
+//! The spans and events of one request, as `ToolbarLayer` saw them.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime};
+
+use serde::{Deserialize, Serialize};
+use tracing::Metadata;
+use tracing::field::{Field, Visit};
+
+/// Name of the span that marks a request the toolbar serves.
+pub const REQUEST_SPAN_NAME: &str = "toolbar.request";
+/// Target of the request span.
+pub const REQUEST_SPAN_TARGET: &str = "debug_toolbar";
+
+/// How much one request may record; what goes over is counted, not kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordingLimits {
+    /// Most events kept. By default, 10 000.
+    pub max_events: usize,
+    /// Most spans kept. By default, 10 000.
+    pub max_spans: usize,
+    /// Longest field value kept, in bytes; longer values are cut. By default, 8 KiB.
+    pub max_value_len: usize,
+}
+
+impl Default for RecordingLimits {
+    fn default() -> Self {
+        Self {
+            max_events: 10_000,
+            max_spans: 10_000,
+            max_value_len: 8 * 1024,
+        }
+    }
+}
+
+/// A recorded field value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum FieldValue {
+    /// A boolean.
+    Bool(bool),
+    /// A signed integer.
+    I64(i64),
+    /// An unsigned integer.
+    U64(u64),
+    /// A float.
+    F64(f64),
+    /// A string, or anything recorded through `Debug` or `Display`.
+    Str(String),
+}
+
+impl FieldValue {
+    /// The value as text.
+    pub fn to_text(&self) -> String {
+        match self {
+            FieldValue::Bool(v) => v.to_string(),
+            FieldValue::I64(v) => v.to_string(),
+            FieldValue::U64(v) => v.to_string(),
+            FieldValue::F64(v) => v.to_string(),
+            FieldValue::Str(v) => v.clone(),
+        }
+    }
+
+    /// The value as a float, when it is a number.
+    pub fn as_f64(&self) -> Option<f64> {
+        match *self {
+            FieldValue::I64(v) => Some(v as f64),
+            FieldValue::U64(v) => Some(v as f64),
+            FieldValue::F64(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The value as an unsigned integer, when it is a non-negative integer.
+    pub fn as_u64(&self) -> Option<u64> {
+        match *self {
+            FieldValue::U64(v) => Some(v),
+            FieldValue::I64(v) => u64::try_from(v).ok(),
+            _ => None,
+        }
+    }
+
+    /// The value as a string slice, when it is a string.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            FieldValue::Str(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+/// An event emitted inside the request.
+#[derive(Debug, Clone)]
+pub struct RecordedEvent {
+    /// The event's callsite: level, target, file, line, module.
+    pub metadata: &'static Metadata<'static>,
+    /// Time since the request started.
+    pub offset: Duration,
+    /// Fields in the order they were recorded; the message is the field `message`.
+    pub fields: Vec<(&'static str, FieldValue)>,
+    /// Index in [`Recording::spans`] of the innermost span it happened in; `None` for the
+    /// request span itself.
+    pub span: Option<usize>,
+}
+
+impl RecordedEvent {
+    /// The value of field `name`.
+    pub fn field(&self, name: &str) -> Option<&FieldValue> {
+        field(&self.fields, name)
+    }
+}
+
+/// A span opened inside the request.
+#[derive(Debug, Clone)]
+pub struct RecordedSpan {
+    /// The span's callsite.
+    pub metadata: &'static Metadata<'static>,
+    /// Index of the parent span in [`Recording::spans`]; `None` when the parent is the request.
+    pub parent: Option<usize>,
+    /// Fields, including those recorded after creation.
+    pub fields: Vec<(&'static str, FieldValue)>,
+    /// When the span was created, relative to the request start.
+    pub start: Duration,
+    /// When the span closed, relative to the request start; `None` if it outlived the request.
+    pub end: Option<Duration>,
+    /// Time the span was entered (running on some thread).
+    pub busy: Duration,
+    /// How many times the span was entered.
+    pub entered: u32,
+}
+
+impl RecordedSpan {
+    /// The value of field `name`.
+    pub fn field(&self, name: &str) -> Option<&FieldValue> {
+        field(&self.fields, name)
+    }
+}
+
+fn field<'a>(fields: &'a [(&'static str, FieldValue)], name: &str) -> Option<&'a FieldValue> {
+    fields.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+}
+
+/// Everything recorded for one request.
+#[derive(Debug, Clone, Default)]
+pub struct Recording {
+    /// Events in the order they were emitted.
+    pub events: Vec<RecordedEvent>,
+    /// Spans in the order they were created.
+    pub spans: Vec<RecordedSpan>,
+    /// Events that went over [`RecordingLimits::max_events`].
+    pub dropped_events: usize,
+    /// Spans that went over [`RecordingLimits::max_spans`].
+    pub dropped_spans: usize,
+}
+
+impl Recording {
+    /// The chain of span names from the request down to span `index`, outermost first.
+    pub fn span_path(&self, mut index: Option<usize>) -> Vec<&'static str> {
+        let mut path = Vec::new();
+        while let Some(i) = index {
+            let Some(span) = self.spans.get(i) else { break };
+            path.push(span.metadata.name());
+            index = span.parent;
+        }
+        path.reverse();
+        path
+    }
+}
+
+struct RecorderState {
+    recording: Recording,
+    finished: bool,
+}
+
+struct RecorderInner {
+    started: Instant,
+    started_at: SystemTime,
+    limits: RecordingLimits,
+    attached: AtomicBool,
+    state: Mutex<RecorderState>,
+}
+
+/// Collects the spans and events of one request; cheap to clone (a shared handle).
+#[derive(Clone)]
+pub struct RequestRecorder {
+    inner: Arc<RecorderInner>,
+}
+
+impl fmt::Debug for RequestRecorder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequestRecorder")
+            .field("started_at", &self.inner.started_at)
+            .field("attached", &self.is_attached())
+            .finish_non_exhaustive()
+    }
+}
+
+thread_local! {
+    /// The recorder handed to `ToolbarLayer` while the request span is being created.
+    static PENDING: RefCell<Option<RequestRecorder>> = const { RefCell::new(None) };
+}
+
+impl RequestRecorder {
+    /// A recorder for a request starting now.
+    pub fn new(limits: RecordingLimits) -> Self {
+        Self {
+            inner: Arc::new(RecorderInner {
+                started: Instant::now(),
+                started_at: SystemTime::now(),
+                limits,
+                attached: AtomicBool::new(false),
+                state: Mutex::new(RecorderState {
+                    recording: Recording::default(),
+                    finished: false,
+                }),
+            }),
+        }
+    }
+
+    /// Opens the request span and attaches this recorder to it through [`crate::ToolbarLayer`].
+    ///
+    /// Whether the layer took the recorder is told by [`is_attached`](Self::is_attached)
+    /// afterwards: without the layer in the subscriber nothing is recorded.
+    pub fn open_request_span(&self, method: &str, path: &str) -> tracing::Span {
+        PENDING.with(|p| *p.borrow_mut() = Some(self.clone()));
+        let span = tracing::info_span!(
+            target: "debug_toolbar",
+            "toolbar.request",
+            http.request.method = method,
+            url.path = path,
+        );
+        PENDING.with(|p| p.borrow_mut().take());
+        span
+    }
+
+    /// The recorder waiting to be attached to a request span being created on this thread.
+    pub(crate) fn take_pending() -> Option<RequestRecorder> {
+        PENDING.with(|p| p.borrow_mut().take())
+    }
+
+    /// Whether a request span is being created on this thread right now.
+    pub(crate) fn is_pending() -> bool {
+        PENDING.with(|p| p.borrow().is_some())
+    }
+
+    pub(crate) fn mark_attached(&self) {
+        self.inner.attached.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether a [`crate::ToolbarLayer`] attached this recorder to the request span.
+    pub fn is_attached(&self) -> bool {
+        self.inner.attached.load(Ordering::Relaxed)
+    }
+
+    /// Wall-clock time the request started.
+    pub fn started_at(&self) -> SystemTime {
+        self.inner.started_at
+    }
+
+    /// Time since the request started.
+    pub fn elapsed(&self) -> Duration {
+        self.inner.started.elapsed()
+    }
+
+    pub(crate) fn limits(&self) -> &RecordingLimits {
+        &self.inner.limits
+    }
+
+    fn state(&self) -> MutexGuard<'_, RecorderState> {
+        // A panic while holding the lock leaves plain data behind; keep using it.
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(crate) fn push_event(
+        &self,
+        metadata: &'static Metadata<'static>,
+        fields: Vec<(&'static str, FieldValue)>,
+        span: Option<usize>,
+    ) {
+        let offset = self.elapsed();
+        let mut state = self.state();
+        if state.finished {
+            return;
+        }
+        if state.recording.events.len() >= self.inner.limits.max_events {
+            state.recording.dropped_events += 1;
+            return;
+        }
+        state.recording.events.push(RecordedEvent {
+            metadata,
+            offset,
+            fields,
+            span,
+        });
+    }
+
+    /// Records a new span; returns its index, or `None` when it was not kept.
+    pub(crate) fn push_span(
+        &self,
+        metadata: &'static Metadata<'static>,
+        fields: Vec<(&'static str, FieldValue)>,
+        parent: Option<usize>,
+    ) -> Option<usize> {
+        let start = self.elapsed();
+        let mut state = self.state();
+        if state.finished {
+            return None;
+        }
+        if state.recording.spans.len() >= self.inner.limits.max_spans {
+            state.recording.dropped_spans += 1;
+            return None;
+        }
+        state.recording.spans.push(RecordedSpan {
+            metadata,
+            parent,
+            fields,
+            start,
+            end: None,
+            busy: Duration::ZERO,
+            entered: 0,
+        });
+        Some(state.recording.spans.len() - 1)
+    }
+
+    pub(crate) fn update_span(&self, index: usize, update: impl FnOnce(&mut RecordedSpan)) {
+        let mut state = self.state();
+        if state.finished {
+            return;
+        }
+        if let Some(span) = state.recording.spans.get_mut(index) {
+            update(span);
+        }
+    }
+
+    /// Stops recording and returns what was recorded; later events are ignored.
+    pub fn finish(&self) -> Recording {
+        let mut state = self.state();
+        state.finished = true;
+        std::mem::take(&mut state.recording)
+    }
+}
+
+/// Collects an event's or span's fields, cutting long values.
+pub(crate) struct FieldCollector {
+    pub(crate) fields: Vec<(&'static str, FieldValue)>,
+    max_len: usize,
+}
+
+impl FieldCollector {
+    pub(crate) fn new(max_len: usize) -> Self {
+        Self {
+            fields: Vec::new(),
+            max_len,
+        }
+    }
+
+    fn push_str(&mut self, field: &Field, mut value: String) {
+        if value.len() > self.max_len {
+            let mut cut = self.max_len;
+            while !value.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            value.truncate(cut);
+            value.push('…');
+        }
+        self.push(field, FieldValue::Str(value));
+    }
+}
+
+impl FieldCollector {
+    fn push(&mut self, field: &Field, value: FieldValue) {
+        let value = if crate::redact::is_secret_name(field.name()) {
+            FieldValue::Str(crate::redact::MASK.to_owned())
+        } else {
+            value
+        };
+        self.fields.push((field.name(), value));
+    }
+}
+
+impl Visit for FieldCollector {
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.push(field, FieldValue::F64(value));
+    }
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.push(field, FieldValue::I64(value));
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.push(field, FieldValue::U64(value));
+    }
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.push(field, FieldValue::Bool(value));
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.push_str(field, value.to_owned());
+    }
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        self.push_str(field, value.to_string());
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.push_str(field, format!("{value:?}"));
+    }
+}

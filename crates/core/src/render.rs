@@ -1,0 +1,181 @@
+//! Turns records into HTML: the injected toolbar shell and each panel's body.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use serde::Serialize;
+use tera::{Context, Tera};
+
+use crate::error::BuildError;
+use crate::panel::DynPanel;
+use crate::record::RequestRecord;
+
+const SHELL: &str = "toolbar.html";
+const MESSAGE: &str = "message.html";
+
+/// The line a user adds to their subscriber when `ToolbarLayer` is missing.
+pub(crate) const LAYER_HINT: &str = "tracing_subscriber::registry().with(toolbar.layer()).init();";
+
+/// Renders the toolbar's HTML with Tera; every value is escaped.
+pub struct Renderer {
+    tera: Tera,
+    templates: HashMap<&'static str, &'static str>,
+}
+
+impl fmt::Debug for Renderer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Renderer")
+            .field("templates", &self.templates)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A template failed to render.
+#[derive(Debug)]
+pub struct RenderError(tera::Error);
+
+impl fmt::Display for RenderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "toolbar template failed: {}", self.0)
+    }
+}
+
+impl std::error::Error for RenderError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+/// What the shell needs besides the record.
+#[derive(Debug, Clone, Copy)]
+pub struct ShellContext<'a> {
+    /// The toolbar's URL prefix, ending in `/`.
+    pub prefix: &'a str,
+    /// The response's CSP nonce, put on the injected tags.
+    pub nonce: Option<&'a str>,
+    /// The request shown.
+    pub record: &'a RequestRecord,
+}
+
+#[derive(Serialize)]
+struct RecordView<'a> {
+    id: String,
+    method: &'a str,
+    path: &'a str,
+    status: u16,
+    duration_ms: f64,
+    layer_attached: bool,
+}
+
+impl<'a> RecordView<'a> {
+    fn new(record: &'a RequestRecord) -> Self {
+        Self {
+            id: record.id.to_string(),
+            method: &record.method,
+            path: &record.path,
+            status: record.status,
+            duration_ms: record.duration_ms,
+            layer_attached: record.layer_attached,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct PanelLink<'a> {
+    id: &'a str,
+    title: &'a str,
+    subtitle: Option<&'a str>,
+    enabled: bool,
+}
+
+#[derive(Serialize)]
+struct PanelView<'a> {
+    id: &'a str,
+    title: &'a str,
+}
+
+impl Renderer {
+    pub(crate) fn new(panels: &[Box<dyn DynPanel>]) -> Result<Self, BuildError> {
+        let mut tera = Tera::new();
+        tera.add_raw_templates([
+            (SHELL, include_str!("../../../templates/toolbar.html")),
+            (MESSAGE, include_str!("../../../templates/message.html")),
+        ])
+        .map_err(|e| BuildError::Template(SHELL.to_owned(), e.to_string()))?;
+        let mut templates = HashMap::new();
+        for panel in panels {
+            let template = panel.template();
+            if !template.name.ends_with(".html") {
+                return Err(BuildError::Template(
+                    template.name.to_owned(),
+                    "template names end in .html so that output is escaped".to_owned(),
+                ));
+            }
+            tera.add_raw_template(template.name, template.source)
+                .map_err(|e| BuildError::Template(template.name.to_owned(), e.to_string()))?;
+            templates.insert(panel.id(), template.name);
+        }
+        Ok(Self { tera, templates })
+    }
+
+    /// The markup injected before `</body>`: the toolbar's root element, its shadow root and
+    /// the script tag.
+    pub fn shell(&self, cx: &ShellContext<'_>) -> Result<String, RenderError> {
+        let panels: Vec<PanelLink<'_>> = cx
+            .record
+            .panels
+            .iter()
+            .map(|p| PanelLink {
+                id: &p.id,
+                title: &p.title,
+                subtitle: p.subtitle.as_deref(),
+                enabled: !p.stats.is_null() || p.note.is_none(),
+            })
+            .collect();
+        let mut context = Context::new();
+        context.insert("prefix", cx.prefix);
+        context.insert("nonce", &cx.nonce);
+        context.insert("record", &RecordView::new(cx.record));
+        context.insert("panels", &panels);
+        context.insert("layer_hint", LAYER_HINT);
+        self.tera.render(SHELL, &context).map_err(RenderError)
+    }
+
+    /// The body of panel `panel_id` for `record`; `Ok(None)` when the record has no such panel.
+    pub fn panel(
+        &self,
+        record: &RequestRecord,
+        panel_id: &str,
+        prefix: &str,
+    ) -> Result<Option<String>, RenderError> {
+        let Some(part) = record.panel(panel_id) else {
+            return Ok(None);
+        };
+        if let Some(note) = &part.note {
+            return self.message(&part.title, note).map(Some);
+        }
+        let Some(template) = self.templates.get(panel_id) else {
+            return Ok(None);
+        };
+        let mut context = Context::new();
+        context.insert("stats", &part.stats);
+        context.insert(
+            "panel",
+            &PanelView {
+                id: &part.id,
+                title: &part.title,
+            },
+        );
+        context.insert("record", &RecordView::new(record));
+        context.insert("prefix", prefix);
+        self.tera.render(template, &context).map(Some).map_err(RenderError)
+    }
+
+    /// A short message fragment, e.g. for a request that is no longer stored.
+    pub fn message(&self, title: &str, message: &str) -> Result<String, RenderError> {
+        let mut context = Context::new();
+        context.insert("title", title);
+        context.insert("message", message);
+        self.tera.render(MESSAGE, &context).map_err(RenderError)
+    }
+}

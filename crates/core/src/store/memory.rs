@@ -1,0 +1,80 @@
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use super::{Page, Store, StoreError, StoreFuture};
+use crate::record::{RecordId, RecordSummary, RequestRecord};
+
+/// Keeps the newest records in memory, in a ring of fixed capacity.
+#[derive(Debug)]
+pub struct InMemoryStore {
+    capacity: usize,
+    records: Mutex<VecDeque<Arc<RequestRecord>>>,
+}
+
+impl InMemoryStore {
+    /// Capacity used by [`InMemoryStore::default`].
+    pub const DEFAULT_CAPACITY: usize = 25;
+
+    /// A store that keeps the newest `capacity` records (at least one).
+    pub fn new(capacity: usize) -> Self {
+        let capacity = capacity.max(1);
+        Self {
+            capacity,
+            records: Mutex::new(VecDeque::with_capacity(capacity)),
+        }
+    }
+
+    /// How many records it keeps at most.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    fn records(&self) -> MutexGuard<'_, VecDeque<Arc<RequestRecord>>> {
+        self.records
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn save_now(&self, record: RequestRecord) {
+        let mut records = self.records();
+        while records.len() >= self.capacity {
+            records.pop_front();
+        }
+        records.push_back(Arc::new(record));
+    }
+
+    fn get_now(&self, id: RecordId) -> Option<Arc<RequestRecord>> {
+        self.records().iter().rev().find(|r| r.id == id).cloned()
+    }
+
+    fn list_now(&self, page: Page) -> Vec<RecordSummary> {
+        self.records()
+            .iter()
+            .rev()
+            .skip(page.offset)
+            .take(page.limit)
+            .map(|r| r.summary())
+            .collect()
+    }
+}
+
+impl Default for InMemoryStore {
+    fn default() -> Self {
+        Self::new(Self::DEFAULT_CAPACITY)
+    }
+}
+
+impl Store for InMemoryStore {
+    fn save(&self, record: RequestRecord) -> StoreFuture<'_, ()> {
+        self.save_now(record);
+        Box::pin(std::future::ready(Ok::<(), StoreError>(())))
+    }
+
+    fn get(&self, id: RecordId) -> StoreFuture<'_, Option<Arc<RequestRecord>>> {
+        Box::pin(std::future::ready(Ok(self.get_now(id))))
+    }
+
+    fn list(&self, page: Page) -> StoreFuture<'_, Vec<RecordSummary>> {
+        Box::pin(std::future::ready(Ok(self.list_now(page))))
+    }
+}

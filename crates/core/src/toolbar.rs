@@ -1,0 +1,423 @@
+//! The framework-free toolbar: ordered panels, renderer and store.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::io;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::{Arc, Mutex};
+use std::time::UNIX_EPOCH;
+
+use crate::context::{AppInfo, EarlierStats, RequestInfo, ResponseInfo, StatsContext, Timing};
+use crate::error::BuildError;
+use crate::panel::{DynPanel, PanelFactory, ServerTiming, is_valid_id};
+use crate::record::{PanelRecord, RECORD_FORMAT_VERSION, RecordId, RequestRecord};
+use crate::recording::{Recording, RecordingLimits};
+use crate::render::Renderer;
+use crate::store::{InMemoryStore, Store};
+
+/// Settings of the framework-free toolbar.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ToolbarSettings {
+    /// How much one request may record.
+    pub recording_limits: RecordingLimits,
+    /// Largest serialized record, in bytes; the largest panels' stats are dropped (with a
+    /// note) until a record fits. By default, 4 MiB.
+    pub max_record_bytes: usize,
+    /// Ids of panels that are listed but do not run unless switched on. By default, none.
+    pub disabled_panels: BTreeSet<String>,
+    /// The application and framework, for the Versions panel.
+    pub app: AppInfo,
+}
+
+impl Default for ToolbarSettings {
+    fn default() -> Self {
+        Self {
+            recording_limits: RecordingLimits::default(),
+            max_record_bytes: 4 * 1024 * 1024,
+            disabled_panels: BTreeSet::new(),
+            app: AppInfo::default(),
+        }
+    }
+}
+
+/// Builds a [`Toolbar`].
+#[derive(Default)]
+#[must_use]
+pub struct ToolbarBuilder {
+    panels: Vec<Box<dyn DynPanel>>,
+    registered: bool,
+    store: Option<Arc<dyn Store>>,
+    settings: ToolbarSettings,
+}
+
+impl std::fmt::Debug for ToolbarBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ToolbarBuilder")
+            .field("panels", &self.panels.iter().map(|p| p.id()).collect::<Vec<_>>())
+            .field("registered", &self.registered)
+            .field("store", &self.store)
+            .field("settings", &self.settings)
+            .finish()
+    }
+}
+
+impl ToolbarBuilder {
+    /// Adds a panel. Registered panels (see [`crate::register_panel!`]) are added too, unless
+    /// [`without_registered_panels`](Self::without_registered_panels) is called.
+    pub fn panel(mut self, panel: impl DynPanel) -> Self {
+        self.panels.push(Box::new(panel));
+        self
+    }
+
+    /// Leaves out the panels registered with [`crate::register_panel!`]. By default, they are
+    /// all included.
+    pub fn without_registered_panels(mut self) -> Self {
+        self.registered = false;
+        self
+    }
+
+    /// Where records are kept. By default, an [`InMemoryStore`] of 25 records.
+    pub fn store(mut self, store: Arc<dyn Store>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Recording limits, record size and disabled panels.
+    pub fn settings(mut self, settings: ToolbarSettings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    /// Orders the panels by dependencies, then by id, and prepares their templates.
+    pub fn build(self) -> Result<Toolbar, BuildError> {
+        let mut panels = self.panels;
+        if self.registered {
+            panels.extend(inventory::iter::<PanelFactory>.into_iter().map(PanelFactory::make));
+        }
+        let panels = order_panels(panels)?;
+        let renderer = Renderer::new(&panels)?;
+        let panel_ids = panels.iter().map(|p| p.id()).collect();
+        Ok(Toolbar {
+            panels,
+            panel_ids,
+            renderer,
+            store: self
+                .store
+                .unwrap_or_else(|| Arc::new(InMemoryStore::default())),
+            settings: self.settings,
+            failures: LogOnce::new(256),
+        })
+    }
+}
+
+/// Sorts panels so that each runs after its dependencies; ties go by id.
+fn order_panels(panels: Vec<Box<dyn DynPanel>>) -> Result<Vec<Box<dyn DynPanel>>, BuildError> {
+    let mut by_id: BTreeMap<&'static str, Box<dyn DynPanel>> = BTreeMap::new();
+    for panel in panels {
+        let id = panel.id();
+        if !is_valid_id(id) {
+            return Err(BuildError::InvalidPanelId(id.to_owned()));
+        }
+        if by_id.insert(id, panel).is_some() {
+            return Err(BuildError::DuplicatePanel(id.to_owned()));
+        }
+    }
+    // Dependencies on panels that are not present (not compiled in) are ignored.
+    let deps: BTreeMap<&'static str, Vec<&'static str>> = by_id
+        .iter()
+        .map(|(id, p)| {
+            let present = p
+                .dependencies()
+                .iter()
+                .copied()
+                .filter(|d| by_id.contains_key(d))
+                .collect();
+            (*id, present)
+        })
+        .collect();
+    let mut ordered = Vec::with_capacity(by_id.len());
+    let mut done: HashSet<&'static str> = HashSet::new();
+    while done.len() < deps.len() {
+        let ready: Vec<&'static str> = deps
+            .iter()
+            .filter(|(id, ds)| !done.contains(*id) && ds.iter().all(|d| done.contains(d)))
+            .map(|(id, _)| *id)
+            .collect();
+        let Some(&next) = ready.first() else {
+            let cycle = deps
+                .keys()
+                .filter(|id| !done.contains(*id))
+                .map(|id| (*id).to_owned())
+                .collect();
+            return Err(BuildError::DependencyCycle(cycle));
+        };
+        done.insert(next);
+        if let Some(panel) = by_id.remove(next) {
+            ordered.push(panel);
+        }
+    }
+    Ok(ordered)
+}
+
+/// What [`Toolbar::record`] made of a request.
+#[derive(Debug)]
+pub struct RecordOutcome {
+    /// The record, already handed to the store by the caller's choice.
+    pub record: RequestRecord,
+    /// The panels' `Server-Timing` entries.
+    pub server_timing: Vec<ServerTiming>,
+}
+
+/// A panel panicked while generating its stats; the failure was logged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PanelPanicked {
+    /// The panel's id.
+    pub panel: &'static str,
+}
+
+impl std::fmt::Display for PanelPanicked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "panel {:?} panicked while generating its stats", self.panel)
+    }
+}
+
+impl std::error::Error for PanelPanicked {}
+
+/// The finished request, as [`Toolbar::record`] takes it.
+#[derive(Debug, Clone, Copy)]
+pub struct FinishedRequest<'a> {
+    /// The record's id.
+    pub id: RecordId,
+    /// The request.
+    pub request: &'a RequestInfo,
+    /// The response.
+    pub response: &'a ResponseInfo,
+    /// Its timing.
+    pub timing: &'a Timing,
+    /// What `ToolbarLayer` recorded.
+    pub recording: &'a Recording,
+    /// Whether `ToolbarLayer` was attached.
+    pub layer_attached: bool,
+}
+
+/// The toolbar without a web framework: ordered panels, their templates and the store.
+pub struct Toolbar {
+    panels: Vec<Box<dyn DynPanel>>,
+    panel_ids: Vec<&'static str>,
+    renderer: Renderer,
+    store: Arc<dyn Store>,
+    settings: ToolbarSettings,
+    failures: LogOnce<String>,
+}
+
+impl std::fmt::Debug for Toolbar {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Toolbar")
+            .field("panels", &self.panel_ids)
+            .field("store", &self.store)
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Toolbar {
+    /// A builder with the registered panels and an in-memory store.
+    pub fn builder() -> ToolbarBuilder {
+        ToolbarBuilder {
+            registered: true,
+            ..ToolbarBuilder::default()
+        }
+    }
+
+    /// Panel ids in the order they run.
+    pub fn panel_ids(&self) -> &[&'static str] {
+        &self.panel_ids
+    }
+
+    /// The renderer.
+    pub fn renderer(&self) -> &Renderer {
+        &self.renderer
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &ToolbarSettings {
+        &self.settings
+    }
+
+    /// Logs `message` at ERROR the first time `key` is seen; returns whether it did.
+    pub fn log_failure_once(&self, key: &str, message: &dyn std::fmt::Display) -> bool {
+        let first = self.failures.first(key.to_owned());
+        if first {
+            tracing::error!(target: "debug_toolbar", "{message} (logged once)");
+        }
+        first
+    }
+
+    /// Runs every enabled panel over a finished request and builds its record.
+    ///
+    /// A panel that panics fails the whole record, so that the caller sends the response as
+    /// the application made it; the panic is logged once per panel.
+    pub fn record(&self, finished: &FinishedRequest<'_>) -> Result<RecordOutcome, PanelPanicked> {
+        let mut earlier: Vec<EarlierStats> = Vec::with_capacity(self.panels.len());
+        let mut parts = Vec::with_capacity(self.panels.len());
+        let mut server_timing = Vec::new();
+        for panel in &self.panels {
+            let title = panel.title().into_owned();
+            if self.settings.disabled_panels.contains(panel.id()) {
+                parts.push(PanelRecord {
+                    id: panel.id().to_owned(),
+                    title,
+                    subtitle: None,
+                    stats: serde_json::Value::Null,
+                    note: Some("This panel is switched off.".to_owned()),
+                });
+                continue;
+            }
+            let cx = StatsContext {
+                request: finished.request,
+                response: finished.response,
+                timing: finished.timing,
+                recording: finished.recording,
+                app: &self.settings.app,
+                panel_ids: &self.panel_ids,
+                earlier: &earlier,
+            };
+            let generated = catch_unwind(AssertUnwindSafe(|| panel.generate(&cx)));
+            let generated = match generated {
+                Ok(generated) => generated,
+                Err(_) => {
+                    let failure = PanelPanicked { panel: panel.id() };
+                    self.log_failure_once(&format!("panel:{}", panel.id()), &failure);
+                    return Err(failure);
+                }
+            };
+            let (stats, note) = match generated.json {
+                Ok(stats) => (stats, None),
+                Err(e) => (
+                    serde_json::Value::Null,
+                    Some(format!("The panel's stats could not be serialized: {e}")),
+                ),
+            };
+            parts.push(PanelRecord {
+                id: panel.id().to_owned(),
+                title,
+                subtitle: generated.subtitle,
+                stats,
+                note,
+            });
+            server_timing.extend(generated.server_timing);
+            earlier.push(EarlierStats {
+                panel_type: panel.panel_type(),
+                stats: generated.typed,
+            });
+        }
+        let mut record = RequestRecord {
+            format_version: RECORD_FORMAT_VERSION,
+            id: finished.id,
+            started_at_unix_ms: finished
+                .timing
+                .started_at
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            method: finished.request.method.clone(),
+            path: finished.request.path.clone(),
+            status: finished.response.status,
+            duration_ms: finished.timing.wall.as_secs_f64() * 1000.0,
+            ajax: is_ajax(finished.request),
+            layer_attached: finished.layer_attached,
+            panels: parts,
+        };
+        fit_record(&mut record, self.settings.max_record_bytes);
+        Ok(RecordOutcome {
+            record,
+            server_timing,
+        })
+    }
+}
+
+/// Whether the request came from a script rather than a page load.
+fn is_ajax(request: &RequestInfo) -> bool {
+    request
+        .header("x-requested-with")
+        .is_some_and(|v| v.eq_ignore_ascii_case("xmlhttprequest"))
+        || request
+            .header("sec-fetch-mode")
+            .is_some_and(|mode| mode != "navigate")
+        || request
+            .header("sec-fetch-dest")
+            .is_some_and(|dest| dest == "empty")
+}
+
+/// Drops the largest panels' stats until the serialized record fits in `max_bytes`.
+fn fit_record(record: &mut RequestRecord, max_bytes: usize) {
+    let mut size = serialized_len(record);
+    while size > max_bytes {
+        let Some(largest) = record
+            .panels
+            .iter_mut()
+            .filter(|p| !p.stats.is_null())
+            .max_by_key(|p| serialized_len(&p.stats))
+        else {
+            return;
+        };
+        let panel_size = serialized_len(&largest.stats);
+        largest.stats = serde_json::Value::Null;
+        largest.note = Some(format!(
+            "This panel recorded {panel_size} bytes, more than the record limit of {max_bytes} \
+             bytes allows; raise the limit to see it."
+        ));
+        size = serialized_len(record);
+    }
+}
+
+fn serialized_len<T: serde::Serialize>(value: &T) -> usize {
+    struct Counter(usize);
+    impl io::Write for Counter {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter(0);
+    match serde_json::to_writer(&mut counter, value) {
+        Ok(()) => counter.0,
+        Err(_) => usize::MAX,
+    }
+}
+
+/// Remembers which keys were already seen, up to a bound, so a message is logged once.
+#[derive(Debug)]
+pub struct LogOnce<K> {
+    seen: Mutex<HashSet<K>>,
+    capacity: usize,
+}
+
+impl<K: std::hash::Hash + Eq> LogOnce<K> {
+    /// Remembers at most `capacity` keys; past that, nothing more is logged.
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            seen: Mutex::new(HashSet::new()),
+            capacity,
+        }
+    }
+
+    /// Whether `key` is seen for the first time (and there was room to remember it).
+    pub fn first(&self, key: K) -> bool {
+        let mut seen = self
+            .seen
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if seen.len() >= self.capacity || seen.contains(&key) {
+            return false;
+        }
+        seen.insert(key)
+    }
+}

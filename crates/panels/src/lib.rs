@@ -1,0 +1,42 @@
+//! The debug toolbar's built-in panels.
+//!
+//! Each panel is a module behind the cargo feature of the same name and registers itself, so
+//! a toolbar built after this crate is linked shows every enabled panel:
+//!
+//! | feature | panel | shows |
+//! |---|---|---|
+//! | `timer` | [`TimerPanel`] | wall and CPU time, and the browser's navigation timing |
+//! | `request` | [`RequestPanel`] | method, path, query and path parameters, route, cookies, client |
+//! | `headers` | [`HeadersPanel`] | request and response headers |
+//! | `response` | [`ResponsePanel`] | status, content type and size |
+//! | `versions` | [`VersionsPanel`] | rustc, the framework, the toolbar, the application |
+//!
+//! Secret-looking values arrive masked from the core (see `debug_toolbar_core::redact`).
+
+#[cfg(feature = "headers")]
+mod headers;
+#[cfg(feature = "request")]
+mod request;
+#[cfg(feature = "response")]
+mod response;
+#[cfg(feature = "timer")]
+mod timer;
+#[cfg(feature = "versions")]
+mod versions;
+
+#[cfg(feature = "headers")]
+pub use headers::{HeadersPanel, HeadersStats};
+#[cfg(feature = "request")]
+pub use request::{RequestPanel, RequestStats};
+#[cfg(feature = "response")]
+pub use response::{ResponsePanel, ResponseStats};
+#[cfg(feature = "timer")]
+pub use timer::{TimerPanel, TimerStats};
+#[cfg(feature = "versions")]
+pub use versions::{VersionsPanel, VersionsStats};
+
+/// Milliseconds in `d`, as a float.
+#[cfg(feature = "timer")]
+fn millis(d: std::time::Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
