@@ -50,7 +50,7 @@ impl Panel for VersionsPanel {
             });
         }
         entries.push(NameValue {
-            name: "debug-toolbar".to_owned(),
+            name: "actix-debug-toolbar".to_owned(),
             value: env!("CARGO_PKG_VERSION").to_owned(),
         });
         entries.push(NameValue {
