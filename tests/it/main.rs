@@ -1,4 +1,13 @@
 //! Integration tests: the middleware, its routes and panels through actix-web's test utilities,
 //! and the demo in a real headless Chromium.
 
+// Helpers of a test binary fail loudly: a panic with a message is the report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod access;
+mod browser;
+mod injection;
+mod panels;
+mod recording;
+mod store;
 mod support;

@@ -1,17 +1,144 @@
-//! Shared helpers: the global subscriber, test apps and assertions.
+//! Shared helpers: the global subscriber, test toolbars, requests and assertions.
 
-use std::sync::Once;
+use std::borrow::Cow;
+use std::net::SocketAddr;
+use std::sync::{Arc, Once};
 
-use actix_debug_toolbar::DebugToolbar;
+use actix_debug_toolbar::{
+    DebugToolbar, InMemoryStore, Panel, StatsContext, Template, ToolbarConfig, ToolbarConfigBuilder,
+};
+use actix_web::body::MessageBody;
+use actix_web::dev::ServiceResponse;
+use actix_web::test::TestRequest;
+use serde::{Deserialize, Serialize};
 use tracing_subscriber::prelude::*;
 
 /// Installs, once per test binary, a subscriber that feeds the toolbar's layer.
 pub(crate) fn init_tracing() {
     static INIT: Once = Once::new();
     INIT.call_once(|| {
-        let toolbar = DebugToolbar::new(actix_debug_toolbar::ToolbarConfig::default());
+        let toolbar = DebugToolbar::new(ToolbarConfig::default());
         let _ = tracing_subscriber::registry()
             .with(toolbar.layer())
             .try_init();
     });
+}
+
+/// An enabled toolbar configuration with a store of its own, so tests do not see each other.
+pub(crate) fn config() -> ToolbarConfigBuilder {
+    ToolbarConfig::builder()
+        .enabled(true)
+        .store(Arc::new(InMemoryStore::new(25)))
+}
+
+/// A client the default configuration shows the toolbar to.
+pub(crate) fn allowed_peer() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 50_000))
+}
+
+/// A client outside the default allowed networks.
+pub(crate) fn refused_peer() -> SocketAddr {
+    SocketAddr::from(([203, 0, 113, 9], 50_000))
+}
+
+/// A GET request from an allowed client.
+pub(crate) fn get(uri: &str) -> TestRequest {
+    TestRequest::get().uri(uri).peer_addr(allowed_peer())
+}
+
+/// The value of header `name`, if present and text.
+pub(crate) fn header<B>(res: &ServiceResponse<B>, name: &str) -> Option<String> {
+    res.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// The body as text.
+pub(crate) async fn body_text<B: MessageBody>(res: ServiceResponse<B>) -> String {
+    let bytes = actix_web::test::read_body(res).await;
+    String::from_utf8(bytes.to_vec()).expect("utf-8 body")
+}
+
+/// Asserts that `haystack` contains `needle`, showing both when it does not.
+#[track_caller]
+pub(crate) fn assert_contains(haystack: &str, needle: &str) {
+    assert!(
+        haystack.contains(needle),
+        "expected to find {needle:?} in:\n{haystack}"
+    );
+}
+
+/// Asserts that `haystack` does not contain `needle`.
+#[track_caller]
+pub(crate) fn assert_lacks(haystack: &str, needle: &str) {
+    assert!(
+        !haystack.contains(needle),
+        "did not expect {needle:?} in:\n{haystack}"
+    );
+}
+
+/// A panel that exposes what `ToolbarLayer` recorded: event messages and span paths.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EventsPanel;
+
+/// What [`EventsPanel`] records.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct EventsStats {
+    /// Each event as `span/path: message`.
+    pub(crate) events: Vec<String>,
+    /// Names of the recorded spans.
+    pub(crate) spans: Vec<String>,
+}
+
+impl Panel for EventsPanel {
+    type Stats = EventsStats;
+    const ID: &'static str = "test-events";
+
+    fn title(&self) -> Cow<'static, str> {
+        "Events".into()
+    }
+
+    fn generate_stats(&self, cx: &StatsContext<'_>) -> EventsStats {
+        let recording = cx.recording();
+        EventsStats {
+            events: recording
+                .events
+                .iter()
+                .map(|event| {
+                    let message = event
+                        .field("message")
+                        .map(|m| m.to_text())
+                        .unwrap_or_default();
+                    format!("{}: {message}", recording.span_path(event.span).join("/"))
+                })
+                .collect(),
+            spans: recording
+                .spans
+                .iter()
+                .map(|s| s.metadata.name().to_owned())
+                .collect(),
+        }
+    }
+
+    fn template(&self) -> Template {
+        Template::new(
+            "panels/test-events.html",
+            "<ul>{% for e in stats.events %}<li>{{ e }}</li>{% endfor %}</ul>",
+        )
+    }
+}
+
+/// The stats of panel `P` in the record with id `id`, read back from the toolbar's store.
+pub(crate) async fn stored_stats<P: Panel>(toolbar: &DebugToolbar, id: &str) -> P::Stats {
+    let store = toolbar.store().expect("toolbar is on");
+    let record = store
+        .get(id.parse().expect("record id"))
+        .await
+        .expect("store answers")
+        .expect("record stored");
+    record
+        .stats::<P>()
+        .expect("panel present")
+        .expect("stats deserialize")
 }

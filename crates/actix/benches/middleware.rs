@@ -1,1 +1,225 @@
-fn main() {}
+//! What the toolbar adds to a request, measured through the public middleware with actix-web's
+//! test utilities (no sockets, one current-thread actix `System`, a subscriber with the
+//! toolbar's layer installed as the thread default). Each benchmark times whole requests: build
+//! the request, call the app, read the whole body.
+//!
+//! - `injection/10KB` and `injection/1MB`: an HTML page of that size ending in `</body>`, asked
+//!   for by an allowed client (127.0.0.1). `toolbar` is the app wrapped in `DebugToolbar`
+//!   (recorded, stored, shell injected); `no-middleware` is the same app without it.
+//! - `skip`: a small page asked for by a client the toolbar does not serve (203.0.113.9).
+//!   `no-middleware` is the app alone, `not-served` the app wrapped in an enabled toolbar, and
+//!   `disabled` the app wrapped in a switched-off toolbar.
+//! - `served/page`: the same small page asked for by an allowed client, with every panel this
+//!   crate's default features enable. Its cost over `skip/no-middleware` is what the toolbar
+//!   adds to a served request.
+//!
+//! Run with `cargo bench -p actix-debug-toolbar --bench middleware`; add a filter such as
+//! `-- skip/` to run one group.
+
+use std::hint::black_box;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use actix_debug_toolbar::{DebugToolbar, TOOLBAR_ID_HEADER, ToolbarConfig};
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::rt::{System, SystemRunner};
+use actix_web::test::{self, TestRequest};
+use actix_web::web::{self, Bytes};
+use actix_web::{App, HttpResponse};
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
+use tracing_subscriber::prelude::*;
+
+/// A client inside the default `DEBUG_TOOLBAR_ALLOWED_IPS`.
+const ALLOWED: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 40_000);
+/// A client outside it (TEST-NET-3).
+const REFUSED: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(203, 0, 113, 9)), 40_000);
+/// The page of the `skip` and `served` groups.
+const SMALL_PAGE: &str = "<!doctype html><html><head><title>Bench</title></head>\
+                          <body><h1>Hello</h1><p>A small page.</p></body></html>";
+
+/// A toolbar switched on or off, every other setting at its default.
+fn toolbar(enabled: bool) -> DebugToolbar {
+    DebugToolbar::new(ToolbarConfig::builder().enabled(enabled).build())
+}
+
+/// Makes a subscriber with the toolbar's layer this thread's default, as an application's
+/// `init_tracing` would, less the console output.
+fn trace_with_toolbar_layer() -> tracing::subscriber::DefaultGuard {
+    tracing::subscriber::set_default(tracing_subscriber::registry().with(toolbar(true).layer()))
+}
+
+/// An HTML page of exactly `size` bytes that ends with `</body></html>`.
+fn html_page(size: usize) -> Bytes {
+    const HEAD: &str = "<!doctype html><html><body>";
+    const TAIL: &str = "</body></html>";
+    let filler = size - HEAD.len() - TAIL.len();
+    let mut page = String::with_capacity(size);
+    page.push_str(HEAD);
+    page.extend(std::iter::repeat_n('x', filler));
+    page.push_str(TAIL);
+    Bytes::from(page)
+}
+
+/// The app's only route: `GET /` answers `page` as HTML.
+fn page_route(page: Bytes) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg| {
+        cfg.route(
+            "/",
+            web::get().to(move || {
+                let page = page.clone();
+                async move {
+                    HttpResponse::Ok()
+                        .content_type("text/html; charset=utf-8")
+                        .body(page)
+                }
+            }),
+        );
+    }
+}
+
+/// `GET /` from `peer`.
+fn get(peer: SocketAddr) -> TestRequest {
+    TestRequest::get().uri("/").peer_addr(peer)
+}
+
+/// Sends one request and reads the whole body; returns whether the toolbar served it (its id
+/// header is set) and the body's length.
+async fn fetch<S, R, B>(app: &S, req: R) -> (bool, usize)
+where
+    S: Service<R, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let res = test::call_service(app, req).await;
+    let served = res.headers().contains_key(TOOLBAR_ID_HEADER);
+    (served, test::read_body(res).await.len())
+}
+
+/// Benchmarks requests made by `request` as `id` in `group`, after checking once that the
+/// toolbar serves them or not as `served` says.
+fn bench_requests<S, R, B>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    id: &str,
+    sys: &SystemRunner,
+    app: &S,
+    request: impl Fn() -> R,
+    served: bool,
+) where
+    S: Service<R, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let (was_served, _) = sys.block_on(fetch(app, request()));
+    assert_eq!(
+        was_served, served,
+        "{id}: the toolbar served the request or not"
+    );
+    group.bench_function(id, |b| {
+        b.iter_custom(|iters| {
+            sys.block_on(async {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    black_box(fetch(app, request()).await);
+                }
+                start.elapsed()
+            })
+        });
+    });
+}
+
+fn injection(c: &mut Criterion) {
+    let sys = System::new();
+    let _tracing = trace_with_toolbar_layer();
+    let from_allowed = || get(ALLOWED).to_request();
+    for (name, size) in [("10KB", 10 * 1024), ("1MB", 1024 * 1024)] {
+        let page = html_page(size);
+        let plain = sys.block_on(test::init_service(
+            App::new().configure(page_route(page.clone())),
+        ));
+        let wrapped = sys.block_on(test::init_service(
+            App::new().wrap(toolbar(true)).configure(page_route(page)),
+        ));
+        let mut group = c.benchmark_group(format!("injection/{name}"));
+        group.throughput(Throughput::Bytes(size as u64));
+        bench_requests(
+            &mut group,
+            "no-middleware",
+            &sys,
+            &plain,
+            from_allowed,
+            false,
+        );
+        bench_requests(&mut group, "toolbar", &sys, &wrapped, from_allowed, true);
+        group.finish();
+    }
+}
+
+fn skip(c: &mut Criterion) {
+    let sys = System::new();
+    let _tracing = trace_with_toolbar_layer();
+    let page = Bytes::from_static(SMALL_PAGE.as_bytes());
+    let plain = sys.block_on(test::init_service(
+        App::new().configure(page_route(page.clone())),
+    ));
+    let enabled = sys.block_on(test::init_service(
+        App::new()
+            .wrap(toolbar(true))
+            .configure(page_route(page.clone())),
+    ));
+    let disabled = sys.block_on(test::init_service(
+        App::new().wrap(toolbar(false)).configure(page_route(page)),
+    ));
+    let from_refused = || get(REFUSED).to_request();
+    let mut group = c.benchmark_group("skip");
+    bench_requests(
+        &mut group,
+        "no-middleware",
+        &sys,
+        &plain,
+        from_refused,
+        false,
+    );
+    bench_requests(
+        &mut group,
+        "not-served",
+        &sys,
+        &enabled,
+        from_refused,
+        false,
+    );
+    bench_requests(&mut group, "disabled", &sys, &disabled, from_refused, false);
+    group.finish();
+}
+
+fn served(c: &mut Criterion) {
+    let sys = System::new();
+    let _tracing = trace_with_toolbar_layer();
+    let page = Bytes::from_static(SMALL_PAGE.as_bytes());
+    let app = sys.block_on(test::init_service(
+        App::new().wrap(toolbar(true)).configure(page_route(page)),
+    ));
+    let mut group = c.benchmark_group("served");
+    bench_requests(
+        &mut group,
+        "page",
+        &sys,
+        &app,
+        || get(ALLOWED).to_request(),
+        true,
+    );
+    group.finish();
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .sample_size(40)
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = injection, skip, served
+}
+criterion_main!(benches);

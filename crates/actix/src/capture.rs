@@ -3,10 +3,10 @@
 use std::net::IpAddr;
 
 use actix_web::HttpRequest;
+use actix_web::HttpResponse;
 use actix_web::body::{BodySize, MessageBody};
 use actix_web::http::header::HeaderMap;
 use actix_web::web::Query;
-use actix_web::HttpResponse;
 use debug_toolbar_core::{NameValue, RequestInfo, ResponseInfo};
 
 /// The request, secrets masked, as seen after routing (so the matched route is known).

@@ -113,7 +113,10 @@ mod tests {
     #[test]
     fn forwarded_headers_are_ignored_without_trusted_proxies() {
         let h = headers(&[("x-forwarded-for", "127.0.0.1")]);
-        assert_eq!(client_addr(Some(ip("203.0.113.9")), &h, &[]), Some(ip("203.0.113.9")));
+        assert_eq!(
+            client_addr(Some(ip("203.0.113.9")), &h, &[]),
+            Some(ip("203.0.113.9"))
+        );
     }
 
     #[test]
@@ -131,7 +134,10 @@ mod tests {
     fn forwarded_header_is_preferred_and_parsed() {
         let proxy: IpNet = "10.0.0.0/8".parse().unwrap();
         let h = headers(&[
-            ("forwarded", "for=\"[2001:db8::1]:4711\";proto=https, for=10.0.0.2"),
+            (
+                "forwarded",
+                "for=\"[2001:db8::1]:4711\";proto=https, for=10.0.0.2",
+            ),
             ("x-forwarded-for", "127.0.0.1"),
         ]);
         assert_eq!(

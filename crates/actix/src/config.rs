@@ -6,12 +6,15 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use actix_web::dev::ServiceRequest;
-use debug_toolbar_core::{InMemoryStore, Store};
+use debug_toolbar_core::{DynPanel, InMemoryStore, Panel, Store};
 use ipnet::IpNet;
 use tracing_subscriber::filter::LevelFilter;
 
 /// Decides per request whether the toolbar is shown, after the address check passed.
 pub type ShowToolbar = Arc<dyn Fn(&ServiceRequest) -> bool + Send + Sync>;
+
+/// Builds one of the panels passed to [`ToolbarConfigBuilder::panel`].
+pub(crate) type PanelMaker = Arc<dyn Fn() -> Box<dyn DynPanel> + Send + Sync>;
 
 /// How the toolbar behaves; build one with [`ToolbarConfig::builder`] or
 /// [`ToolbarConfig::from_env`].
@@ -28,6 +31,7 @@ pub struct ToolbarConfig {
     pub(crate) disabled_panels: BTreeSet<String>,
     pub(crate) tracing_level: LevelFilter,
     pub(crate) app: Option<(String, String)>,
+    pub(crate) panels: Vec<PanelMaker>,
 }
 
 impl Default for ToolbarConfig {
@@ -44,6 +48,7 @@ impl Default for ToolbarConfig {
             disabled_panels: BTreeSet::new(),
             tracing_level: LevelFilter::DEBUG,
             app: None,
+            panels: Vec::new(),
         }
     }
 }
@@ -70,6 +75,7 @@ impl fmt::Debug for ToolbarConfig {
             .field("disabled_panels", &self.disabled_panels)
             .field("tracing_level", &self.tracing_level)
             .field("app", &self.app)
+            .field("panels", &self.panels.len())
             .finish()
     }
 }
@@ -234,6 +240,15 @@ impl ToolbarConfigBuilder {
         self
     }
 
+    /// Adds a panel of the application's own, besides those registered with
+    /// [`register_panel!`](crate::register_panel). By default, only registered panels run.
+    pub fn panel<P: Panel + Clone>(mut self, panel: P) -> Self {
+        self.config
+            .panels
+            .push(Arc::new(move || Box::new(panel.clone())));
+        self
+    }
+
     /// The configuration.
     pub fn build(self) -> ToolbarConfig {
         self.config
@@ -283,7 +298,11 @@ fn parse_bool(variable: &'static str, value: &str) -> Result<bool, ConfigError> 
     match value.trim().to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "on" => Ok(true),
         "0" | "false" | "no" | "off" => Ok(false),
-        _ => Err(error(variable, value, "true or false (1/0, yes/no, on/off)")),
+        _ => Err(error(
+            variable,
+            value,
+            "true or false (1/0, yes/no, on/off)",
+        )),
     }
 }
 

@@ -4,9 +4,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use actix_web::Error;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::ServiceResponse;
-use actix_web::Error;
 use debug_toolbar_core::CpuTime;
 use futures_util::future::LocalBoxFuture;
 use pin_project_lite::pin_project;

@@ -107,7 +107,8 @@ fn is_html(headers: &HeaderMap) -> bool {
         return false;
     };
     let essence = content_type.split(';').next().unwrap_or("").trim();
-    essence.eq_ignore_ascii_case("text/html") || essence.eq_ignore_ascii_case("application/xhtml+xml")
+    essence.eq_ignore_ascii_case("text/html")
+        || essence.eq_ignore_ascii_case("application/xhtml+xml")
 }
 
 /// Where the last `</body>` (any case, optional whitespace before `>`) starts.

@@ -5,10 +5,10 @@ use std::net::IpAddr;
 use std::rc::Rc;
 use std::sync::{Arc, LazyLock};
 
+use actix_web::Error;
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
-use actix_web::Error;
 use debug_toolbar_core::{
     AppInfo, BuildError, CpuTime, FinishedRequest, InMemoryStore, LogOnce, RecordId,
     RecordingLimits, RequestFilter, RequestRecorder, ShellContext, Store, Timing, Toolbar,
@@ -104,12 +104,13 @@ impl DebugToolbar {
             settings.recording_limits = RecordingLimits::default();
             settings.disabled_panels = config.disabled_panels.clone();
             settings.app = app_info(&config);
-            Some(
-                Toolbar::builder()
-                    .store(store)
-                    .settings(settings)
-                    .build()?,
-            )
+            let builder = config
+                .panels
+                .iter()
+                .fold(Toolbar::builder(), |builder, make| {
+                    builder.boxed_panel(make())
+                });
+            Some(builder.store(store).settings(settings).build()?)
         } else {
             None
         };
@@ -394,9 +395,17 @@ async fn inject_into<B: MessageBody + 'static>(
     let (mut head, body) = res.into_parts();
     let page = match actix_web::body::to_bytes_limited(body, limit).await {
         Ok(Ok(page)) => page,
-        Ok(Err(e)) => return Err(actix_web::error::ErrorInternalServerError(e.into().to_string())),
+        Ok(Err(e)) => {
+            return Err(actix_web::error::ErrorInternalServerError(
+                e.into().to_string(),
+            ));
+        }
         // The size was checked before reading; a body that lied about it is cut off here.
-        Err(_) => return Err(actix_web::error::ErrorInternalServerError("body over its declared size")),
+        Err(_) => {
+            return Err(actix_web::error::ErrorInternalServerError(
+                "body over its declared size",
+            ));
+        }
     };
     let body = match inject::splice(&page, shell) {
         Some(injected) => {

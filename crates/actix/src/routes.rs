@@ -47,7 +47,10 @@ pub(crate) async fn serve(shared: &Shared, toolbar: &Toolbar, req: &HttpRequest)
 fn no_store(mut response: HttpResponse) -> HttpResponse {
     let headers = response.headers_mut();
     if !headers.contains_key(header::CACHE_CONTROL) {
-        headers.insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+        headers.insert(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static("no-store"),
+        );
     }
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -91,8 +94,7 @@ async fn panel_body(shared: &Shared, toolbar: &Toolbar, id: &str, panel: &str) -
             .content_type(ContentType::html())
             .body(body)
     };
-    let message = |status: StatusCode, title: &str, text: &str| match renderer
-        .message(title, text)
+    let message = |status: StatusCode, title: &str, text: &str| match renderer.message(title, text)
     {
         Ok(body) => html(status, body),
         Err(_) => HttpResponse::build(status)
@@ -100,7 +102,11 @@ async fn panel_body(shared: &Shared, toolbar: &Toolbar, id: &str, panel: &str) -
             .body(text.to_owned()),
     };
     let Ok(id) = id.parse::<RecordId>() else {
-        return message(StatusCode::NOT_FOUND, "Unknown request", "This is not a request id.");
+        return message(
+            StatusCode::NOT_FOUND,
+            "Unknown request",
+            "This is not a request id.",
+        );
     };
     let record = match toolbar.store().get(id).await {
         Ok(Some(record)) => record,

@@ -9,9 +9,7 @@ use tracing_subscriber::filter::{Filtered, LevelFilter};
 use tracing_subscriber::layer::{Context, Filter, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
-use crate::recording::{
-    FieldCollector, REQUEST_SPAN_NAME, REQUEST_SPAN_TARGET, RequestRecorder,
-};
+use crate::recording::{FieldCollector, REQUEST_SPAN_NAME, REQUEST_SPAN_TARGET, RequestRecorder};
 
 /// Records what happens inside requests the toolbar serves.
 ///
@@ -151,7 +149,9 @@ where
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        let Some(span) = ctx.event_span(event) else { return };
+        let Some(span) = ctx.event_span(event) else {
+            return;
+        };
         let Some(slot) = span.extensions().get::<SpanSlot>().cloned() else {
             return;
         };

@@ -61,15 +61,18 @@ pub use cpu::CpuTime;
 pub use error::BuildError;
 pub use layer::{RequestFilter, ToolbarLayer};
 pub use panel::{DynPanel, GeneratedStats, Panel, PanelFactory, ServerTiming, Template};
-pub use record::{InvalidRecordId, PanelRecord, RecordId, RecordSummary, RequestRecord, RECORD_FORMAT_VERSION};
+pub use record::{
+    InvalidRecordId, PanelRecord, RECORD_FORMAT_VERSION, RecordId, RecordSummary, RequestRecord,
+};
 pub use recording::{
-    FieldValue, RecordedEvent, RecordedSpan, Recording, RecordingLimits, RequestRecorder,
-    REQUEST_SPAN_NAME, REQUEST_SPAN_TARGET,
+    FieldValue, REQUEST_SPAN_NAME, REQUEST_SPAN_TARGET, RecordedEvent, RecordedSpan, Recording,
+    RecordingLimits, RequestRecorder,
 };
 pub use render::{RenderError, Renderer, ShellContext};
 pub use store::{InMemoryStore, Page, Store, StoreError, StoreFuture};
 pub use toolbar::{
-    FinishedRequest, LogOnce, PanelPanicked, RecordOutcome, Toolbar, ToolbarBuilder, ToolbarSettings,
+    FinishedRequest, LogOnce, PanelPanicked, RecordOutcome, Toolbar, ToolbarBuilder,
+    ToolbarSettings,
 };
 
 /// Implementation details used by this crate's macros. Not public API.

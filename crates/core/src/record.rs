@@ -206,7 +206,13 @@ mod tests {
 
     #[test]
     fn malformed_ids_are_rejected() {
-        for bad in ["", "abc", "../../etc/passwd", &"G".repeat(32), &"A".repeat(32)] {
+        for bad in [
+            "",
+            "abc",
+            "../../etc/passwd",
+            &"G".repeat(32),
+            &"A".repeat(32),
+        ] {
             assert_eq!(bad.parse::<RecordId>(), Err(InvalidRecordId), "{bad}");
         }
     }

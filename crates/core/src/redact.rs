@@ -24,7 +24,9 @@ pub const SECRET_WORDS: &[&str] = &[
 
 /// Whether a value named `name` must be masked.
 pub fn is_secret_name(name: &str) -> bool {
-    SECRET_WORDS.iter().any(|word| contains_ignore_case(name, word))
+    SECRET_WORDS
+        .iter()
+        .any(|word| contains_ignore_case(name, word))
 }
 
 /// `value`, or [`MASK`] when `name` looks secret.

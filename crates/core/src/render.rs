@@ -168,7 +168,10 @@ impl Renderer {
         );
         context.insert("record", &RecordView::new(record));
         context.insert("prefix", prefix);
-        self.tera.render(template, &context).map(Some).map_err(RenderError)
+        self.tera
+            .render(template, &context)
+            .map(Some)
+            .map_err(RenderError)
     }
 
     /// A short message fragment, e.g. for a request that is no longer stored.

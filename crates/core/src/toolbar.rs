@@ -8,7 +8,7 @@ use std::time::UNIX_EPOCH;
 
 use crate::context::{AppInfo, EarlierStats, RequestInfo, ResponseInfo, StatsContext, Timing};
 use crate::error::BuildError;
-use crate::panel::{DynPanel, PanelFactory, ServerTiming, is_valid_id};
+use crate::panel::{DynPanel, Panel, PanelFactory, ServerTiming, is_valid_id};
 use crate::record::{PanelRecord, RECORD_FORMAT_VERSION, RecordId, RequestRecord};
 use crate::recording::{Recording, RecordingLimits};
 use crate::render::Renderer;
@@ -53,7 +53,10 @@ pub struct ToolbarBuilder {
 impl std::fmt::Debug for ToolbarBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ToolbarBuilder")
-            .field("panels", &self.panels.iter().map(|p| p.id()).collect::<Vec<_>>())
+            .field(
+                "panels",
+                &self.panels.iter().map(|p| p.id()).collect::<Vec<_>>(),
+            )
             .field("registered", &self.registered)
             .field("store", &self.store)
             .field("settings", &self.settings)
@@ -64,8 +67,14 @@ impl std::fmt::Debug for ToolbarBuilder {
 impl ToolbarBuilder {
     /// Adds a panel. Registered panels (see [`crate::register_panel!`]) are added too, unless
     /// [`without_registered_panels`](Self::without_registered_panels) is called.
-    pub fn panel(mut self, panel: impl DynPanel) -> Self {
-        self.panels.push(Box::new(panel));
+    pub fn panel(self, panel: impl Panel) -> Self {
+        self.boxed_panel(Box::new(panel))
+    }
+
+    /// Adds a panel whose type is already erased.
+    #[doc(hidden)]
+    pub fn boxed_panel(mut self, panel: Box<dyn DynPanel>) -> Self {
+        self.panels.push(panel);
         self
     }
 
@@ -92,7 +101,11 @@ impl ToolbarBuilder {
     pub fn build(self) -> Result<Toolbar, BuildError> {
         let mut panels = self.panels;
         if self.registered {
-            panels.extend(inventory::iter::<PanelFactory>.into_iter().map(PanelFactory::make));
+            panels.extend(
+                inventory::iter::<PanelFactory>
+                    .into_iter()
+                    .map(PanelFactory::make),
+            );
         }
         let panels = order_panels(panels)?;
         let renderer = Renderer::new(&panels)?;
@@ -177,7 +190,11 @@ pub struct PanelPanicked {
 
 impl std::fmt::Display for PanelPanicked {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "panel {:?} panicked while generating its stats", self.panel)
+        write!(
+            f,
+            "panel {:?} panicked while generating its stats",
+            self.panel
+        )
     }
 }
 

@@ -57,7 +57,10 @@ impl Panel for BudgetPanel {
     }
 
     fn template(&self) -> Template {
-        Template::new("panels/budget.html", include_str!("../templates/budget.html"))
+        Template::new(
+            "panels/budget.html",
+            include_str!("../templates/budget.html"),
+        )
     }
 }
 

@@ -8,8 +8,8 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use bytes::Bytes;
 use serde::Serialize;
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 use sqlx::ConnectOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 
 pub use budget::{BudgetPanel, BudgetStats};
 
@@ -223,7 +223,12 @@ async fn download() -> HttpResponse {
 
 /// An HTML page streamed in chunks of unknown total length: passed through untouched.
 async fn stream() -> HttpResponse {
-    let chunks = ["<html><body>", "<h1>Streamed</h1>", "<p>chunk</p>", "</body></html>"];
+    let chunks = [
+        "<html><body>",
+        "<h1>Streamed</h1>",
+        "<p>chunk</p>",
+        "</body></html>",
+    ];
     let body = futures_util::stream::iter(
         chunks
             .into_iter()

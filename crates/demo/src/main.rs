@@ -24,8 +24,8 @@ async fn main() -> Result<(), demo::StartError> {
             .app_data(state.clone())
             .configure(demo::routes)
     })
-        .bind(&addr)?
-        .run()
-        .await?;
+    .bind(&addr)?
+    .run()
+    .await?;
     Ok(())
 }

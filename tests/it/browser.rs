@@ -1,0 +1,709 @@
+//! The demo in a real headless Chromium, driven through chromedriver: the toolbar shows on the
+//! demo's pages, opens and closes, every panel loads real content, and the browser logs no
+//! errors on the way.
+//!
+//! Ignored by default: it needs Debian's `chromium` and `chromium-driver` packages, which
+//! `.ci/browser.sh` installs. Run it with
+//! `cargo test -p debug-toolbar-tests --test integration browser -- --include-ignored`; set
+//! `UPDATE_SCREENSHOT=1` to refresh `docs/screenshot.png` as well.
+
+use std::fmt::Debug;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use actix_debug_toolbar::{DebugToolbar, ToolbarConfig};
+use actix_web::dev::ServerHandle;
+use actix_web::{App, HttpServer};
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::key::Key;
+use fantoccini::wd::{Capabilities, TimeoutConfiguration, WebDriverCompatibleCommand};
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// Headless, and quiet: no first-run UI and no traffic but the test's own.
+const CHROMIUM_ARGS: &[&str] = &[
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1280,900",
+];
+
+/// How long one thing may take to happen in the browser.
+const WAIT: Duration = Duration::from_secs(10);
+/// How often a condition is checked while waiting for it.
+const POLL: Duration = Duration::from_millis(25);
+/// How long the whole walk through the demo may take.
+const TEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Panels the demo must list, each with the leading cells of a row its body must show.
+const EXPECTED_ROWS: &[(&str, &[&str])] = &[
+    ("timer", &["Total time"]),
+    ("request", &["Path", "/"]),
+    ("headers", &["user-agent"]),
+    ("response", &["Status", "200 OK"]),
+    ("versions", &["actix-web"]),
+    ("budget", &["Budget"]),
+];
+
+#[actix_web::test]
+#[ignore = "needs Debian's chromium and chromedriver (installed by .ci/run)"]
+async fn demo_toolbar_works_in_headless_chromium() {
+    crate::support::init_tracing();
+    let started = Instant::now();
+    let server = DemoServer::start().await;
+    let browser = Browser::launch().await;
+
+    // Run the checks in a task of their own so that a failing one still lets the browser and
+    // the server shut down before the panic is passed on.
+    let client = browser.client.clone();
+    let base = server.base.clone();
+    let checks = actix_web::rt::spawn(async move {
+        tokio::time::timeout(TEST_TIMEOUT, walk_through_demo(&client, &base)).await
+    });
+    let outcome = checks.await;
+
+    browser.close().await;
+    server.stop().await;
+    match outcome {
+        Ok(Ok(())) => eprintln!("browser test took {:.1?}", started.elapsed()),
+        Ok(Err(_)) => panic!("the browser checks did not finish within {TEST_TIMEOUT:?}"),
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => panic!("the browser checks were cancelled: {e}"),
+    }
+}
+
+/// Every check, page by page.
+async fn walk_through_demo(client: &Client, base: &str) {
+    check_home_page(client, base).await;
+    check_users_page(client, base).await;
+}
+
+async fn check_home_page(client: &Client, base: &str) {
+    let url = format!("{base}/");
+    goto(client, &url).await;
+    let toolbar = wait_for_toolbar(client).await;
+    assert_eq!(toolbar.path, "/", "toolbar summary of {url}");
+    assert_eq!(toolbar.status, "200", "toolbar summary of {url}");
+    assert!(
+        toolbar.open,
+        "a fresh browser profile should see the toolbar open: {toolbar:?}"
+    );
+    for (id, _) in EXPECTED_ROWS {
+        assert!(
+            toolbar.panels.iter().any(|p| p == id),
+            "panel {id:?} missing from the toolbar; it lists {:?}",
+            toolbar.panels
+        );
+    }
+
+    check_handle_toggles_and_remembers(client, &url).await;
+
+    for id in &toolbar.panels {
+        let panel = open_panel_by_click(client, id).await;
+        check_panel_content(&panel);
+    }
+    check_escape_closes_panel_then_toolbar(client).await;
+
+    open_panel_by_api(client, "timer").await;
+    check_browser_timing_filled(&read_panel(client).await);
+    save_screenshot(client).await;
+
+    assert_no_console_errors(client, &url).await;
+}
+
+async fn check_users_page(client: &Client, base: &str) {
+    let url = format!("{base}/users");
+    goto(client, &url).await;
+    let toolbar = wait_for_toolbar(client).await;
+    assert_eq!(toolbar.path, "/users", "toolbar summary of {url}");
+    assert_eq!(toolbar.status, "200", "toolbar summary of {url}");
+    assert!(
+        toolbar.open,
+        "the toolbar stays open across pages: {toolbar:?}"
+    );
+
+    let panel = open_panel_by_click(client, "request").await;
+    assert_row(&panel, &["Path", "/users"]);
+
+    assert_no_console_errors(client, &url).await;
+}
+
+/// The handle closes and opens the toolbar, and a reload keeps it the way it was left.
+async fn check_handle_toggles_and_remembers(client: &Client, url: &str) {
+    click_in_toolbar(client, "#dt-handle").await;
+    let closed = wait_for_toolbar_state(client, "closed by the handle", |t| !t.open).await;
+    assert_eq!(closed.handle_expanded, "false", "{closed:?}");
+    assert_eq!(closed.stored.as_deref(), Some("false"), "{closed:?}");
+
+    goto(client, url).await;
+    let reloaded = wait_for_toolbar(client).await;
+    assert!(
+        !reloaded.open,
+        "a closed toolbar stays closed after a reload: {reloaded:?}"
+    );
+
+    click_in_toolbar(client, "#dt-handle").await;
+    let opened = wait_for_toolbar_state(client, "opened by the handle", |t| t.open).await;
+    assert_eq!(opened.handle_expanded, "true", "{opened:?}");
+    assert_eq!(opened.stored.as_deref(), Some("true"), "{opened:?}");
+}
+
+/// Esc closes the open panel, then a second Esc the toolbar.
+async fn check_escape_closes_panel_then_toolbar(client: &Client) {
+    press_escape(client).await;
+    let panel = wait_for_panel_state(client, "closed by Esc", |p| !p.shown).await;
+    assert_eq!(
+        panel.open_id, None,
+        "no panel link stays expanded: {panel:?}"
+    );
+    let toolbar = read_toolbar(client).await;
+    assert!(
+        toolbar.open,
+        "the first Esc closes only the panel: {toolbar:?}"
+    );
+
+    press_escape(client).await;
+    wait_for_toolbar_state(client, "closed by a second Esc", |t| !t.open).await;
+}
+
+/// The body of every panel: loaded, no error, with the row the demo must show.
+#[track_caller]
+fn check_panel_content(panel: &PanelView) {
+    let id = panel.open_id.as_deref().unwrap_or("?");
+    assert_eq!(panel.error, None, "panel {id:?} shows an error: {panel:#?}");
+    assert!(
+        !panel.text.trim().is_empty(),
+        "panel {id:?} has an empty body: {panel:#?}"
+    );
+    assert!(
+        !panel.title.is_empty(),
+        "panel {id:?} has no title: {panel:#?}"
+    );
+    if let Some((_, row)) = EXPECTED_ROWS.iter().find(|(expected, _)| *expected == id) {
+        assert_row(panel, row);
+    }
+}
+
+/// The Timer panel's browser-timing table, filled in by toolbar.js from Navigation Timing.
+#[track_caller]
+fn check_browser_timing_filled(panel: &PanelView) {
+    let load = panel
+        .rows
+        .iter()
+        .find(|row| row.first().is_some_and(|cell| cell == "Load event"))
+        .unwrap_or_else(|| panic!("no browser timing in the Timer panel: {panel:#?}"));
+    let start = load.get(1).map(String::as_str).unwrap_or_default();
+    assert!(
+        start.parse::<f64>().is_ok_and(|ms| ms > 0.0),
+        "the page's load event should have a start time, not {start:?}: {panel:#?}"
+    );
+}
+
+/// Asserts that the panel has a table row starting with `cells`.
+#[track_caller]
+fn assert_row(panel: &PanelView, cells: &[&str]) {
+    let found = panel.rows.iter().any(|row| {
+        row.len() >= cells.len() && row.iter().zip(cells).all(|(cell, want)| cell == want)
+    });
+    assert!(
+        found,
+        "panel {:?} has no row starting with {cells:?}; its rows: {:#?}",
+        panel.open_id, panel.rows
+    );
+}
+
+// ---- the demo server ----
+
+/// The demo app with the toolbar, served in this process on a free port.
+struct DemoServer {
+    base: String,
+    handle: ServerHandle,
+}
+
+impl DemoServer {
+    async fn start() -> Self {
+        let state = demo::State::new().await.expect("demo state");
+        let toolbar = DebugToolbar::new(
+            ToolbarConfig::builder()
+                .enabled(true)
+                .app("demo", "0.1.0")
+                .build(),
+        );
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+        let addr = listener.local_addr().expect("bound address");
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(toolbar.clone())
+                .app_data(state.clone())
+                .configure(demo::routes)
+        })
+        .workers(1)
+        .disable_signals()
+        .listen(listener)
+        .expect("serve on the bound port")
+        .run();
+        let handle = server.handle();
+        actix_web::rt::spawn(server);
+        Self {
+            base: format!("http://{addr}"),
+            handle,
+        }
+    }
+
+    async fn stop(self) {
+        self.handle.stop(true).await;
+    }
+}
+
+// ---- the browser ----
+
+/// A Chromium session through a chromedriver of our own, with a fresh profile.
+///
+/// Fields drop in order: the driver is killed before the profile is removed.
+struct Browser {
+    client: Client,
+    _driver: ChromeDriver,
+    _profile: ProfileDir,
+}
+
+impl Browser {
+    async fn launch() -> Self {
+        require_installed(CHROMIUM);
+        require_installed(CHROMEDRIVER);
+        let profile = ProfileDir::create();
+        let driver = ChromeDriver::start().await;
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(capabilities(&profile.path))
+            .connect(&driver.url)
+            .await
+            .unwrap_or_else(|e| panic!("chromedriver could not start {CHROMIUM}: {e}"));
+        client
+            .update_timeouts(TimeoutConfiguration::new(Some(WAIT), Some(WAIT), None))
+            .await
+            .expect("set WebDriver timeouts");
+        Self {
+            client,
+            _driver: driver,
+            _profile: profile,
+        }
+    }
+
+    /// Ends the session, which quits Chromium, then stops chromedriver.
+    async fn close(self) {
+        if let Err(e) = self.client.clone().close().await {
+            eprintln!("closing the WebDriver session failed: {e}");
+        }
+    }
+}
+
+#[track_caller]
+fn require_installed(program: &str) {
+    assert!(
+        Path::new(program).exists(),
+        "{program} is missing: run .ci/browser.sh (it installs Debian's chromium and \
+         chromium-driver)"
+    );
+}
+
+fn capabilities(profile: &Path) -> Capabilities {
+    let mut args: Vec<String> = CHROMIUM_ARGS.iter().map(|&a| a.to_owned()).collect();
+    args.push(format!("--user-data-dir={}", profile.display()));
+    let mut caps = Capabilities::new();
+    caps.insert("browserName".to_owned(), json!("chrome"));
+    caps.insert(
+        "goog:chromeOptions".to_owned(),
+        json!({ "binary": CHROMIUM, "args": args }),
+    );
+    caps.insert("goog:loggingPrefs".to_owned(), json!({ "browser": "ALL" }));
+    caps
+}
+
+/// A chromedriver process on a free port, killed when dropped.
+struct ChromeDriver {
+    child: Child,
+    url: String,
+}
+
+impl ChromeDriver {
+    async fn start() -> Self {
+        let port = free_port();
+        let child = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("could not run {CHROMEDRIVER}: {e}"));
+        let mut driver = Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        driver.wait_until_listening(port).await;
+        driver
+    }
+
+    async fn wait_until_listening(&mut self, port: u16) {
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let deadline = Instant::now() + WAIT;
+        while TcpStream::connect(addr).is_err() {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("{CHROMEDRIVER} exited before listening on port {port}: {status}");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{CHROMEDRIVER} did not listen on port {port} within {WAIT:?}"
+            );
+            tokio::time::sleep(POLL).await;
+        }
+    }
+}
+
+impl Drop for ChromeDriver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A port nobody listens on right now.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .expect("find a free port")
+}
+
+/// A fresh Chromium profile directory, removed when dropped.
+struct ProfileDir {
+    path: PathBuf,
+}
+
+impl ProfileDir {
+    fn create() -> Self {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or_default();
+        let path = std::env::temp_dir().join(format!(
+            "debug-toolbar-chromium-{}-{nanos}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&path)
+            .unwrap_or_else(|e| panic!("could not create {}: {e}", path.display()));
+        Self { path }
+    }
+}
+
+impl Drop for ProfileDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+// ---- the page ----
+
+async fn goto(client: &Client, url: &str) {
+    client
+        .goto(url)
+        .await
+        .unwrap_or_else(|e| panic!("could not open {url}: {e}"));
+}
+
+/// What the toolbar shows, read from its shadow root.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ToolbarView {
+    /// toolbar.js has run: `window.debugToolbar` exists.
+    ready: bool,
+    /// toolbar.css has applied: the root is no longer hidden.
+    styled: bool,
+    open: bool,
+    handle_expanded: String,
+    /// The open state remembered in localStorage.
+    stored: Option<String>,
+    path: String,
+    status: String,
+    panels: Vec<String>,
+}
+
+const READ_TOOLBAR: &str = r#"
+    const root = document.getElementById("debug-toolbar")?.shadowRoot;
+    if (!root) return null;
+    const text = (selector) => root.querySelector(selector)?.textContent.trim() ?? "";
+    return {
+        ready: typeof window.debugToolbar === "object",
+        styled: getComputedStyle(root.querySelector(".dt-root")).display !== "none",
+        open: !root.getElementById("dt-toolbar").hidden,
+        handleExpanded: root.getElementById("dt-handle").getAttribute("aria-expanded"),
+        stored: localStorage.getItem("debug-toolbar.open"),
+        path: text(".dt-path"),
+        status: text(".dt-status"),
+        panels: [...root.querySelectorAll(".dt-panel-link[data-panel-id]")]
+            .map((link) => link.dataset.panelId),
+    };
+"#;
+
+/// What the panel area shows.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PanelView {
+    shown: bool,
+    /// The panel whose link is expanded.
+    open_id: Option<String>,
+    title: String,
+    /// A panel fetch is in flight.
+    busy: bool,
+    loading: bool,
+    error: Option<String>,
+    text: String,
+    /// The cells of every table row in the body.
+    rows: Vec<Vec<String>>,
+}
+
+const READ_PANEL: &str = r#"
+    const root = document.getElementById("debug-toolbar").shadowRoot;
+    const body = root.getElementById("dt-panel-body");
+    const link = root.querySelector('.dt-panel-link[aria-expanded="true"]');
+    return {
+        shown: !root.getElementById("dt-panel-content").hidden,
+        openId: link ? link.dataset.panelId : null,
+        title: root.getElementById("dt-panel-title").textContent,
+        busy: body.hasAttribute("aria-busy"),
+        loading: body.querySelector(".dt-loading") !== null,
+        error: body.querySelector(".dt-error")?.textContent.trim() ?? null,
+        text: body.innerText,
+        rows: [...body.querySelectorAll("tr")]
+            .map((row) => [...row.cells].map((cell) => cell.textContent.trim())),
+    };
+"#;
+
+/// Waits until the page has a toolbar that is scripted and styled.
+async fn wait_for_toolbar(client: &Client) -> ToolbarView {
+    wait_for_toolbar_state(client, "scripted and styled", |t| t.ready && t.styled).await
+}
+
+async fn wait_for_toolbar_state(
+    client: &Client,
+    what: &str,
+    done: impl Fn(&ToolbarView) -> bool,
+) -> ToolbarView {
+    let what = format!("toolbar {what}");
+    wait_for(
+        client,
+        &what,
+        READ_TOOLBAR,
+        vec![],
+        |t: &Option<ToolbarView>| t.as_ref().is_some_and(&done),
+    )
+    .await
+    .unwrap_or_else(|| panic!("the page has no #debug-toolbar with a shadow root"))
+}
+
+async fn read_toolbar(client: &Client) -> ToolbarView {
+    run_script::<Option<ToolbarView>>(client, READ_TOOLBAR, vec![])
+        .await
+        .unwrap_or_else(|e| panic!("reading the toolbar failed: {e}"))
+        .unwrap_or_else(|| panic!("the page has no #debug-toolbar with a shadow root"))
+}
+
+async fn wait_for_panel_state(
+    client: &Client,
+    what: &str,
+    done: impl Fn(&PanelView) -> bool,
+) -> PanelView {
+    wait_for(client, &format!("panel {what}"), READ_PANEL, vec![], done).await
+}
+
+async fn read_panel(client: &Client) -> PanelView {
+    run_script(client, READ_PANEL, vec![])
+        .await
+        .unwrap_or_else(|e| panic!("reading the panel failed: {e}"))
+}
+
+/// Clicks the panel's link like a user and waits until its body has loaded.
+async fn open_panel_by_click(client: &Client, id: &str) -> PanelView {
+    click_in_toolbar(client, &format!(r#".dt-panel-link[data-panel-id="{id}"]"#)).await;
+    wait_for_panel_loaded(client, id).await
+}
+
+/// Opens the panel through toolbar.js's API; its promise settles once the body has loaded.
+async fn open_panel_by_api(client: &Client, id: &str) -> PanelView {
+    client
+        .execute(
+            "return window.debugToolbar.open(arguments[0]);",
+            vec![json!(id)],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("window.debugToolbar.open({id:?}) failed: {e}"));
+    wait_for_panel_loaded(client, id).await
+}
+
+async fn wait_for_panel_loaded(client: &Client, id: &str) -> PanelView {
+    wait_for_panel_state(client, &format!("{id:?} loaded"), |p| {
+        p.shown && p.open_id.as_deref() == Some(id) && !p.busy && !p.loading
+    })
+    .await
+}
+
+/// Clicks the element of the toolbar's shadow root that `selector` finds.
+async fn click_in_toolbar(client: &Client, selector: &str) {
+    let host = client
+        .find(Locator::Id("debug-toolbar"))
+        .await
+        .unwrap_or_else(|e| panic!("no #debug-toolbar on the page: {e}"));
+    let root = host
+        .shadow_root()
+        .await
+        .unwrap_or_else(|e| panic!("#debug-toolbar has no shadow root: {e}"));
+    let element = root
+        .find(Locator::Css(selector))
+        .await
+        .unwrap_or_else(|e| panic!("no {selector} in the toolbar: {e}"));
+    element
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("clicking {selector} failed: {e}"));
+}
+
+async fn press_escape(client: &Client) {
+    let escape = char::from(Key::Escape);
+    let keys = KeyActions::new("keyboard".to_owned())
+        .then(KeyAction::Down { value: escape })
+        .then(KeyAction::Up { value: escape });
+    client
+        .perform_actions(keys)
+        .await
+        .unwrap_or_else(|e| panic!("pressing Esc failed: {e}"));
+}
+
+/// Runs `script` and reads its result as a `T`.
+async fn run_script<T: DeserializeOwned>(
+    client: &Client,
+    script: &str,
+    args: Vec<Value>,
+) -> Result<T, String> {
+    let value = client
+        .execute(script, args)
+        .await
+        .map_err(|e| e.to_string())?;
+    serde_json::from_value(value.clone()).map_err(|e| format!("{e} in {value}"))
+}
+
+/// Runs `script` until `done` accepts its result; panics with the last result after [`WAIT`].
+async fn wait_for<T: DeserializeOwned + Debug>(
+    client: &Client,
+    what: &str,
+    script: &str,
+    args: Vec<Value>,
+    done: impl Fn(&T) -> bool,
+) -> T {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let last = run_script::<T>(client, script, args.clone()).await;
+        match last {
+            Ok(value) if done(&value) => return value,
+            last if Instant::now() >= deadline => {
+                panic!("timed out after {WAIT:?} waiting for {what}; last saw: {last:#?}")
+            }
+            _ => tokio::time::sleep(POLL).await,
+        }
+    }
+}
+
+// ---- the screenshot ----
+
+/// Saves what the browser shows to `target/browser-screenshot.png`, and to
+/// `docs/screenshot.png` when `UPDATE_SCREENSHOT=1`.
+async fn save_screenshot(client: &Client) {
+    let png = client.screenshot().await.expect("take a screenshot");
+    write_file(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../target/browser-screenshot.png"
+        ),
+        &png,
+    );
+    if std::env::var_os("UPDATE_SCREENSHOT").is_some_and(|v| v == "1") {
+        write_file(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/screenshot.png"),
+            &png,
+        );
+    }
+}
+
+fn write_file(path: &str, bytes: &[u8]) {
+    let path = Path::new(path);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .unwrap_or_else(|e| panic!("could not create {}: {e}", dir.display()));
+    }
+    std::fs::write(path, bytes)
+        .unwrap_or_else(|e| panic!("could not write {}: {e}", path.display()));
+    eprintln!("screenshot written to {}", path.display());
+}
+
+// ---- the browser's console ----
+
+/// One entry of the browser's console log, as chromedriver reports it.
+#[derive(Debug, Deserialize)]
+struct LogEntry {
+    level: String,
+    message: String,
+}
+
+/// Chromedriver's `POST /session/{id}/se/log` for the `browser` log: the console messages
+/// since the last call.
+#[derive(Debug)]
+struct GetBrowserLog;
+
+impl WebDriverCompatibleCommand for GetBrowserLog {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        // fantoccini only sends commands on an open session; without one, chromedriver would
+        // answer "invalid session id".
+        let session = session_id.unwrap_or_default();
+        base_url.join(&format!("session/{session}/se/log"))
+    }
+
+    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
+        (
+            http::Method::POST,
+            Some(json!({ "type": "browser" }).to_string()),
+        )
+    }
+}
+
+/// Fails when the browser logged a SEVERE console message (an error) while on `url`.
+async fn assert_no_console_errors(client: &Client, url: &str) {
+    let log = client
+        .issue_cmd(GetBrowserLog)
+        .await
+        .unwrap_or_else(|e| panic!("could not read the browser log: {e}"));
+    let entries: Vec<LogEntry> = serde_json::from_value(log.clone())
+        .unwrap_or_else(|e| panic!("unexpected browser log {log}: {e}"));
+    let errors: Vec<&str> = entries
+        .iter()
+        .filter(|entry| entry.level == "SEVERE")
+        .map(|entry| entry.message.as_str())
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "the browser logged errors on {url}:\n  {}",
+        errors.join("\n  ")
+    );
+}

@@ -1,0 +1,321 @@
+//! The typed panel system: dependency order, typed access, build errors, failures, escaping.
+
+use std::borrow::Cow;
+use std::time::{Duration, SystemTime};
+
+use actix_debug_toolbar::panels::{RequestPanel, RequestStats, TimerPanel};
+use actix_debug_toolbar::{DebugToolbar, Panel, StatsContext, Template};
+use actix_web::http::StatusCode;
+use actix_web::test::{call_service, init_service};
+use actix_web::{App, HttpResponse, web};
+use debug_toolbar_core::{
+    BuildError, FinishedRequest, RecordId, Recording, RequestInfo, ResponseInfo, Timing, Toolbar,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::support::{assert_contains, assert_lacks, body_text, config, get, header, stored_stats};
+
+/// Reads the Timer panel's typed stats and doubles its total.
+#[derive(Debug, Clone, Copy)]
+struct DoubleTimePanel;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct DoubleTimeStats {
+    saw_timer: bool,
+    doubled_ms: f64,
+}
+
+impl Panel for DoubleTimePanel {
+    type Stats = DoubleTimeStats;
+    const ID: &'static str = "double-time";
+
+    fn title(&self) -> Cow<'static, str> {
+        "Double".into()
+    }
+    fn dependencies(&self) -> &'static [&'static str] {
+        &[TimerPanel::ID]
+    }
+    fn generate_stats(&self, cx: &StatsContext<'_>) -> DoubleTimeStats {
+        let timer = cx.stats::<TimerPanel>();
+        DoubleTimeStats {
+            saw_timer: timer.is_some(),
+            doubled_ms: timer.map_or(0.0, |t| t.total_ms * 2.0),
+        }
+    }
+    fn template(&self) -> Template {
+        Template::new("panels/double-time.html", "{{ stats.doubled_ms }}")
+    }
+}
+
+macro_rules! named_panel {
+    ($ty:ident, $id:literal) => {
+        #[derive(Debug, Clone, Copy)]
+        struct $ty(&'static [&'static str]);
+        impl Panel for $ty {
+            type Stats = ();
+            const ID: &'static str = $id;
+            fn title(&self) -> Cow<'static, str> {
+                $id.into()
+            }
+            fn dependencies(&self) -> &'static [&'static str] {
+                self.0
+            }
+            fn generate_stats(&self, _: &StatsContext<'_>) {}
+            fn template(&self) -> Template {
+                Template::new(concat!("panels/", $id, ".html"), "")
+            }
+        }
+    };
+}
+
+named_panel!(PanelA, "a");
+named_panel!(PanelB, "b");
+named_panel!(PanelC, "c");
+
+fn finished<'a>(
+    request: &'a RequestInfo,
+    response: &'a ResponseInfo,
+    timing: &'a Timing,
+    recording: &'a Recording,
+) -> FinishedRequest<'a> {
+    FinishedRequest {
+        id: RecordId::random().expect("random"),
+        request,
+        response,
+        timing,
+        recording,
+        layer_attached: true,
+    }
+}
+
+#[test]
+fn panels_run_after_their_dependencies_then_by_id() {
+    let toolbar = Toolbar::builder()
+        .without_registered_panels()
+        .panel(PanelA(&["c"]))
+        .panel(PanelB(&[]))
+        .panel(PanelC(&["b", "not-compiled-in"]))
+        .build()
+        .expect("builds");
+    assert_eq!(toolbar.panel_ids(), ["b", "c", "a"]);
+}
+
+#[test]
+fn a_dependency_cycle_is_a_clear_build_error() {
+    let err = Toolbar::builder()
+        .without_registered_panels()
+        .panel(PanelA(&["b"]))
+        .panel(PanelB(&["c"]))
+        .panel(PanelC(&["a"]))
+        .build()
+        .expect_err("cycle");
+    assert_eq!(
+        err,
+        BuildError::DependencyCycle(vec!["a".into(), "b".into(), "c".into()])
+    );
+    assert_contains(&err.to_string(), "cycle: a -> b -> c");
+}
+
+#[test]
+fn duplicate_ids_are_a_build_error() {
+    let err = Toolbar::builder()
+        .without_registered_panels()
+        .panel(PanelA(&[]))
+        .panel(PanelA(&[]))
+        .build()
+        .expect_err("duplicate");
+    assert_eq!(err, BuildError::DuplicatePanel("a".into()));
+}
+
+#[test]
+fn a_panel_reads_the_typed_stats_of_the_panels_before_it() {
+    let toolbar = Toolbar::builder()
+        .without_registered_panels()
+        .panel(DoubleTimePanel)
+        .panel(TimerPanel)
+        .build()
+        .expect("builds");
+    assert_eq!(toolbar.panel_ids(), ["timer", "double-time"]);
+    let request = RequestInfo::new("GET", "/");
+    let response = ResponseInfo::new(200);
+    let timing = Timing {
+        started_at: SystemTime::now(),
+        wall: Duration::from_millis(21),
+        cpu: None,
+    };
+    let recording = Recording::default();
+    let outcome = toolbar
+        .record(&finished(&request, &response, &timing, &recording))
+        .expect("no panic");
+    let stats = outcome
+        .record
+        .stats::<DoubleTimePanel>()
+        .expect("present")
+        .expect("typed");
+    assert_eq!(
+        stats,
+        DoubleTimeStats {
+            saw_timer: true,
+            doubled_ms: 42.0
+        }
+    );
+}
+
+#[test]
+fn oversized_panels_are_dropped_with_a_note_to_fit_the_record_limit() {
+    let mut settings = debug_toolbar_core::ToolbarSettings::default();
+    settings.max_record_bytes = 2_000;
+    let toolbar = Toolbar::builder()
+        .without_registered_panels()
+        .panel(RequestPanel)
+        .panel(TimerPanel)
+        .settings(settings)
+        .build()
+        .expect("builds");
+    let mut request = RequestInfo::new("GET", "/");
+    request.query_string = "q=".to_owned() + &"x".repeat(5_000);
+    let response = ResponseInfo::new(200);
+    let timing = Timing {
+        started_at: SystemTime::now(),
+        wall: Duration::from_millis(1),
+        cpu: None,
+    };
+    let recording = Recording::default();
+    let record = toolbar
+        .record(&finished(&request, &response, &timing, &recording))
+        .expect("no panic")
+        .record;
+    let part = record.panel("request").expect("request panel");
+    assert!(part.stats.is_null());
+    assert_contains(
+        part.note.as_deref().unwrap_or(""),
+        "record limit of 2000 bytes",
+    );
+    assert!(record.stats::<RequestPanel>().is_none());
+    assert!(record.stats::<TimerPanel>().is_some(), "small panels stay");
+    assert!(serde_json::to_vec(&record).expect("json").len() <= 2_000);
+}
+
+/// Panics on `/boom`.
+#[derive(Debug, Clone, Copy)]
+struct PanickingPanel;
+
+impl Panel for PanickingPanel {
+    type Stats = ();
+    const ID: &'static str = "panicking";
+    fn title(&self) -> Cow<'static, str> {
+        "Panics".into()
+    }
+    fn generate_stats(&self, cx: &StatsContext<'_>) {
+        assert!(cx.request().path != "/boom", "panel bug");
+    }
+    fn template(&self) -> Template {
+        Template::new("panels/panicking.html", "")
+    }
+}
+
+const PAGE: &str = "<html><body>page</body></html>";
+
+#[actix_web::test]
+async fn a_panicking_panel_leaves_the_response_intact() {
+    let toolbar = DebugToolbar::new(config().panel(PanickingPanel).build());
+    let app = init_service(App::new().wrap(toolbar).route(
+        "/{any:.*}",
+        web::get().to(|| async { HttpResponse::Ok().content_type("text/html").body(PAGE) }),
+    ))
+    .await;
+    let res = call_service(&app, get("/boom").to_request()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(header(&res, "x-debug-toolbar-id"), None);
+    assert_eq!(body_text(res).await, PAGE);
+    let res = call_service(&app, get("/fine").to_request()).await;
+    assert!(
+        header(&res, "x-debug-toolbar-id").is_some(),
+        "other requests still served"
+    );
+}
+
+/// A panel whose title is hostile.
+#[derive(Debug, Clone, Copy)]
+struct HostileTitlePanel;
+
+impl Panel for HostileTitlePanel {
+    type Stats = String;
+    const ID: &'static str = "hostile";
+    fn title(&self) -> Cow<'static, str> {
+        "<script>alert('title')</script>".into()
+    }
+    fn nav_subtitle(&self, stats: &String) -> Option<String> {
+        Some(stats.clone())
+    }
+    fn generate_stats(&self, _: &StatsContext<'_>) -> String {
+        "\"><img src=x onerror=alert('subtitle')>".to_owned()
+    }
+    fn template(&self) -> Template {
+        Template::new("panels/hostile.html", "<p>{{ stats }}</p>")
+    }
+}
+
+#[actix_web::test]
+async fn hostile_strings_come_out_escaped() {
+    let toolbar = DebugToolbar::new(config().panel(HostileTitlePanel).build());
+    let app = init_service(App::new().wrap(toolbar.clone()).route(
+        "/{any:.*}",
+        web::get().to(|| async { HttpResponse::Ok().content_type("text/html").body(PAGE) }),
+    ))
+    .await;
+    let req = get("/%3Cscript%3Ealert(1)%3C/script%3E?q=%22%3E%3Cimg%20src%3Dx%20onerror%3Dalert(2)%3E&%3Cb%3E=1")
+        .insert_header(("x-evil", "<script>alert(3)</script>"))
+        .insert_header(("user-agent", "\"><svg onload=alert(4)>"))
+        .insert_header(("cookie", "<i>=\"><script>alert(5)</script>"));
+    let res = call_service(&app, req.to_request()).await;
+    let id = header(&res, "x-debug-toolbar-id").expect("served");
+    let page = body_text(res).await;
+    assert_lacks(&page, "<script>alert('title')");
+    assert_lacks(&page, "<img src=x onerror=alert('subtitle')");
+    assert_contains(&page, "&lt;script&gt;alert(&#39;title&#39;)");
+
+    let stats: RequestStats = stored_stats::<RequestPanel>(&toolbar, &id).await;
+    assert_eq!(
+        stats.query_params[0].value,
+        "\"><img src=x onerror=alert(2)>"
+    );
+    for panel in ["request", "headers", "hostile"] {
+        let uri = format!("/__debug_toolbar/panels/{id}/{panel}");
+        let res = call_service(&app, get(&uri).to_request()).await;
+        assert_eq!(res.status(), StatusCode::OK, "{panel}");
+        let html = body_text(res).await;
+        for raw in ["<script>alert", "<img src=x", "<svg onload", "<i>", "<b>"] {
+            assert_lacks(&html, raw);
+        }
+    }
+}
+
+#[actix_web::test]
+async fn secrets_are_masked_in_headers_cookies_and_parameters() {
+    let toolbar = DebugToolbar::new(config().build());
+    let app = init_service(App::new().wrap(toolbar.clone()).route(
+        "/login",
+        web::get().to(|| async { HttpResponse::Ok().content_type("text/html").body(PAGE) }),
+    ))
+    .await;
+    let req = get("/login?user=ada&api_key=hunter2&password=hunter3")
+        .insert_header(("authorization", "Bearer hunter4"))
+        .insert_header(("x-auth-token", "hunter5"))
+        .insert_header(("cookie", "sessionid=hunter6; theme=dark"));
+    let res = call_service(&app, req.to_request()).await;
+    let id = header(&res, "x-debug-toolbar-id").expect("served");
+    let uri = format!("/__debug_toolbar/api/requests/{id}");
+    let res = call_service(&app, get(&uri).to_request()).await;
+    let json = body_text(res).await;
+    for secret in ["hunter2", "hunter3", "hunter4", "hunter5", "hunter6"] {
+        assert_lacks(&json, secret);
+    }
+    assert_contains(&json, "dark");
+    assert_contains(&json, "ada");
+    let stats: RequestStats = stored_stats::<RequestPanel>(&toolbar, &id).await;
+    assert_eq!(
+        stats.query_string,
+        "user=ada&api_key=********&password=********"
+    );
+}

@@ -1,0 +1,150 @@
+//! What `ToolbarLayer` records for a served request, and for whom.
+
+use std::time::Duration;
+
+use actix_debug_toolbar::DebugToolbar;
+use actix_web::test::{call_service, init_service};
+use actix_web::{App, HttpResponse, web};
+use tracing::Instrument;
+
+use crate::support::{
+    EventsPanel, EventsStats, assert_contains, body_text, config, get, header, init_tracing,
+    refused_peer, stored_stats,
+};
+
+#[derive(serde::Deserialize)]
+struct Marker {
+    marker: String,
+}
+
+/// Logs from the handler, from a child span, from instrumented and bare spawned tasks.
+async fn traced(query: web::Query<Marker>) -> HttpResponse {
+    let marker = query.into_inner().marker;
+    tracing::info!("{marker} handler event");
+    actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+    async { tracing::warn!("{marker} inside child span") }
+        .instrument(tracing::info_span!("child"))
+        .await;
+    let m = marker.clone();
+    let _ = actix_web::rt::spawn(
+        async move { tracing::info!("{m} spawned instrumented") }.in_current_span(),
+    )
+    .await;
+    let m = marker.clone();
+    let _ = actix_web::rt::spawn(async move { tracing::info!("{m} spawned bare") }).await;
+    log::info!("{marker} from the log crate");
+    HttpResponse::Ok()
+        .content_type("text/html")
+        .body("<html><body>traced</body></html>")
+}
+
+fn toolbar() -> DebugToolbar {
+    DebugToolbar::new(config().panel(crate::support::EventsPanel).build())
+}
+
+async fn events_of(toolbar: &DebugToolbar, id: &str) -> EventsStats {
+    stored_stats::<EventsPanel>(toolbar, id).await
+}
+
+#[actix_web::test]
+async fn records_events_and_spans_inside_the_request_and_its_instrumented_tasks() {
+    init_tracing();
+    let toolbar = toolbar();
+    let app = init_service(
+        App::new()
+            .wrap(toolbar.clone())
+            .route("/t", web::get().to(traced)),
+    )
+    .await;
+    let res = call_service(&app, get("/t?marker=one").to_request()).await;
+    let id = header(&res, "x-debug-toolbar-id").expect("served");
+    let stats = events_of(&toolbar, &id).await;
+    assert_eq!(
+        stats.events,
+        [
+            ": one handler event",
+            "child: one inside child span",
+            ": one spawned instrumented",
+            ": one from the log crate",
+        ],
+        "the bare spawned task is not part of the request"
+    );
+    assert_eq!(stats.spans, ["child"]);
+}
+
+#[actix_web::test]
+async fn concurrent_requests_keep_their_own_events() {
+    init_tracing();
+    let toolbar = toolbar();
+    let app = init_service(
+        App::new()
+            .wrap(toolbar.clone())
+            .route("/t", web::get().to(traced)),
+    )
+    .await;
+    let (a, b) = futures_util::future::join(
+        call_service(&app, get("/t?marker=alpha").to_request()),
+        call_service(&app, get("/t?marker=beta").to_request()),
+    )
+    .await;
+    for (res, own, other) in [(a, "alpha", "beta"), (b, "beta", "alpha")] {
+        let id = header(&res, "x-debug-toolbar-id").expect("served");
+        let stats = events_of(&toolbar, &id).await;
+        assert_eq!(stats.events.len(), 4, "{own}: {:?}", stats.events);
+        for event in &stats.events {
+            assert!(
+                event.contains(own) && !event.contains(other),
+                "{own}: {event}"
+            );
+        }
+    }
+}
+
+#[actix_web::test]
+async fn nothing_is_recorded_for_requests_the_toolbar_does_not_serve() {
+    init_tracing();
+    let toolbar = toolbar();
+    let app = init_service(
+        App::new()
+            .wrap(toolbar.clone())
+            .route("/t", web::get().to(traced)),
+    )
+    .await;
+    let req = actix_web::test::TestRequest::get()
+        .uri("/t?marker=x")
+        .peer_addr(refused_peer());
+    let res = call_service(&app, req.to_request()).await;
+    assert_eq!(header(&res, "x-debug-toolbar-id"), None);
+    let store = toolbar.store().expect("on");
+    let listed = store.list(Default::default()).await.expect("list");
+    assert!(listed.is_empty(), "{listed:?}");
+}
+
+#[test]
+fn a_missing_layer_is_explained_in_the_toolbar() {
+    // This thread's subscriber has no toolbar layer.
+    let subscriber = tracing_subscriber::registry();
+    tracing::subscriber::with_default(subscriber, || {
+        actix_web::rt::System::new().block_on(async {
+            let toolbar = toolbar();
+            let app = init_service(
+                App::new()
+                    .wrap(toolbar.clone())
+                    .route("/t", web::get().to(traced)),
+            )
+            .await;
+            let res = call_service(&app, get("/t?marker=m").to_request()).await;
+            let id = header(&res, "x-debug-toolbar-id").expect("still served");
+            let page = body_text(res).await;
+            assert_contains(&page, "ToolbarLayer");
+            assert_contains(&page, "toolbar.layer()");
+            let store = toolbar.store().expect("on");
+            let record = store
+                .get(id.parse().expect("id"))
+                .await
+                .expect("store")
+                .expect("record");
+            assert!(!record.layer_attached);
+        });
+    });
+}
