@@ -153,7 +153,7 @@ impl<P: Panel> DynPanel for P {
     }
 }
 
-/// A registered panel: how to build it. Collected with `inventory`; see [`register_panel!`].
+/// A registered panel: how to build it. Collected with `inventory`; see [`crate::register_panel!`].
 #[derive(Debug)]
 pub struct PanelFactory {
     make: fn() -> Box<dyn DynPanel>,

@@ -1,0 +1,29 @@
+# Everyday recipes. Each is one plain command: copy it to a shell if `just` is not installed.
+
+# Serve the demo on http://127.0.0.1:8080/
+demo:
+    cargo run -p demo
+
+# The test command (what CI runs, without the tests that need Chromium or databases)
+test:
+    cargo test --workspace
+
+# Every test, with Chromium and the databases (installs and starts them when missing)
+ci:
+    bash .ci/run
+
+# Criterion benchmarks of the hot paths
+bench:
+    cargo bench -p debug-toolbar-core --bench recording && cargo bench -p actix-debug-toolbar --bench middleware
+
+# Whole-app load test with wrk: toolbar off, skipping the client, serving it
+load:
+    bash scripts/load.sh
+
+# Formatting, lints and docs as CI checks them
+lint:
+    cargo fmt --all -- --check && cargo clippy --workspace --all-targets -- -D warnings && RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
+
+# Line coverage of the library crates
+coverage:
+    bash scripts/coverage.sh
