@@ -28,6 +28,7 @@ fn record(path: &str) -> RequestRecord {
             subtitle: None,
             stats: serde_json::json!({"total_ms": 1.5}),
             note: None,
+            badge: None,
         }],
     }
 }

@@ -5,7 +5,7 @@ use std::sync::LazyLock;
 use actix_web::http::header::{self, CacheControl, CacheDirective, ContentType, EntityTag};
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse};
-use debug_toolbar_core::{Page, RecordId, Toolbar};
+use debug_toolbar_core::{ActionError, Page, RecordId, Toolbar};
 use serde::Serialize;
 
 use crate::middleware::Shared;
@@ -39,6 +39,7 @@ pub(crate) async fn serve(shared: &Shared, toolbar: &Toolbar, req: &HttpRequest)
         (&Method::GET, ["panels", id, panel]) => panel_body(shared, toolbar, id, panel).await,
         (&Method::GET, ["api", "requests"]) => list(toolbar, req).await,
         (&Method::GET, ["api", "requests", id]) => one(toolbar, id).await,
+        (&Method::POST, [panel, action]) => panel_action(toolbar, req, panel, action).await,
         _ => not_found(),
     };
     no_store(response)
@@ -143,6 +144,66 @@ async fn panel_body(shared: &Shared, toolbar: &Toolbar, id: &str, panel: &str) -
                 "Panel failed",
                 "This panel could not be rendered; the server log says why.",
             )
+        }
+    }
+}
+
+/// `POST {prefix}{panel_id}/{action}?request={id}&…`: one of a panel's actions, as an HTML
+/// fragment. Parameters name things in the stored record; nothing else is taken from the client.
+async fn panel_action(
+    toolbar: &Toolbar,
+    req: &HttpRequest,
+    panel: &str,
+    action: &str,
+) -> HttpResponse {
+    let params = actix_web::web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+        .map(|q| q.into_inner())
+        .unwrap_or_default();
+    let record_id = params
+        .iter()
+        .find(|(name, _)| name == "request")
+        .and_then(|(_, value)| value.parse::<RecordId>().ok());
+    let renderer = toolbar.renderer();
+    let message = |status: StatusCode, title: &str, text: &str| {
+        let body = renderer
+            .message(title, text)
+            .unwrap_or_else(|_| text.to_owned());
+        HttpResponse::build(status)
+            .content_type(ContentType::html())
+            .body(body)
+    };
+    let Some(record_id) = record_id else {
+        return message(
+            StatusCode::BAD_REQUEST,
+            "No request",
+            "The action needs a request id.",
+        );
+    };
+    let record = match toolbar.store().get(record_id).await {
+        Ok(Some(record)) => record,
+        Ok(None) => {
+            return message(
+                StatusCode::NOT_FOUND,
+                "Request no longer stored",
+                "The toolbar no longer keeps this request. Reload the page and try again.",
+            );
+        }
+        Err(e) => return store_unavailable(&e),
+    };
+    let Some(future) = toolbar.action(&record, panel, action, &params) else {
+        return not_found();
+    };
+    match future.await {
+        Ok(html) => HttpResponse::Ok()
+            .content_type(ContentType::html())
+            .body(html),
+        Err(e) => {
+            let status = match e {
+                ActionError::NotFound(_) => StatusCode::NOT_FOUND,
+                ActionError::Refused(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                _ => StatusCode::BAD_GATEWAY,
+            };
+            message(status, "Action unavailable", &e.to_string())
         }
     }
 }

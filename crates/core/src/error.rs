@@ -8,7 +8,7 @@ use std::fmt;
 pub enum BuildError {
     /// Two panels share an id.
     DuplicatePanel(String),
-    /// A panel id is not `[a-z0-9_-]+`.
+    /// A panel id is not `[a-z0-9_-]+`, or names one of the toolbar's own routes.
     InvalidPanelId(String),
     /// Panels depend on each other in a cycle; the ids involved.
     DependencyCycle(Vec<String>),
@@ -24,7 +24,8 @@ impl fmt::Display for BuildError {
             }
             BuildError::InvalidPanelId(id) => write!(
                 f,
-                "panel id {id:?} is not url-safe: use lowercase letters, digits, '-' and '_'"
+                "panel id {id:?} is not usable: use lowercase letters, digits, '-' and '_', \
+                 and not one of static, panels, api"
             ),
             BuildError::DependencyCycle(ids) => write!(
                 f,

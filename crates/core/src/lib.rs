@@ -60,7 +60,10 @@ pub use context::{AppInfo, NameValue, RequestInfo, ResponseInfo, StatsContext, T
 pub use cpu::CpuTime;
 pub use error::BuildError;
 pub use layer::{RequestFilter, ToolbarLayer};
-pub use panel::{DynPanel, GeneratedStats, Panel, PanelFactory, ServerTiming, Template};
+pub use panel::{
+    ActionError, ActionFuture, Badge, BadgeLevel, DynPanel, GeneratedStats, Panel, PanelFactory,
+    ServerTiming, Template,
+};
 pub use record::{
     InvalidRecordId, PanelRecord, RECORD_FORMAT_VERSION, RecordId, RecordSummary, RequestRecord,
 };

@@ -4,8 +4,8 @@ use std::any::{Any, TypeId};
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 use crate::context::StatsContext;
 
@@ -52,6 +52,88 @@ pub trait Panel: Send + Sync + 'static {
         let _ = stats;
         Vec::new()
     }
+
+    /// A mark on the toolbar's handle that draws attention to this panel, e.g. "N+1" or
+    /// "2 errors". Defaults to none.
+    fn badge(&self, stats: &Self::Stats) -> Option<Badge> {
+        let _ = stats;
+        None
+    }
+
+    /// Runs one of the panel's actions (e.g. EXPLAIN of a query) for a stored request.
+    ///
+    /// `params` are the request's form parameters; an action reads ids from them and looks
+    /// everything else up in `stats`, never taking code from the client. Returns `None` for an
+    /// action the panel does not have. Defaults to none.
+    fn action(
+        &self,
+        name: &str,
+        stats: Self::Stats,
+        params: &[(String, String)],
+    ) -> Option<ActionFuture> {
+        let _ = (name, stats, params);
+        None
+    }
+}
+
+/// What a panel action resolves to: an HTML fragment, or why there is none.
+pub type ActionFuture =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, ActionError>> + Send>>;
+
+/// A panel action could not give an answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ActionError {
+    /// The parameters do not name something in the record.
+    NotFound(String),
+    /// The action is not allowed for what was named (e.g. EXPLAIN of a write).
+    Refused(String),
+    /// The action ran and failed (e.g. the database answered with an error).
+    Failed(String),
+}
+
+impl fmt::Display for ActionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ActionError::NotFound(m) | ActionError::Refused(m) | ActionError::Failed(m) => {
+                f.write_str(m)
+            }
+        }
+    }
+}
+
+impl std::error::Error for ActionError {}
+
+/// How loudly a [`Badge`] speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum BadgeLevel {
+    /// Worth knowing.
+    Info,
+    /// Probably a problem.
+    Warning,
+    /// Something failed.
+    Error,
+}
+
+/// A mark on the toolbar's handle, set by a panel.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Badge {
+    /// How loudly it speaks.
+    pub level: BadgeLevel,
+    /// The short text shown, e.g. "N+1".
+    pub text: String,
+}
+
+impl Badge {
+    /// A badge of the given level and text.
+    pub fn new(level: BadgeLevel, text: impl Into<String>) -> Self {
+        Self {
+            level,
+            text: text.into(),
+        }
+    }
 }
 
 /// A panel's template: its name and its Tera source, usually embedded with `include_str!`.
@@ -97,6 +179,7 @@ pub struct GeneratedStats {
     pub(crate) json: Result<serde_json::Value, serde_json::Error>,
     pub(crate) subtitle: Option<String>,
     pub(crate) server_timing: Vec<ServerTiming>,
+    pub(crate) badge: Option<Badge>,
 }
 
 impl fmt::Debug for GeneratedStats {
@@ -124,6 +207,13 @@ pub trait DynPanel: Send + Sync + 'static {
     fn template(&self) -> Template;
     /// Runs [`Panel::generate_stats`] and everything derived from the stats.
     fn generate(&self, cx: &StatsContext<'_>) -> GeneratedStats;
+    /// Reads the stored stats back into their type and runs [`Panel::action`].
+    fn run_action(
+        &self,
+        name: &str,
+        stats: &serde_json::Value,
+        params: &[(String, String)],
+    ) -> Option<ActionFuture>;
 }
 
 impl<P: Panel> DynPanel for P {
@@ -148,7 +238,24 @@ impl<P: Panel> DynPanel for P {
             json: serde_json::to_value(&stats),
             subtitle: self.nav_subtitle(&stats),
             server_timing: self.server_timing(&stats),
+            badge: self.badge(&stats),
             typed: Box::new(stats),
+        }
+    }
+    fn run_action(
+        &self,
+        name: &str,
+        stats: &serde_json::Value,
+        params: &[(String, String)],
+    ) -> Option<ActionFuture> {
+        match P::Stats::deserialize(stats) {
+            Ok(stats) => self.action(name, stats, params),
+            Err(e) => {
+                let message = format!("the stored stats could not be read: {e}");
+                Some(Box::pin(std::future::ready(Err(ActionError::Failed(
+                    message,
+                )))))
+            }
         }
     }
 }
@@ -198,9 +305,14 @@ macro_rules! register_panel {
     };
 }
 
-/// Whether `id` is a valid panel id: non-empty ASCII lowercase letters, digits, `-` and `_`.
+/// Path segments of the toolbar's own routes, which panel ids cannot take.
+pub(crate) const RESERVED_IDS: &[&str] = &["static", "panels", "api"];
+
+/// Whether `id` is a valid panel id: non-empty ASCII lowercase letters, digits, `-` and `_`,
+/// and not one of [`RESERVED_IDS`].
 pub(crate) fn is_valid_id(id: &str) -> bool {
     !id.is_empty()
+        && !RESERVED_IDS.contains(&id)
         && id
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')

@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::panel::Panel;
+use crate::panel::{Badge, Panel};
 
 /// Version of the [`RequestRecord`] JSON shape; raised on every incompatible change.
 pub const RECORD_FORMAT_VERSION: u32 = 1;
@@ -107,6 +107,9 @@ pub struct PanelRecord {
     /// Why the stats are missing, when they are.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// The panel's mark on the toolbar's handle.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub badge: Option<Badge>,
 }
 
 /// Everything the toolbar keeps of one request.

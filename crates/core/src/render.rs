@@ -7,7 +7,7 @@ use serde::Serialize;
 use tera::{Context, Tera};
 
 use crate::error::BuildError;
-use crate::panel::DynPanel;
+use crate::panel::{Badge, DynPanel};
 use crate::record::RequestRecord;
 
 const SHELL: &str = "toolbar.html";
@@ -86,6 +86,7 @@ struct PanelLink<'a> {
     title: &'a str,
     subtitle: Option<&'a str>,
     enabled: bool,
+    badge: Option<&'a Badge>,
 }
 
 #[derive(Serialize)]
@@ -130,12 +131,15 @@ impl Renderer {
                 title: &p.title,
                 subtitle: p.subtitle.as_deref(),
                 enabled: !p.stats.is_null() || p.note.is_none(),
+                badge: p.badge.as_ref(),
             })
             .collect();
         let mut context = Context::new();
         context.insert("prefix", cx.prefix);
         context.insert("nonce", &cx.nonce);
         context.insert("record", &RecordView::new(cx.record));
+        let badges: Vec<&PanelLink<'_>> = panels.iter().filter(|p| p.badge.is_some()).collect();
+        context.insert("badges", &badges);
         context.insert("panels", &panels);
         context.insert("layer_hint", LAYER_HINT);
         self.tera.render(SHELL, &context).map_err(RenderError)

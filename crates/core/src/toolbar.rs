@@ -8,7 +8,7 @@ use std::time::UNIX_EPOCH;
 
 use crate::context::{AppInfo, EarlierStats, RequestInfo, ResponseInfo, StatsContext, Timing};
 use crate::error::BuildError;
-use crate::panel::{DynPanel, Panel, PanelFactory, ServerTiming, is_valid_id};
+use crate::panel::{ActionFuture, DynPanel, Panel, PanelFactory, ServerTiming, is_valid_id};
 use crate::record::{PanelRecord, RECORD_FORMAT_VERSION, RecordId, RequestRecord};
 use crate::recording::{Recording, RecordingLimits};
 use crate::render::Renderer;
@@ -66,7 +66,8 @@ impl std::fmt::Debug for ToolbarBuilder {
 
 impl ToolbarBuilder {
     /// Adds a panel. Registered panels (see [`crate::register_panel!`]) are added too, unless
-    /// [`without_registered_panels`](Self::without_registered_panels) is called.
+    /// [`without_registered_panels`](Self::without_registered_panels) is called; a panel added
+    /// here replaces the registered panel with the same id (e.g. one configured with a pool).
     pub fn panel(self, panel: impl Panel) -> Self {
         self.boxed_panel(Box::new(panel))
     }
@@ -275,6 +276,23 @@ impl Toolbar {
         first
     }
 
+    /// Runs action `action` of panel `panel_id` over a stored record; `None` when the record
+    /// or the panel has no such thing.
+    pub fn action(
+        &self,
+        record: &RequestRecord,
+        panel_id: &str,
+        action: &str,
+        params: &[(String, String)],
+    ) -> Option<ActionFuture> {
+        let panel = self.panels.iter().find(|p| p.id() == panel_id)?;
+        let part = record.panel(panel_id)?;
+        if part.stats.is_null() {
+            return None;
+        }
+        panel.run_action(action, &part.stats, params)
+    }
+
     /// Runs every enabled panel over a finished request and builds its record.
     ///
     /// A panel that panics fails the whole record, so that the caller sends the response as
@@ -292,6 +310,7 @@ impl Toolbar {
                     subtitle: None,
                     stats: serde_json::Value::Null,
                     note: Some("This panel is switched off.".to_owned()),
+                    badge: None,
                 });
                 continue;
             }
@@ -326,6 +345,7 @@ impl Toolbar {
                 subtitle: generated.subtitle,
                 stats,
                 note,
+                badge: generated.badge,
             });
             server_timing.extend(generated.server_timing);
             earlier.push(EarlierStats {
