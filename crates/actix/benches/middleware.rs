@@ -169,14 +169,6 @@ fn skip(c: &mut Criterion) {
     let disabled = sys.block_on(test::init_service(
         App::new().wrap(toolbar(false)).configure(page_route(page)),
     ));
-    let cond = sys.block_on(test::init_service(
-        App::new()
-            .wrap(actix_web::middleware::Condition::new(
-                false,
-                actix_web::middleware::DefaultHeaders::new(),
-            ))
-            .configure(page_route(Bytes::from_static(SMALL_PAGE.as_bytes()))),
-    ));
     let from_refused = || get(REFUSED).to_request();
     let mut group = c.benchmark_group("skip");
     bench_requests(
@@ -196,14 +188,6 @@ fn skip(c: &mut Criterion) {
         false,
     );
     bench_requests(&mut group, "disabled", &sys, &disabled, from_refused, false);
-    bench_requests(
-        &mut group,
-        "condition-off",
-        &sys,
-        &cond,
-        from_refused,
-        false,
-    );
     group.finish();
 }
 

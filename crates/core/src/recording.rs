@@ -104,6 +104,8 @@ pub struct RecordedEvent {
     /// Index in [`Recording::spans`] of the innermost span it happened in; `None` for the
     /// request span itself.
     pub span: Option<usize>,
+    /// Name of the thread it was emitted on, e.g. `sqlx-sqlite-worker-0`.
+    pub thread: Option<String>,
 }
 
 impl RecordedEvent {
@@ -292,11 +294,13 @@ impl RequestRecorder {
             state.recording.dropped_events += 1;
             return;
         }
+        let thread = std::thread::current().name().map(str::to_owned);
         state.recording.events.push(RecordedEvent {
             metadata,
             offset,
             fields,
             span,
+            thread,
         });
     }
 
