@@ -286,6 +286,7 @@ impl RequestRecorder {
         span: Option<usize>,
     ) {
         let offset = self.elapsed();
+        let thread = std::thread::current().name().map(str::to_owned);
         let mut state = self.state();
         if state.finished {
             return;
@@ -294,7 +295,6 @@ impl RequestRecorder {
             state.recording.dropped_events += 1;
             return;
         }
-        let thread = std::thread::current().name().map(str::to_owned);
         state.recording.events.push(RecordedEvent {
             metadata,
             offset,
