@@ -39,7 +39,9 @@ pub(crate) async fn serve(shared: &Shared, toolbar: &Toolbar, req: &HttpRequest)
         (&Method::GET, ["panels", id, panel]) => panel_body(shared, toolbar, id, panel).await,
         (&Method::GET, ["api", "requests"]) => list(toolbar, req).await,
         (&Method::GET, ["api", "requests", id]) => one(toolbar, id).await,
-        (&Method::POST, [panel, action]) => panel_action(toolbar, req, panel, action).await,
+        (&Method::POST, [panel, action]) => {
+            panel_action(toolbar, req, &shared.config.prefix, panel, action).await
+        }
         _ => not_found(),
     };
     no_store(response)
@@ -153,6 +155,7 @@ async fn panel_body(shared: &Shared, toolbar: &Toolbar, id: &str, panel: &str) -
 async fn panel_action(
     toolbar: &Toolbar,
     req: &HttpRequest,
+    prefix: &str,
     panel: &str,
     action: &str,
 ) -> HttpResponse {
@@ -194,9 +197,19 @@ async fn panel_action(
         return not_found();
     };
     match future.await {
-        Ok(html) => HttpResponse::Ok()
-            .content_type(ContentType::html())
-            .body(html),
+        Ok(response) => match renderer.action(&response, prefix) {
+            Ok(html) => HttpResponse::Ok()
+                .content_type(ContentType::html())
+                .body(html),
+            Err(e) => {
+                toolbar.log_failure_once(&format!("render:{}", response.template), &e);
+                message(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Action failed",
+                    "The answer could not be rendered; the server log says why.",
+                )
+            }
+        },
         Err(e) => {
             let status = match e {
                 ActionError::NotFound(_) => StatusCode::NOT_FOUND,

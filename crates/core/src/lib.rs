@@ -61,8 +61,8 @@ pub use cpu::CpuTime;
 pub use error::BuildError;
 pub use layer::{RequestFilter, ToolbarLayer};
 pub use panel::{
-    ActionError, ActionFuture, Badge, BadgeLevel, DynPanel, GeneratedStats, Panel, PanelFactory,
-    ServerTiming, Template,
+    ActionError, ActionFuture, ActionResponse, Badge, BadgeLevel, DynPanel, GeneratedStats, Panel,
+    PanelFactory, ServerTiming, Template,
 };
 pub use record::{
     InvalidRecordId, PanelRecord, RECORD_FORMAT_VERSION, RecordId, RecordSummary, RequestRecord,

@@ -62,7 +62,7 @@ pub trait Panel: Send + Sync + 'static {
 
     /// Runs one of the panel's actions (e.g. EXPLAIN of a query) for a stored request.
     ///
-    /// `params` are the request's form parameters; an action reads ids from them and looks
+    /// `params` are the request's query parameters; an action reads ids from them and looks
     /// everything else up in `stats`, never taking code from the client. Returns `None` for an
     /// action the panel does not have. Defaults to none.
     fn action(
@@ -74,11 +74,27 @@ pub trait Panel: Send + Sync + 'static {
         let _ = (name, stats, params);
         None
     }
+
+    /// Templates the panel's actions render, besides [`Panel::template`]. Defaults to none.
+    fn action_templates(&self) -> Vec<Template> {
+        Vec::new()
+    }
 }
 
-/// What a panel action resolves to: an HTML fragment, or why there is none.
-pub type ActionFuture =
-    std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, ActionError>> + Send>>;
+/// What a panel action resolves to: what to render, or why there is nothing.
+pub type ActionFuture = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<ActionResponse, ActionError>> + Send>,
+>;
+
+/// The answer of a panel action: one of its [`Panel::action_templates`] and the value it
+/// renders (available to the template as `data`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionResponse {
+    /// The template's name.
+    pub template: &'static str,
+    /// What the template shows.
+    pub data: serde_json::Value,
+}
 
 /// A panel action could not give an answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -207,6 +223,8 @@ pub trait DynPanel: Send + Sync + 'static {
     fn template(&self) -> Template;
     /// Runs [`Panel::generate_stats`] and everything derived from the stats.
     fn generate(&self, cx: &StatsContext<'_>) -> GeneratedStats;
+    /// [`Panel::action_templates`].
+    fn action_templates(&self) -> Vec<Template>;
     /// Reads the stored stats back into their type and runs [`Panel::action`].
     fn run_action(
         &self,
@@ -241,6 +259,9 @@ impl<P: Panel> DynPanel for P {
             badge: self.badge(&stats),
             typed: Box::new(stats),
         }
+    }
+    fn action_templates(&self) -> Vec<Template> {
+        <P as Panel>::action_templates(self)
     }
     fn run_action(
         &self,

@@ -7,7 +7,7 @@ use serde::Serialize;
 use tera::{Context, Tera};
 
 use crate::error::BuildError;
-use crate::panel::{Badge, DynPanel};
+use crate::panel::{ActionResponse, Badge, DynPanel};
 use crate::record::RequestRecord;
 
 const SHELL: &str = "toolbar.html";
@@ -106,14 +106,16 @@ impl Renderer {
         let mut templates = HashMap::new();
         for panel in panels {
             let template = panel.template();
-            if !template.name.ends_with(".html") {
-                return Err(BuildError::Template(
-                    template.name.to_owned(),
-                    "template names end in .html so that output is escaped".to_owned(),
-                ));
+            for t in std::iter::once(template).chain(panel.action_templates()) {
+                if !t.name.ends_with(".html") {
+                    return Err(BuildError::Template(
+                        t.name.to_owned(),
+                        "template names end in .html so that output is escaped".to_owned(),
+                    ));
+                }
+                tera.add_raw_template(t.name, t.source)
+                    .map_err(|e| BuildError::Template(t.name.to_owned(), e.to_string()))?;
             }
-            tera.add_raw_template(template.name, template.source)
-                .map_err(|e| BuildError::Template(template.name.to_owned(), e.to_string()))?;
             templates.insert(panel.id(), template.name);
         }
         Ok(Self { tera, templates })
@@ -175,6 +177,16 @@ impl Renderer {
         self.tera
             .render(template, &context)
             .map(Some)
+            .map_err(RenderError)
+    }
+
+    /// What a panel action answered: its template with `data` and `prefix`.
+    pub fn action(&self, response: &ActionResponse, prefix: &str) -> Result<String, RenderError> {
+        let mut context = Context::new();
+        context.insert("data", &response.data);
+        context.insert("prefix", prefix);
+        self.tera
+            .render(response.template, &context)
             .map_err(RenderError)
     }
 
