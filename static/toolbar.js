@@ -108,6 +108,7 @@
         panelBody.innerHTML = body;
         const timing = panelBody.querySelector("[data-browser-timing]");
         if (timing) fillBrowserTiming(timing);
+        for (const sql of panelBody.querySelectorAll("[data-sql]")) highlightSql(sql);
       } else {
         const contentType = response.headers.get("content-type") || "";
         showError(`Could not load this panel (HTTP ${response.status}).`, readableText(body, contentType));
@@ -183,6 +184,165 @@
     }
     return table;
   }
+
+  // SQL keywords, strings and numbers get classes; built from text, never from markup.
+  const SQL_TOKEN =
+    /('(?:[^']|'')*')|(\b\d+(?:\.\d+)?\b)|\b(SELECT|FROM|WHERE|AND|OR|NOT|IN|IS|NULL|AS|ON|JOIN|LEFT|RIGHT|INNER|OUTER|GROUP|BY|ORDER|HAVING|LIMIT|OFFSET|INSERT|INTO|VALUES|UPDATE|SET|DELETE|CREATE|TABLE|DROP|ALTER|WITH|UNION|ALL|DISTINCT|CASE|WHEN|THEN|ELSE|END|BEGIN|COMMIT|ROLLBACK|EXISTS|COUNT|RETURNING|PRIMARY|KEY|REFERENCES|INTEGER|TEXT|ASC|DESC)\b/gi;
+
+  function highlightSql(node) {
+    const text = node.textContent;
+    const parts = [];
+    let last = 0;
+    for (const match of text.matchAll(SQL_TOKEN)) {
+      if (match.index > last) parts.push(text.slice(last, match.index));
+      const kind = match[1] ? "dt-sql-string" : match[2] ? "dt-sql-number" : "dt-sql-keyword";
+      parts.push(element("span", kind, match[0]));
+      last = match.index + match[0].length;
+    }
+    if (last < text.length) parts.push(text.slice(last));
+    node.replaceChildren(...parts);
+  }
+
+  // A panel's action buttons (data-action="panel/action", data-params, data-target) post to
+  // the toolbar and show the answer in the matching [data-action-output] element.
+  async function runAction(button) {
+    const output = panelBody.querySelector(
+      `[data-action-output="${CSS.escape(button.dataset.target || "")}"]`,
+    );
+    if (!output) return;
+    const query = new URLSearchParams(button.dataset.params || "");
+    query.set("request", requestId);
+    output.replaceChildren(element("p", "dt-loading", "Running…"));
+    button.disabled = true;
+    try {
+      const response = await fetch(`${prefix}${button.dataset.action}?${query}`, {
+        method: "POST",
+        headers: { Accept: "text/html" },
+      });
+      const body = await response.text();
+      if (response.status === 200) {
+        // Rendered by the toolbar's templates, which escape every value.
+        output.innerHTML = body;
+        for (const sql of output.querySelectorAll("[data-sql]")) highlightSql(sql);
+      } else {
+        const text = readableText(body, response.headers.get("content-type") || "");
+        output.replaceChildren(element("p", "dt-error", text || `HTTP ${response.status}`));
+      }
+    } catch (error) {
+      output.replaceChildren(element("p", "dt-error", `Could not reach the server: ${error.message}`));
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  panelBody.addEventListener("click", (event) => {
+    const button = event.target.closest?.("button[data-action]");
+    if (button && panelBody.contains(button)) runAction(button);
+  });
+
+  // Behaviours of panel fragments, chosen by data attributes so that panels ship markup only
+  // (no inline scripts: the page's CSP may forbid them).
+
+  // Rows marked data-filter-row inside a [data-filter-scope] stay shown only when they pass
+  // every control of the scope: data-filter-min="name" keeps rows whose data-name is at least
+  // the control's value; data-filter-contains="name" keeps rows whose data-name contains its
+  // text, ignoring case. A [data-filter-count] element says how many are shown.
+  function applyFilters(scope) {
+    const controls = [...scope.querySelectorAll("[data-filter-min], [data-filter-contains]")];
+    const rows = scope.querySelectorAll("[data-filter-row]");
+    let shown = 0;
+    for (const row of rows) {
+      const pass = controls.every((control) => {
+        if (control.dataset.filterMin !== undefined) {
+          return Number(row.dataset[control.dataset.filterMin] || 0) >= Number(control.value || 0);
+        }
+        const needle = control.value.trim().toLowerCase();
+        const value = (row.dataset[control.dataset.filterContains] || "").toLowerCase();
+        return !needle || value.includes(needle);
+      });
+      row.hidden = !pass;
+      if (pass) shown += 1;
+    }
+    const count = scope.querySelector("[data-filter-count]");
+    if (count) count.textContent = shown === rows.length ? "" : `${shown} of ${rows.length} shown`;
+  }
+
+  // A table[data-sortable] sorts its rows by a column when the button in its header cell is
+  // clicked: <button data-sort="number"> compares numbers, data-sort="text" text. A cell's
+  // data-sort-value, when present, is compared instead of its text.
+  function sortTable(button) {
+    const cell = button.closest("th");
+    const table = cell.closest("table");
+    const column = [...cell.parentElement.children].indexOf(cell);
+    const numeric = button.dataset.sort === "number";
+    const current = cell.getAttribute("aria-sort");
+    const direction = current
+      ? current === "descending" ? "ascending" : "descending"
+      : numeric ? "descending" : "ascending";
+    for (const other of cell.parentElement.children) other.removeAttribute("aria-sort");
+    cell.setAttribute("aria-sort", direction);
+    const key = (row) => {
+      const target = row.children[column];
+      const value = target ? target.dataset.sortValue ?? target.textContent.trim() : "";
+      return numeric ? Number(value) || 0 : value;
+    };
+    const sign = direction === "ascending" ? 1 : -1;
+    for (const body of table.tBodies) {
+      const rows = [...body.rows].sort((a, b) => {
+        const x = key(a);
+        const y = key(b);
+        return sign * (numeric ? x - y : x.localeCompare(y));
+      });
+      body.append(...rows);
+    }
+  }
+
+  // A [data-flamegraph] holds .dt-frame elements (nested <svg>s) placed by data-x and data-w,
+  // fractions of the graph's width. Clicking a frame zooms so that it fills the width; the
+  // root frame (data-x 0, data-w 1) zooms back out. [data-flame-details] shows the hovered
+  // frame's <title>.
+  function zoomFlame(frame) {
+    const graph = frame.closest("[data-flamegraph]");
+    const zoomX = Number(frame.dataset.x) || 0;
+    const zoomW = Number(frame.dataset.w) || 1;
+    for (const other of graph.querySelectorAll(".dt-frame")) {
+      const x = Number(other.dataset.x) || 0;
+      const w = Number(other.dataset.w) || 0;
+      const left = Math.max(0, (x - zoomX) / zoomW);
+      const right = Math.min(1, (x + w - zoomX) / zoomW);
+      const visible = right - left > 1e-9;
+      other.style.display = visible ? "" : "none";
+      if (visible) {
+        other.setAttribute("x", `${left * 100}%`);
+        other.setAttribute("width", `${(right - left) * 100}%`);
+      }
+    }
+  }
+
+  function showFrameDetails(frame) {
+    const details = frame.closest("[data-flamegraph]")?.querySelector("[data-flame-details]");
+    const title = frame.querySelector("title");
+    if (details && title) details.textContent = title.textContent;
+  }
+
+  panelBody.addEventListener("input", (event) => {
+    const control = event.target.closest("[data-filter-min], [data-filter-contains]");
+    const scope = control?.closest("[data-filter-scope]");
+    if (scope) applyFilters(scope);
+  });
+  panelBody.addEventListener("click", (event) => {
+    const sortButton = event.target.closest("table[data-sortable] th button[data-sort]");
+    if (sortButton) {
+      sortTable(sortButton);
+      return;
+    }
+    const frame = event.target.closest("[data-flamegraph] .dt-frame");
+    if (frame) zoomFlame(frame);
+  });
+  panelBody.addEventListener("mouseover", (event) => {
+    const frame = event.target.closest("[data-flamegraph] .dt-frame");
+    if (frame) showFrameDetails(frame);
+  });
 
   handle.addEventListener("click", () => setToolbarOpen(toolbar.hidden));
   root.getElementById("dt-hide").addEventListener("click", () => setToolbarOpen(false));

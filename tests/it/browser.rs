@@ -22,7 +22,7 @@ use fantoccini::wd::{Capabilities, TimeoutConfiguration, WebDriverCompatibleComm
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
+use serde_json::json;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -60,6 +60,8 @@ const EXPECTED_ROWS: &[(&str, &[&str])] = &[
 #[actix_web::test]
 #[ignore = "needs Debian's chromium and chromedriver (installed by .ci/run)"]
 async fn demo_toolbar_works_in_headless_chromium() {
+    require_installed(CHROMIUM);
+    require_installed(CHROMEDRIVER);
     crate::support::init_tracing();
     let started = Instant::now();
     let server = DemoServer::start().await;
@@ -108,7 +110,7 @@ async fn check_home_page(client: &Client, base: &str) {
         );
     }
 
-    check_handle_toggles_and_remembers(client, &url).await;
+    check_hide_then_handle(client, &url).await;
 
     for id in &toolbar.panels {
         let panel = open_panel_by_click(client, id).await;
@@ -116,8 +118,8 @@ async fn check_home_page(client: &Client, base: &str) {
     }
     check_panel_closes(client).await;
 
-    open_panel_by_api(client, "timer").await;
-    check_browser_timing_filled(&read_panel(client).await);
+    let timer = open_panel_by_api(client, "timer").await;
+    check_browser_timing_filled(&timer);
     move_mouse_away(client).await;
     save_screenshot(client).await;
 
@@ -142,7 +144,7 @@ async fn check_users_page(client: &Client, base: &str) {
 }
 
 /// The Hide button closes the toolbar, a reload keeps it closed, and the handle opens it again.
-async fn check_handle_toggles_and_remembers(client: &Client, url: &str) {
+async fn check_hide_then_handle(client: &Client, url: &str) {
     click_in_toolbar(client, "#dt-hide").await;
     let closed = wait_for_toolbar_state(client, "closed by its Hide button", |t| !t.open).await;
     assert_eq!(closed.handle_expanded, "false", "{closed:?}");
@@ -278,17 +280,16 @@ impl DemoServer {
 
 /// A Chromium session through a chromedriver of our own, with a fresh profile.
 ///
-/// Fields drop in order: the driver is killed before the profile is removed.
+/// Fields drop in order: should [`Browser::close`] not run, the driver is still killed before
+/// the profile is removed.
 struct Browser {
     client: Client,
-    _driver: ChromeDriver,
-    _profile: ProfileDir,
+    driver: ChromeDriver,
+    profile: ProfileDir,
 }
 
 impl Browser {
     async fn launch() -> Self {
-        require_installed(CHROMIUM);
-        require_installed(CHROMEDRIVER);
         let profile = ProfileDir::create();
         let driver = ChromeDriver::start().await;
         let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
@@ -302,16 +303,23 @@ impl Browser {
             .expect("set WebDriver timeouts");
         Self {
             client,
-            _driver: driver,
-            _profile: profile,
+            driver,
+            profile,
         }
     }
 
-    /// Ends the session, which quits Chromium, then stops chromedriver.
+    /// Ends the session, which quits Chromium, then stops chromedriver and removes the profile.
     async fn close(self) {
-        if let Err(e) = self.client.clone().close().await {
+        let Self {
+            client,
+            driver,
+            profile,
+        } = self;
+        if let Err(e) = client.close().await {
             eprintln!("closing the WebDriver session failed: {e}");
         }
+        drop(driver);
+        drop(profile);
     }
 }
 
@@ -407,7 +415,7 @@ impl ProfileDir {
             "debug-toolbar-chromium-{}-{nanos}",
             std::process::id()
         ));
-        std::fs::create_dir_all(&path)
+        std::fs::create_dir(&path)
             .unwrap_or_else(|e| panic!("could not create {}: {e}", path.display()));
         Self { path }
     }
@@ -507,19 +515,15 @@ async fn wait_for_toolbar_state(
     done: impl Fn(&ToolbarView) -> bool,
 ) -> ToolbarView {
     let what = format!("toolbar {what}");
-    wait_for(
-        client,
-        &what,
-        READ_TOOLBAR,
-        vec![],
-        |t: &Option<ToolbarView>| t.as_ref().is_some_and(&done),
-    )
+    wait_for(client, &what, READ_TOOLBAR, |t: &Option<ToolbarView>| {
+        t.as_ref().is_some_and(&done)
+    })
     .await
-    .unwrap_or_else(|| panic!("the page has no #debug-toolbar with a shadow root"))
+    .expect("wait_for returns only a toolbar that `done` accepted")
 }
 
 async fn read_toolbar(client: &Client) -> ToolbarView {
-    run_script::<Option<ToolbarView>>(client, READ_TOOLBAR, vec![])
+    run_script::<Option<ToolbarView>>(client, READ_TOOLBAR)
         .await
         .unwrap_or_else(|e| panic!("reading the toolbar failed: {e}"))
         .unwrap_or_else(|| panic!("the page has no #debug-toolbar with a shadow root"))
@@ -530,7 +534,7 @@ async fn wait_for_panel_state(
     what: &str,
     done: impl Fn(&PanelView) -> bool,
 ) -> PanelView {
-    wait_for(client, &format!("panel {what}"), READ_PANEL, vec![], done).await
+    wait_for(client, &format!("panel {what}"), READ_PANEL, done).await
 }
 
 /// Waits until no panel is shown and no panel link is expanded.
@@ -539,12 +543,6 @@ async fn wait_for_panel_closed(client: &Client, how: &str) {
         !p.shown && p.open_id.is_none()
     })
     .await;
-}
-
-async fn read_panel(client: &Client) -> PanelView {
-    run_script(client, READ_PANEL, vec![])
-        .await
-        .unwrap_or_else(|e| panic!("reading the panel failed: {e}"))
 }
 
 /// Clicks the panel's link like a user and waits until its body has loaded.
@@ -617,13 +615,9 @@ async fn move_mouse_away(client: &Client) {
 }
 
 /// Runs `script` and reads its result as a `T`.
-async fn run_script<T: DeserializeOwned>(
-    client: &Client,
-    script: &str,
-    args: Vec<Value>,
-) -> Result<T, String> {
+async fn run_script<T: DeserializeOwned>(client: &Client, script: &str) -> Result<T, String> {
     let value = client
-        .execute(script, args)
+        .execute(script, vec![])
         .await
         .map_err(|e| e.to_string())?;
     serde_json::from_value(value.clone()).map_err(|e| format!("{e} in {value}"))
@@ -634,12 +628,11 @@ async fn wait_for<T: DeserializeOwned + Debug>(
     client: &Client,
     what: &str,
     script: &str,
-    args: Vec<Value>,
     done: impl Fn(&T) -> bool,
 ) -> T {
     let deadline = Instant::now() + WAIT;
     loop {
-        let last = run_script::<T>(client, script, args.clone()).await;
+        let last = run_script::<T>(client, script).await;
         match last {
             Ok(value) if done(&value) => return value,
             last if Instant::now() >= deadline => {

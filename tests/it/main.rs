@@ -7,7 +7,11 @@
 mod access;
 mod browser;
 mod injection;
+mod logging;
 mod panels;
+mod profiling;
 mod recording;
+mod sql;
 mod store;
 mod support;
+mod templates;

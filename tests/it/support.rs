@@ -142,3 +142,21 @@ pub(crate) async fn stored_stats<P: Panel>(toolbar: &DebugToolbar, id: &str) -> 
         .expect("panel present")
         .expect("stats deserialize")
 }
+
+/// The record with id `id`, read back from the toolbar's store.
+pub(crate) async fn stored_record(
+    toolbar: &DebugToolbar,
+    id: &str,
+) -> Arc<actix_debug_toolbar::RequestRecord> {
+    let store = toolbar.store().expect("toolbar is on");
+    store
+        .get(id.parse().expect("record id"))
+        .await
+        .expect("store answers")
+        .expect("record stored")
+}
+
+/// The route that serves the body of panel `panel` of record `id`.
+pub(crate) fn panel_uri(id: &str, panel: &str) -> String {
+    format!("/__debug_toolbar/panels/{id}/{panel}")
+}

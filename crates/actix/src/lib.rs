@@ -64,4 +64,20 @@ pub(crate) const FEATURES: &[&str] = &[
     "response",
     #[cfg(feature = "versions")]
     "versions",
+    #[cfg(feature = "sql")]
+    "sql",
+    #[cfg(feature = "sql-sqlite")]
+    "sql-sqlite",
+    #[cfg(feature = "sql-postgres")]
+    "sql-postgres",
+    #[cfg(feature = "sql-mysql")]
+    "sql-mysql",
+    #[cfg(feature = "logging")]
+    "logging",
+    #[cfg(feature = "templates")]
+    "templates",
+    #[cfg(feature = "templates-tera1")]
+    "templates-tera1",
+    #[cfg(feature = "profiling")]
+    "profiling",
 ];

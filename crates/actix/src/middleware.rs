@@ -70,6 +70,9 @@ pub(crate) struct Shared {
     pub(crate) config: ToolbarConfig,
     /// `None` when the toolbar is switched off or could not be built.
     pub(crate) toolbar: Option<Toolbar>,
+    /// Why the toolbar could not be built, said again on the first request: `new` usually runs
+    /// before the application installs its subscriber.
+    build_error: Option<(BuildError, std::sync::Once)>,
 }
 
 impl DebugToolbar {
@@ -86,6 +89,7 @@ impl DebugToolbar {
                     shared: Arc::new(Shared {
                         config,
                         toolbar: None,
+                        build_error: Some((e, std::sync::Once::new())),
                     }),
                 }
             }
@@ -115,7 +119,11 @@ impl DebugToolbar {
             None
         };
         Ok(Self {
-            shared: Arc::new(Shared { config, toolbar }),
+            shared: Arc::new(Shared {
+                config,
+                toolbar,
+                build_error: None,
+            }),
         })
     }
 
@@ -260,6 +268,11 @@ where
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
         if self.shared.toolbar.is_none() {
+            if let Some((error, once)) = &self.shared.build_error {
+                once.call_once(|| {
+                    tracing::error!(target: "debug_toolbar", "debug toolbar switched off: {error}");
+                });
+            }
             return ToolbarFuture::pass_through(self.service.call(req));
         }
         match self.shared.decide(&req) {

@@ -102,10 +102,12 @@ impl ToolbarBuilder {
     pub fn build(self) -> Result<Toolbar, BuildError> {
         let mut panels = self.panels;
         if self.registered {
+            let explicit: HashSet<&'static str> = panels.iter().map(|p| p.id()).collect();
             panels.extend(
                 inventory::iter::<PanelFactory>
                     .into_iter()
-                    .map(PanelFactory::make),
+                    .map(PanelFactory::make)
+                    .filter(|p| !explicit.contains(p.id())),
             );
         }
         let panels = order_panels(panels)?;

@@ -4,6 +4,7 @@ mod budget;
 
 use std::time::Duration;
 
+use actix_debug_toolbar::panels::RecordingTera;
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use bytes::Bytes;
@@ -17,7 +18,8 @@ pub use budget::{BudgetPanel, BudgetStats};
 #[derive(Clone, Debug)]
 pub struct State {
     pool: SqlitePool,
-    pages: std::sync::Arc<tera::Tera>,
+    /// Rendered through the toolbar's wrapper, so that the Templates panel shows each render.
+    pages: std::sync::Arc<RecordingTera>,
 }
 
 /// Why the demo could not start.
@@ -47,7 +49,7 @@ impl State {
         ])?;
         Ok(web::Data::new(State {
             pool,
-            pages: std::sync::Arc::new(pages),
+            pages: std::sync::Arc::new(RecordingTera::new(pages)),
         }))
     }
 

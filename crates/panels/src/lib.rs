@@ -10,15 +10,27 @@
 //! | `headers` | [`HeadersPanel`] | request and response headers |
 //! | `response` | [`ResponsePanel`] | status, content type and size |
 //! | `versions` | [`VersionsPanel`] | rustc, the framework, the toolbar, the application |
+//! | `sql` | [`SqlPanel`] | every sqlx query: time, rows, duplicates, N+1, EXPLAIN (`sql-sqlite`, `sql-postgres`, `sql-mysql`) |
+//! | `logging` | [`LoggingPanel`] | every `tracing` event and `log` record, filterable by level and target |
+//! | `templates` | [`TemplatesPanel`] | Tera renders through [`RecordingTera`] (and `RecordingTera1`, `templates-tera1`): time, context, parents |
+//! | `profiling` | [`ProfilingPanel`] | the request's span tree as a flame graph and a table of the hottest spans |
 //!
 //! Secret-looking values arrive masked from the core (see `debug_toolbar_core::redact`).
 
 #[cfg(feature = "headers")]
 mod headers;
+#[cfg(feature = "logging")]
+mod logging;
+#[cfg(feature = "profiling")]
+mod profiling;
 #[cfg(feature = "request")]
 mod request;
 #[cfg(feature = "response")]
 mod response;
+#[cfg(feature = "sql")]
+pub mod sql;
+#[cfg(feature = "templates")]
+mod templates;
 #[cfg(feature = "timer")]
 mod timer;
 #[cfg(feature = "versions")]
@@ -26,10 +38,22 @@ mod versions;
 
 #[cfg(feature = "headers")]
 pub use headers::{HeadersPanel, HeadersStats};
+#[cfg(feature = "logging")]
+pub use logging::{LevelCounts, LogLevel, LogRecord, LoggingPanel, LoggingStats};
+#[cfg(feature = "profiling")]
+pub use profiling::{ProfileNode, ProfilingPanel, ProfilingStats};
 #[cfg(feature = "request")]
 pub use request::{RequestPanel, RequestStats};
 #[cfg(feature = "response")]
 pub use response::{ResponsePanel, ResponseStats};
+#[cfg(feature = "sql")]
+pub use sql::{SqlPanel, SqlStats};
+#[cfg(feature = "templates-tera1")]
+pub use templates::RecordingTera1;
+#[cfg(feature = "templates")]
+pub use templates::{
+    ContextVariable, RecordingTera, TemplateRender, TemplatesPanel, TemplatesStats,
+};
 #[cfg(feature = "timer")]
 pub use timer::{TimerPanel, TimerStats};
 #[cfg(feature = "versions")]

@@ -1,0 +1,286 @@
+//! The SQL panel: every sqlx query of the request, with time, rows, duplicates, similar
+//! queries, N+1 warnings and EXPLAIN.
+//!
+//! Queries are captured from the `tracing` events sqlx emits for every statement (target
+//! `sqlx::query`, level `DEBUG` by default); the application changes nothing in its query code.
+//! EXPLAIN needs a pool of the matching backend, given to the panel with
+//! [`SqlPanel::with_sqlite`], [`SqlPanel::with_postgres`] or [`SqlPanel::with_mysql`] (cargo
+//! features `sql-sqlite`, `sql-postgres`, `sql-mysql`) and passed to the toolbar's config
+//! builder, where it replaces the registered panel.
+
+mod analysis;
+mod capture;
+mod explain;
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+use debug_toolbar_core::{
+    ActionFuture, Badge, BadgeLevel, Panel, ServerTiming, StatsContext, Template, register_panel,
+};
+use serde::{Deserialize, Serialize};
+
+pub use explain::Pools;
+
+/// Where the database time of a request went.
+#[derive(Debug, Clone, Default)]
+pub struct SqlPanel {
+    settings: SqlSettings,
+    pools: Pools,
+}
+
+/// Thresholds and limits of the SQL panel.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct SqlSettings {
+    max_queries: usize,
+    n_plus_one_threshold: usize,
+    slow_ms: f64,
+}
+
+impl Default for SqlSettings {
+    fn default() -> Self {
+        Self {
+            max_queries: 1000,
+            n_plus_one_threshold: 5,
+            slow_ms: 100.0,
+        }
+    }
+}
+
+impl SqlPanel {
+    /// A panel with the default settings and no pool for EXPLAIN.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Most queries kept per request; the true count and time are still reported.
+    /// By default, 1000.
+    #[must_use]
+    pub fn with_max_queries(mut self, max: usize) -> Self {
+        self.settings.max_queries = max;
+        self
+    }
+
+    /// How many similar queries from the same place make an N+1. By default, 5.
+    #[must_use]
+    pub fn with_n_plus_one_threshold(mut self, count: usize) -> Self {
+        self.settings.n_plus_one_threshold = count.max(2);
+        self
+    }
+
+    /// Queries at least this slow are highlighted. By default, 100 ms.
+    #[must_use]
+    pub fn with_slow_threshold(mut self, threshold: Duration) -> Self {
+        self.settings.slow_ms = threshold.as_secs_f64() * 1000.0;
+        self
+    }
+
+    /// Runs EXPLAIN QUERY PLAN of SQLite queries against `pool`.
+    #[cfg(feature = "sql-sqlite")]
+    #[must_use]
+    pub fn with_sqlite(mut self, pool: sqlx::SqlitePool) -> Self {
+        self.pools.sqlite = Some(pool);
+        self
+    }
+
+    /// Runs EXPLAIN (and EXPLAIN ANALYZE, rolled back) of PostgreSQL queries against `pool`.
+    #[cfg(feature = "sql-postgres")]
+    #[must_use]
+    pub fn with_postgres(mut self, pool: sqlx::PgPool) -> Self {
+        self.pools.postgres = Some(pool);
+        self
+    }
+
+    /// Runs EXPLAIN of MySQL and MariaDB queries against `pool`.
+    #[cfg(feature = "sql-mysql")]
+    #[must_use]
+    pub fn with_mysql(mut self, pool: sqlx::MySqlPool) -> Self {
+        self.pools.mysql = Some(pool);
+        self
+    }
+}
+
+/// One executed statement.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueryRecord {
+    /// Position in the request, from 0; also the id EXPLAIN takes.
+    pub index: usize,
+    /// The statement as sqlx ran it.
+    pub sql: String,
+    /// The statement pretty-printed.
+    pub formatted: String,
+    /// `SELECT`, `INSERT`, `BEGIN`, … (the first keyword, upper case).
+    pub kind: String,
+    /// Execution time in milliseconds.
+    pub duration_ms: f64,
+    /// When it started, in milliseconds after the request started.
+    pub start_ms: f64,
+    /// Rows streamed back.
+    pub rows_returned: u64,
+    /// Rows changed; `None` for reads (SQLite reports a stale count for them).
+    pub rows_affected: Option<u64>,
+    /// `sqlite`, `postgresql` or `mysql`, when known.
+    pub backend: Option<String>,
+    /// The `tracing` spans it ran inside, outermost first: where the query came from.
+    pub span_path: Vec<String>,
+    /// How many queries of the request have exactly this statement.
+    pub duplicates: usize,
+    /// How many have this statement once literals and parameters are normalised.
+    pub similar: usize,
+    /// At least the slow threshold.
+    pub slow: bool,
+    /// The transaction it belongs to, numbered from 1.
+    pub transaction: Option<usize>,
+    /// Whether EXPLAIN can run it, or why not.
+    pub explain: Explainability,
+}
+
+/// Whether a query can be explained.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Explainability {
+    /// EXPLAIN can run.
+    pub available: bool,
+    /// EXPLAIN ANALYZE can run too (PostgreSQL).
+    pub analyze: bool,
+    /// Why not, or a caveat.
+    pub note: Option<String>,
+}
+
+/// Queries that share a statement.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueryGroup {
+    /// The statement (normalised for similar groups).
+    pub sql: String,
+    /// How many queries.
+    pub count: usize,
+    /// Their total time in milliseconds.
+    pub total_ms: f64,
+    /// Indexes of the queries.
+    pub queries: Vec<usize>,
+}
+
+/// Similar queries run again and again from one place: probably a loop that should be a join.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NPlusOne {
+    /// The normalised statement.
+    pub sql: String,
+    /// How many times it ran.
+    pub count: usize,
+    /// The span path it ran from, outermost first.
+    pub span_path: Vec<String>,
+    /// Their total time in milliseconds.
+    pub total_ms: f64,
+}
+
+/// A transaction: its queries and how it ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Transaction {
+    /// Its number, from 1.
+    pub id: usize,
+    /// Indexes of its statements, `BEGIN` to `COMMIT`/`ROLLBACK`.
+    pub queries: Vec<usize>,
+    /// `COMMIT`, `ROLLBACK`, or `open` when the request ended inside it.
+    pub outcome: String,
+}
+
+/// What the SQL panel records.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SqlStats {
+    /// The queries kept, in the order they finished.
+    pub queries: Vec<QueryRecord>,
+    /// How many queries the request ran.
+    pub total_count: usize,
+    /// Their total time in milliseconds.
+    pub total_ms: f64,
+    /// Queries run but not kept, over the per-request limit.
+    pub not_shown: usize,
+    /// Database time as a percentage of the request's wall time.
+    pub share_of_request: Option<f64>,
+    /// Index of the slowest query.
+    pub slowest: Option<usize>,
+    /// Groups of identical statements run more than once.
+    pub duplicates: Vec<QueryGroup>,
+    /// Groups of statements equal but for literals and parameters, run more than once.
+    pub similar: Vec<QueryGroup>,
+    /// Similar statements run at least the threshold number of times from one place.
+    pub n_plus_one: Vec<NPlusOne>,
+    /// Transactions, in order.
+    pub transactions: Vec<Transaction>,
+    /// The slow threshold in milliseconds.
+    pub slow_threshold_ms: f64,
+    /// Why no query may have been seen, when none was.
+    pub notice: Option<String>,
+}
+
+impl SqlStats {
+    /// The query with EXPLAIN id `index`.
+    pub fn query(&self, index: usize) -> Option<&QueryRecord> {
+        self.queries.iter().find(|q| q.index == index)
+    }
+}
+
+impl Panel for SqlPanel {
+    type Stats = SqlStats;
+    const ID: &'static str = "sql";
+
+    fn title(&self) -> Cow<'static, str> {
+        "SQL".into()
+    }
+
+    fn nav_subtitle(&self, stats: &SqlStats) -> Option<String> {
+        let queries = if stats.total_count == 1 {
+            "1 query".to_owned()
+        } else {
+            format!("{} queries", stats.total_count)
+        };
+        Some(format!("{queries} in {:.2} ms", stats.total_ms))
+    }
+
+    fn badge(&self, stats: &SqlStats) -> Option<Badge> {
+        if !stats.n_plus_one.is_empty() {
+            Some(Badge::new(BadgeLevel::Warning, "N+1"))
+        } else if stats.queries.iter().any(|q| q.slow) {
+            Some(Badge::new(BadgeLevel::Warning, "slow SQL"))
+        } else {
+            None
+        }
+    }
+
+    fn generate_stats(&self, cx: &StatsContext<'_>) -> SqlStats {
+        let captured = capture::capture(cx.recording(), &self.settings, &self.pools);
+        analysis::analyse(captured, &self.settings, &self.pools, cx.timing().wall)
+    }
+
+    fn template(&self) -> Template {
+        Template::new(
+            "panels/sql.html",
+            include_str!("../../../templates/panels/sql.html"),
+        )
+    }
+
+    fn action_templates(&self) -> Vec<Template> {
+        vec![Template::new(
+            explain::TEMPLATE,
+            include_str!("../../../templates/panels/sql_explain.html"),
+        )]
+    }
+
+    fn server_timing(&self, stats: &SqlStats) -> Vec<ServerTiming> {
+        vec![ServerTiming {
+            name: "sql",
+            duration_ms: stats.total_ms,
+            description: "SQL",
+        }]
+    }
+
+    fn action(
+        &self,
+        name: &str,
+        stats: SqlStats,
+        params: &[(String, String)],
+    ) -> Option<ActionFuture> {
+        (name == "explain").then(|| explain::explain(&self.pools, stats, params))
+    }
+}
+
+register_panel!(SqlPanel::new());

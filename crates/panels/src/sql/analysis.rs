@@ -1,0 +1,413 @@
+//! Grouping, N+1 detection and formatting of a request's queries.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use super::capture::Captured;
+use super::explain::{self, Pools};
+use super::{NPlusOne, QueryGroup, QueryRecord, SqlSettings, SqlStats, Transaction};
+
+/// Longest statement that is pretty-printed; longer ones are shown as they are.
+const MAX_FORMATTED_LEN: usize = 16 * 1024;
+
+/// A lexical token of an SQL statement, enough to normalise and classify it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Token<'a> {
+    /// A keyword or an identifier.
+    Word(&'a str),
+    /// A `"quoted"` or `` `quoted` `` identifier.
+    QuotedIdent(&'a str),
+    /// A string literal.
+    Str,
+    /// A numeric literal.
+    Number,
+    /// A bind parameter: `?`, `$1`.
+    Placeholder,
+    /// Any other character.
+    Punct(char),
+}
+
+/// Splits `sql` into tokens, skipping whitespace and comments.
+pub(super) fn tokens(sql: &str) -> Vec<Token<'_>> {
+    let bytes = sql.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        match c {
+            b if b.is_ascii_whitespace() => i += 1,
+            b'-' if bytes.get(i + 1) == Some(&b'-') => {
+                i = find_from(bytes, i, b"\n").map_or(bytes.len(), |end| end + 1);
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                i = find_from(bytes, i + 2, b"*/").map_or(bytes.len(), |end| end + 2);
+            }
+            b'\'' => {
+                i = end_of_quoted(bytes, i, b'\'');
+                out.push(Token::Str);
+            }
+            b'"' | b'`' => {
+                let end = end_of_quoted(bytes, i, c);
+                out.push(Token::QuotedIdent(sql.get(i..end).unwrap_or("")));
+                i = end;
+            }
+            b'?' => {
+                out.push(Token::Placeholder);
+                i += 1;
+            }
+            b'$' if bytes.get(i + 1).is_some_and(u8::is_ascii_digit) => {
+                i += 1;
+                while i < bytes.len() && bytes[i].is_ascii_digit() {
+                    i += 1;
+                }
+                out.push(Token::Placeholder);
+            }
+            b'0'..=b'9' => {
+                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'.') {
+                    i += 1;
+                }
+                out.push(Token::Number);
+            }
+            b if b.is_ascii_alphabetic() || b == b'_' || b >= 0x80 => {
+                let start = i;
+                while i < bytes.len()
+                    && (bytes[i].is_ascii_alphanumeric()
+                        || bytes[i] == b'_'
+                        || bytes[i] == b'$'
+                        || bytes[i] >= 0x80)
+                {
+                    i += 1;
+                }
+                out.push(Token::Word(sql.get(start..i).unwrap_or("")));
+            }
+            _ => {
+                // Multi-byte characters only start words (above), so this is one ASCII byte.
+                out.push(Token::Punct(char::from(c)));
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+fn find_from(bytes: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
+    memchr::memmem::find(bytes.get(from..)?, needle).map(|at| from + at)
+}
+
+/// The index just past the quoted run starting at `start`; a doubled quote is an escape.
+fn end_of_quoted(bytes: &[u8], start: usize, quote: u8) -> usize {
+    let mut i = start + 1;
+    while i < bytes.len() {
+        if bytes[i] == quote {
+            if bytes.get(i + 1) == Some(&quote) {
+                i += 2;
+                continue;
+            }
+            return i + 1;
+        }
+        if bytes[i] == b'\\' && quote == b'\'' {
+            i += 1;
+        }
+        i += 1;
+    }
+    bytes.len()
+}
+
+/// The statement with literals and parameters replaced by `?`, lists of them collapsed to one,
+/// words in upper case and spacing made regular: equal for queries that differ only in values.
+pub(super) fn normalize(sql: &str) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for token in tokens(sql) {
+        let part = match token {
+            Token::Word(w) => w.to_ascii_uppercase(),
+            Token::QuotedIdent(q) => q.to_owned(),
+            Token::Str | Token::Number | Token::Placeholder => "?".to_owned(),
+            Token::Punct(c) => c.to_string(),
+        };
+        parts.push(part);
+    }
+    collapse_value_lists(&mut parts);
+    let mut out = String::with_capacity(sql.len());
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 && needs_space(&parts[i - 1], part) {
+            out.push(' ');
+        }
+        out.push_str(part);
+    }
+    out
+}
+
+/// Whether normalised tokens `prev` and `next` are written with a space between them:
+/// `COUNT(*)`, `t.id`, `a, b` but `IN (?)`.
+fn needs_space(prev: &str, next: &str) -> bool {
+    if matches!(prev, "(" | ".") || matches!(next, ")" | "," | ";" | ".") {
+        return false;
+    }
+    if next == "(" {
+        let is_word = prev
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_alphabetic() || c == '_');
+        return !is_word || is_keyword(prev);
+    }
+    true
+}
+
+/// `( ? , ? , ? )` becomes `( ? )`, so `IN` lists of any length compare equal.
+fn collapse_value_lists(parts: &mut Vec<String>) {
+    let mut i = 0;
+    while i + 2 < parts.len() {
+        if parts[i] == "(" && parts[i + 1] == "?" {
+            let mut j = i + 2;
+            while j + 1 < parts.len() && parts[j] == "," && parts[j + 1] == "?" {
+                j += 2;
+            }
+            if j > i + 2 && parts.get(j).is_some_and(|p| p == ")") {
+                parts.drain(i + 2..j);
+            }
+        }
+        i += 1;
+    }
+}
+
+fn is_keyword(word: &str) -> bool {
+    matches!(
+        word,
+        "IN" | "VALUES"
+            | "FROM"
+            | "JOIN"
+            | "ON"
+            | "AND"
+            | "OR"
+            | "WHERE"
+            | "AS"
+            | "EXISTS"
+            | "NOT"
+            | "SELECT"
+            | "INTO"
+            | "USING"
+    )
+}
+
+/// The statement's first keyword in upper case, e.g. `SELECT`.
+pub(super) fn kind(sql: &str) -> String {
+    tokens(sql)
+        .into_iter()
+        .find_map(|t| match t {
+            Token::Word(w) => Some(w.to_ascii_uppercase()),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+fn pretty(sql: &str) -> String {
+    if sql.len() > MAX_FORMATTED_LEN {
+        return sql.to_owned();
+    }
+    let options = sqlformat::FormatOptions {
+        uppercase: Some(true),
+        ..sqlformat::FormatOptions::default()
+    };
+    sqlformat::format(sql, &sqlformat::QueryParams::None, &options)
+}
+
+pub(super) fn analyse(
+    captured: Captured,
+    settings: &SqlSettings,
+    pools: &Pools,
+    wall: Duration,
+) -> SqlStats {
+    let normalized: Vec<String> = captured.queries.iter().map(|q| normalize(&q.sql)).collect();
+    let duplicates = groups(captured.queries.iter().map(|q| q.sql.clone()), &captured);
+    let similar = groups(normalized.iter().cloned(), &captured);
+    let count_in = |groups: &[QueryGroup], index: usize| {
+        groups
+            .iter()
+            .find(|g| g.queries.contains(&index))
+            .map_or(1, |g| g.count)
+    };
+    let (transactions, transaction_of) = transactions(&captured);
+    let mut queries: Vec<QueryRecord> = captured
+        .queries
+        .iter()
+        .map(|q| {
+            let kind = kind(&q.sql);
+            QueryRecord {
+                index: q.index,
+                formatted: pretty(&q.sql),
+                rows_affected: (kind != "SELECT" && kind != "WITH").then_some(q.rows_affected),
+                explain: explain::explainability(&q.sql, &kind, q.backend, pools),
+                kind,
+                duration_ms: q.duration_ms,
+                start_ms: q.start_ms,
+                rows_returned: q.rows_returned,
+                backend: q.backend.map(str::to_owned),
+                span_path: q.span_path.clone(),
+                duplicates: count_in(&duplicates, q.index),
+                similar: count_in(&similar, q.index),
+                slow: q.reported_slow || q.duration_ms >= settings.slow_ms,
+                transaction: transaction_of.get(&q.index).copied(),
+                sql: q.sql.clone(),
+            }
+        })
+        .collect();
+    queries.sort_by_key(|q| q.index);
+    let n_plus_one = n_plus_one(&captured, &normalized, settings.n_plus_one_threshold);
+    let wall_ms = wall.as_secs_f64() * 1000.0;
+    let slowest = queries
+        .iter()
+        .max_by(|a, b| a.duration_ms.total_cmp(&b.duration_ms))
+        .map(|q| q.index);
+    let notice = (captured.total_count == 0 && captured.saw_sqlx).then(|| {
+        "sqlx was used in this request but reported no statements. Statement logging is \
+         on by default at DEBUG; check that it was not turned off \
+         (ConnectOptions::disable_statement_logging) or set below the level the toolbar's \
+         layer records (ToolbarConfig::tracing_level)."
+            .to_owned()
+    });
+    SqlStats {
+        total_count: captured.total_count,
+        total_ms: captured.total_ms,
+        not_shown: captured.total_count - queries.len(),
+        share_of_request: (wall_ms > 0.0).then(|| (captured.total_ms / wall_ms * 100.0).min(100.0)),
+        slowest,
+        duplicates,
+        similar,
+        n_plus_one,
+        transactions,
+        slow_threshold_ms: settings.slow_ms,
+        notice,
+        queries,
+    }
+}
+
+/// Groups queries by `key`; only groups of two or more, largest first.
+fn groups(keys: impl Iterator<Item = String>, captured: &Captured) -> Vec<QueryGroup> {
+    let mut by_key: HashMap<String, QueryGroup> = HashMap::new();
+    for (key, query) in keys.zip(&captured.queries) {
+        let group = by_key.entry(key.clone()).or_insert_with(|| QueryGroup {
+            sql: key,
+            count: 0,
+            total_ms: 0.0,
+            queries: Vec::new(),
+        });
+        group.count += 1;
+        group.total_ms += query.duration_ms;
+        group.queries.push(query.index);
+    }
+    let mut groups: Vec<QueryGroup> = by_key.into_values().filter(|g| g.count > 1).collect();
+    groups.sort_by(|a, b| {
+        b.count
+            .cmp(&a.count)
+            .then_with(|| a.queries.cmp(&b.queries))
+    });
+    groups
+}
+
+/// Similar reads run `threshold` times or more from the same span path.
+fn n_plus_one(captured: &Captured, normalized: &[String], threshold: usize) -> Vec<NPlusOne> {
+    let mut by_place: HashMap<(&str, &[String]), NPlusOne> = HashMap::new();
+    for (query, sql) in captured.queries.iter().zip(normalized) {
+        if !matches!(kind(&query.sql).as_str(), "SELECT" | "WITH") {
+            continue;
+        }
+        let entry = by_place
+            .entry((sql.as_str(), query.span_path.as_slice()))
+            .or_insert_with(|| NPlusOne {
+                sql: sql.clone(),
+                count: 0,
+                span_path: query.span_path.clone(),
+                total_ms: 0.0,
+            });
+        entry.count += 1;
+        entry.total_ms += query.duration_ms;
+    }
+    let mut found: Vec<NPlusOne> = by_place
+        .into_values()
+        .filter(|n| n.count >= threshold)
+        .collect();
+    found.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.sql.cmp(&b.sql)));
+    found
+}
+
+/// Transactions from `BEGIN`/`START TRANSACTION` to `COMMIT`/`END`/`ROLLBACK`, and the
+/// transaction of each query inside one.
+fn transactions(captured: &Captured) -> (Vec<Transaction>, HashMap<usize, usize>) {
+    let mut done = Vec::new();
+    let mut of = HashMap::new();
+    let mut open: Option<Transaction> = None;
+    for query in &captured.queries {
+        let words: Vec<String> = tokens(&query.sql)
+            .into_iter()
+            .filter_map(|t| match t {
+                Token::Word(w) => Some(w.to_ascii_uppercase()),
+                _ => None,
+            })
+            .take(2)
+            .collect();
+        let first = words.first().map(String::as_str).unwrap_or("");
+        let second = words.get(1).map(String::as_str).unwrap_or("");
+        let begins = first == "BEGIN" || (first == "START" && second == "TRANSACTION");
+        let ends = matches!(first, "COMMIT" | "END") || (first == "ROLLBACK" && second != "TO");
+        if begins && open.is_none() {
+            open = Some(Transaction {
+                id: done.len() + 1,
+                queries: Vec::new(),
+                outcome: "open".to_owned(),
+            });
+        }
+        if let Some(tx) = open.as_mut() {
+            tx.queries.push(query.index);
+            of.insert(query.index, tx.id);
+            if ends {
+                tx.outcome = if first == "ROLLBACK" {
+                    "ROLLBACK"
+                } else {
+                    "COMMIT"
+                }
+                .to_owned();
+                done.extend(open.take());
+            }
+        }
+    }
+    done.extend(open);
+    (done, of)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalises_literals_parameters_and_lists() {
+        assert_eq!(
+            normalize("select * from users where id = 42 and name = 'O''Brien'"),
+            normalize("SELECT *  FROM users WHERE id = $1 AND name = ?")
+        );
+        assert_eq!(
+            normalize("SELECT a FROM t WHERE id IN (1, 2, 3)"),
+            normalize("SELECT a FROM t WHERE id IN (?)")
+        );
+        assert_eq!(
+            normalize("SELECT COUNT(*) FROM posts WHERE user_id = ?"),
+            "SELECT COUNT(*) FROM POSTS WHERE USER_ID = ?"
+        );
+        assert_ne!(normalize("SELECT a FROM t"), normalize("SELECT b FROM t"));
+    }
+
+    #[test]
+    fn comments_and_quoted_identifiers_are_handled() {
+        let tokens = tokens("SELECT \"we;ird\" -- note\n FROM t /* x */ WHERE s = 'a;b'");
+        assert!(!tokens.contains(&Token::Punct(';')));
+        assert!(tokens.contains(&Token::QuotedIdent("\"we;ird\"")));
+        assert_eq!(kind("  -- hi\n select 1"), "SELECT");
+    }
+
+    #[test]
+    fn unterminated_input_does_not_panic() {
+        for sql in ["'", "\"abc", "/* never", "$", "é", "SELECT 'it\\'s'", "--"] {
+            let _ = normalize(sql);
+            let _ = kind(sql);
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! sqlx's query events to query records.
+
+use debug_toolbar_core::{FieldValue, RecordedEvent, Recording};
+
+use super::SqlSettings;
+use super::explain::Pools;
+
+/// The target of sqlx's per-statement events.
+pub(super) const QUERY_TARGET: &str = "sqlx::query";
+
+/// A statement as sqlx reported it, before analysis.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct CapturedQuery {
+    pub(super) index: usize,
+    pub(super) sql: String,
+    pub(super) duration_ms: f64,
+    pub(super) start_ms: f64,
+    pub(super) rows_returned: u64,
+    pub(super) rows_affected: u64,
+    pub(super) backend: Option<&'static str>,
+    pub(super) span_path: Vec<String>,
+    pub(super) reported_slow: bool,
+}
+
+/// Every statement of a request, up to the limit, with the true totals.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(super) struct Captured {
+    pub(super) queries: Vec<CapturedQuery>,
+    pub(super) total_count: usize,
+    pub(super) total_ms: f64,
+    /// Whether sqlx said anything at all (pool events, say) in the request.
+    pub(super) saw_sqlx: bool,
+}
+
+pub(super) fn capture(recording: &Recording, settings: &SqlSettings, pools: &Pools) -> Captured {
+    let mut captured = Captured::default();
+    for event in &recording.events {
+        let target = event.metadata.target();
+        if !target.starts_with("sqlx") {
+            continue;
+        }
+        captured.saw_sqlx = true;
+        if target != QUERY_TARGET {
+            continue;
+        }
+        let duration_ms = event
+            .field("elapsed_secs")
+            .and_then(FieldValue::as_f64)
+            .unwrap_or(0.0)
+            * 1000.0;
+        captured.total_count += 1;
+        captured.total_ms += duration_ms;
+        if captured.queries.len() >= settings.max_queries {
+            continue;
+        }
+        let sql = statement(event);
+        let backend = backend(event, recording, &sql).or_else(|| pools.only_backend());
+        captured.queries.push(CapturedQuery {
+            index: captured.total_count - 1,
+            start_ms: (event.offset.as_secs_f64() * 1000.0 - duration_ms).max(0.0),
+            duration_ms,
+            rows_returned: count(event, "rows_returned"),
+            rows_affected: count(event, "rows_affected"),
+            backend,
+            span_path: recording
+                .span_path(event.span)
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+            reported_slow: event
+                .field("message")
+                .and_then(FieldValue::as_str)
+                .is_some_and(|m| m.starts_with("slow statement")),
+            sql,
+        });
+    }
+    captured
+}
+
+/// The full statement: `db.statement` when sqlx filled it, else the summary (the whole
+/// statement when it is short).
+fn statement(event: &RecordedEvent) -> String {
+    let full = event
+        .field("db.statement")
+        .and_then(FieldValue::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    let summary = event.field("summary").and_then(FieldValue::as_str);
+    full.or(summary).unwrap_or_default().trim().to_owned()
+}
+
+fn count(event: &RecordedEvent, field: &str) -> u64 {
+    event.field(field).and_then(FieldValue::as_u64).unwrap_or(0)
+}
+
+/// Which database ran the statement: a `db.system.name` (or `db.system`) field on an enclosing
+/// span says so; SQLite runs statements on its `sqlx-sqlite-worker` threads; `$1` placeholders
+/// are PostgreSQL's.
+fn backend(event: &RecordedEvent, recording: &Recording, sql: &str) -> Option<&'static str> {
+    let mut span = event.span;
+    while let Some(index) = span {
+        let Some(recorded) = recording.spans.get(index) else {
+            break;
+        };
+        let system = recorded
+            .field("db.system.name")
+            .or_else(|| recorded.field("db.system"))
+            .and_then(FieldValue::as_str);
+        if let Some(system) = system.and_then(known_backend) {
+            return Some(system);
+        }
+        span = recorded.parent;
+    }
+    if event
+        .thread
+        .as_deref()
+        .is_some_and(|t| t.starts_with("sqlx-sqlite-worker"))
+    {
+        return Some("sqlite");
+    }
+    has_dollar_placeholder(sql).then_some("postgresql")
+}
+
+fn known_backend(name: &str) -> Option<&'static str> {
+    match name.to_ascii_lowercase().as_str() {
+        "sqlite" => Some("sqlite"),
+        "postgresql" | "postgres" => Some("postgresql"),
+        "mysql" | "mariadb" => Some("mysql"),
+        _ => None,
+    }
+}
+
+fn has_dollar_placeholder(sql: &str) -> bool {
+    sql.as_bytes()
+        .windows(2)
+        .any(|w| w[0] == b'$' && w[1].is_ascii_digit())
+}

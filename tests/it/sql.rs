@@ -1,0 +1,521 @@
+//! The SQL panel against real databases: SQLite everywhere, PostgreSQL and MariaDB in CI.
+
+use std::sync::Arc;
+
+use actix_debug_toolbar::panels::{SqlPanel, SqlStats};
+use actix_debug_toolbar::{DebugToolbar, InMemoryStore, ToolbarConfig};
+use actix_web::http::StatusCode;
+use actix_web::test::{TestRequest, call_service, init_service};
+use actix_web::{App, HttpResponse, web};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+use sqlx::{MySqlPool, PgPool, SqlitePool};
+use tracing::Instrument;
+
+use crate::support::{
+    allowed_peer, assert_contains, assert_lacks, body_text, get, header, init_tracing, stored_stats,
+};
+
+const POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+const MARIADB_URL: &str = "mysql://root@127.0.0.1:3306/test";
+
+/// A fresh in-memory SQLite database with one table of three rows.
+async fn sqlite() -> SqlitePool {
+    let options = "sqlite::memory:"
+        .parse::<SqliteConnectOptions>()
+        .expect("sqlite url");
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .min_connections(1)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .connect_with(options)
+        .await
+        .expect("sqlite");
+    for sql in [
+        "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL)",
+        "INSERT INTO items (name) VALUES ('a'), ('b'), ('c')",
+    ] {
+        sqlx::query(sql).execute(&pool).await.expect("seed");
+    }
+    pool
+}
+
+fn toolbar(panel: SqlPanel) -> DebugToolbar {
+    DebugToolbar::new(
+        ToolbarConfig::builder()
+            .enabled(true)
+            .store(Arc::new(InMemoryStore::new(25)))
+            .panel(panel)
+            .build(),
+    )
+}
+
+/// Runs `statements` in order on the pool, inside a span named `load_items`.
+async fn run_sqlite(
+    pool: web::Data<SqlitePool>,
+    statements: web::Data<Vec<String>>,
+) -> HttpResponse {
+    async {
+        for sql in statements.iter() {
+            sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                .fetch_all(pool.get_ref())
+                .await
+                .expect("query");
+        }
+    }
+    .instrument(tracing::info_span!("load_items"))
+    .await;
+    HttpResponse::Ok()
+        .content_type("text/html")
+        .body("<html><body>ok</body></html>")
+}
+
+/// Serves `/` running `statements` against SQLite; returns the toolbar and the record id.
+async fn sqlite_request(
+    panel: impl FnOnce(SqlitePool) -> SqlPanel,
+    statements: &[&str],
+) -> (DebugToolbar, String, SqlitePool) {
+    init_tracing();
+    let pool = sqlite().await;
+    let toolbar = toolbar(panel(pool.clone()));
+    let app = init_service(
+        App::new()
+            .wrap(toolbar.clone())
+            .app_data(web::Data::new(pool.clone()))
+            .app_data(web::Data::new(
+                statements
+                    .iter()
+                    .map(|s| (*s).to_owned())
+                    .collect::<Vec<_>>(),
+            ))
+            .route("/", web::get().to(run_sqlite)),
+    )
+    .await;
+    let res = call_service(&app, get("/").to_request()).await;
+    let id = header(&res, "x-debug-toolbar-id").expect("served");
+    (toolbar, id, pool)
+}
+
+#[actix_web::test]
+async fn captures_sqlite_queries_in_order_with_rows_and_origin() {
+    let (toolbar, id, _) = sqlite_request(
+        |pool| SqlPanel::new().with_sqlite(pool),
+        &[
+            "SELECT id, name FROM items ORDER BY id",
+            "UPDATE items SET name = 'z' WHERE id > 1",
+            "SELECT name FROM items WHERE id = 1",
+        ],
+    )
+    .await;
+    let stats: SqlStats = stored_stats::<SqlPanel>(&toolbar, &id).await;
+    assert_eq!(stats.total_count, 3);
+    let sql: Vec<&str> = stats.queries.iter().map(|q| q.sql.as_str()).collect();
+    assert_eq!(
+        sql,
+        [
+            "SELECT id, name FROM items ORDER BY id",
+            "UPDATE items SET name = 'z' WHERE id > 1",
+            "SELECT name FROM items WHERE id = 1",
+        ]
+    );
+    assert_eq!(stats.queries[0].rows_returned, 3);
+    assert_eq!(
+        stats.queries[0].rows_affected, None,
+        "reads report no stale count"
+    );
+    assert_eq!(stats.queries[1].rows_affected, Some(2));
+    assert_eq!(stats.queries[2].rows_returned, 1);
+    for q in &stats.queries {
+        assert_eq!(q.backend.as_deref(), Some("sqlite"));
+        assert_eq!(q.span_path, ["load_items"]);
+        assert!(q.duration_ms > 0.0);
+    }
+    assert!(stats.queries[0].start_ms <= stats.queries[1].start_ms);
+    assert!(stats.queries[0].explain.available);
+    assert!(
+        !stats.queries[1].explain.available,
+        "writes are not explained"
+    );
+}
+
+#[actix_web::test]
+async fn tells_identical_from_similar_statements() {
+    let (toolbar, id, _) = sqlite_request(
+        |_| SqlPanel::new(),
+        &[
+            "SELECT name FROM items WHERE id = 1",
+            "SELECT name FROM items WHERE id = 1",
+            "SELECT name FROM items WHERE id = 2",
+            "SELECT id FROM items",
+        ],
+    )
+    .await;
+    let stats: SqlStats = stored_stats::<SqlPanel>(&toolbar, &id).await;
+    assert_eq!(stats.duplicates.len(), 1);
+    assert_eq!(stats.duplicates[0].count, 2);
+    assert_eq!(stats.duplicates[0].queries, [0, 1]);
+    assert_eq!(stats.similar.len(), 1);
+    assert_eq!(stats.similar[0].count, 3);
+    assert_eq!(stats.similar[0].sql, "SELECT NAME FROM ITEMS WHERE ID = ?");
+    assert_eq!(stats.queries[3].similar, 1);
+    assert!(stats.n_plus_one.is_empty(), "3 is under the threshold of 5");
+}
+
+#[actix_web::test]
+async fn keeps_at_most_the_limit_but_counts_everything() {
+    let statements = ["SELECT 1", "SELECT 2", "SELECT 3", "SELECT 4", "SELECT 5"];
+    let (toolbar, id, _) =
+        sqlite_request(|_| SqlPanel::new().with_max_queries(3), &statements).await;
+    let stats: SqlStats = stored_stats::<SqlPanel>(&toolbar, &id).await;
+    assert_eq!(stats.queries.len(), 3);
+    assert_eq!(stats.total_count, 5);
+    assert_eq!(stats.not_shown, 2);
+    assert!(stats.total_ms >= stats.queries.iter().map(|q| q.duration_ms).sum::<f64>());
+}
+
+#[actix_web::test]
+async fn groups_transactions() {
+    let (toolbar, id, _) = sqlite_request(
+        |_| SqlPanel::new(),
+        &["BEGIN", "UPDATE items SET name = 'q'", "COMMIT", "SELECT 1"],
+    )
+    .await;
+    let stats: SqlStats = stored_stats::<SqlPanel>(&toolbar, &id).await;
+    assert_eq!(stats.transactions.len(), 1);
+    assert_eq!(stats.transactions[0].queries, [0, 1, 2]);
+    assert_eq!(stats.transactions[0].outcome, "COMMIT");
+    assert_eq!(stats.queries[3].transaction, None);
+}
+
+#[actix_web::test]
+async fn attributes_queries_to_the_right_one_of_two_concurrent_requests() {
+    init_tracing();
+    let pool = sqlite().await;
+    let toolbar = toolbar(SqlPanel::new());
+    async fn marked(pool: web::Data<SqlitePool>, marker: web::Path<String>) -> HttpResponse {
+        for _ in 0..3 {
+            sqlx::query(sqlx::AssertSqlSafe(format!("SELECT '{marker}' AS marker")))
+                .fetch_all(pool.get_ref())
+                .await
+                .expect("query");
+            actix_web::rt::task::yield_now().await;
+        }
+        HttpResponse::Ok().finish()
+    }
+    let app = init_service(
+        App::new()
+            .wrap(toolbar.clone())
+            .app_data(web::Data::new(pool))
+            .route("/{marker}", web::get().to(marked)),
+    )
+    .await;
+    let (a, b) = futures_util::future::join(
+        call_service(&app, get("/alpha").to_request()),
+        call_service(&app, get("/beta").to_request()),
+    )
+    .await;
+    for (res, own) in [(a, "alpha"), (b, "beta")] {
+        let id = header(&res, "x-debug-toolbar-id").expect("served");
+        let stats: SqlStats = stored_stats::<SqlPanel>(&toolbar, &id).await;
+        assert_eq!(stats.total_count, 3, "{own}");
+        assert!(
+            stats.queries.iter().all(|q| q.sql.contains(own)),
+            "{own}: {stats:?}"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn flags_the_demo_users_page_as_n_plus_one() {
+    init_tracing();
+    let state = demo::State::new().await.expect("demo state");
+    let toolbar = toolbar(SqlPanel::new().with_sqlite(state.pool().clone()));
+    let app = init_service(
+        App::new()
+            .wrap(toolbar.clone())
+            .app_data(state.clone())
+            .configure(demo::routes),
+    )
+    .await;
+    let res = call_service(&app, get("/users").to_request()).await;
+    let id = header(&res, "x-debug-toolbar-id").expect("served");
+    let page = body_text(res).await;
+    assert_contains(&page, "dt-badge-warning");
+    assert_contains(&page, "N+1");
+    let stats: SqlStats = stored_stats::<SqlPanel>(&toolbar, &id).await;
+    assert_eq!(
+        stats.total_count, 7,
+        "one list query and one count per user"
+    );
+    assert_eq!(stats.n_plus_one.len(), 1);
+    let n = &stats.n_plus_one[0];
+    assert_eq!(n.count, 6);
+    assert_eq!(n.sql, "SELECT COUNT(*) FROM POSTS WHERE USER_ID = ?");
+    assert_eq!(n.span_path, ["users"]);
+
+    // One click: EXPLAIN of the repeated query.
+    let index = stats.queries[1].index;
+    let uri = format!("/__debug_toolbar/sql/explain?request={id}&query={index}");
+    let res = call_service(
+        &app,
+        TestRequest::post()
+            .uri(&uri)
+            .peer_addr(allowed_peer())
+            .to_request(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let plan = body_text(res).await;
+    assert_contains(&plan, "EXPLAIN (sqlite)");
+    assert_contains(&plan, "posts");
+}
+
+/// POSTs to a toolbar route from an allowed client.
+macro_rules! post {
+    ($app:expr, $uri:expr) => {{
+        let req = TestRequest::post().uri(&$uri).peer_addr(allowed_peer());
+        let res = call_service($app, req.to_request()).await;
+        (res.status(), body_text(res).await)
+    }};
+}
+
+#[actix_web::test]
+async fn explain_refuses_writes_foreign_statements_and_other_clients() {
+    init_tracing();
+    let pool = sqlite().await;
+    let toolbar = toolbar(SqlPanel::new().with_sqlite(pool.clone()));
+    let app = init_service(
+        App::new()
+            .wrap(toolbar.clone())
+            .app_data(web::Data::new(pool))
+            .app_data(web::Data::new(vec![
+                "SELECT name FROM items".to_owned(),
+                "INSERT INTO items (name) VALUES ('d')".to_owned(),
+            ]))
+            .route("/", web::get().to(run_sqlite)),
+    )
+    .await;
+    let res = call_service(&app, get("/").to_request()).await;
+    let id = header(&res, "x-debug-toolbar-id").expect("served");
+
+    let (status, body) = post!(
+        &app,
+        format!("/__debug_toolbar/sql/explain?request={id}&query=0")
+    );
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_contains(&body, "SCAN");
+
+    let (status, body) = post!(
+        &app,
+        format!("/__debug_toolbar/sql/explain?request={id}&query=1")
+    );
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_contains(&body, "Only reads are explained");
+
+    let (status, _) = post!(
+        &app,
+        format!("/__debug_toolbar/sql/explain?request={id}&query=99")
+    );
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "a statement that is not in the record"
+    );
+
+    let (status, _) = post!(
+        &app,
+        format!("/__debug_toolbar/sql/explain?request={id}&query=0&analyze=1")
+    );
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "ANALYZE is PostgreSQL's"
+    );
+
+    let other = "0123456789abcdef0123456789abcdef";
+    let (status, _) = post!(
+        &app,
+        format!("/__debug_toolbar/sql/explain?request={other}&query=0")
+    );
+    assert_eq!(status, StatusCode::NOT_FOUND, "an unknown request");
+
+    let req = TestRequest::post()
+        .uri(&format!(
+            "/__debug_toolbar/sql/explain?request={id}&query=0"
+        ))
+        .peer_addr(crate::support::refused_peer());
+    let res = call_service(&app, req.to_request()).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND, "refused clients");
+}
+
+#[actix_web::test]
+async fn hostile_sql_is_escaped() {
+    let (toolbar, id, _) = sqlite_request(
+        |pool| SqlPanel::new().with_sqlite(pool),
+        &["SELECT '<script>alert(1)</script>' AS x, '\"><img src=x onerror=alert(2)>' AS y"],
+    )
+    .await;
+    let stats: SqlStats = stored_stats::<SqlPanel>(&toolbar, &id).await;
+    assert_contains(&stats.queries[0].sql, "<script>alert(1)</script>");
+    let app = init_service(App::new().wrap(toolbar)).await;
+    let res = call_service(
+        &app,
+        get(&format!("/__debug_toolbar/panels/{id}/sql")).to_request(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = body_text(res).await;
+    assert_lacks(&html, "<script>alert");
+    assert_lacks(&html, "<img src=x");
+    assert_contains(&html, "&lt;script&gt;alert(1)&lt;/script&gt;");
+}
+
+/// Runs the PostgreSQL statements of the test: a read without and one with a bind parameter.
+async fn run_postgres(pool: web::Data<PgPool>) -> HttpResponse {
+    sqlx::query("SELECT id, name FROM dt_sql_items ORDER BY id")
+        .fetch_all(pool.get_ref())
+        .await
+        .expect("select");
+    sqlx::query("SELECT name FROM dt_sql_items WHERE id = $1")
+        .bind(1_i32)
+        .fetch_all(pool.get_ref())
+        .await
+        .expect("select by id");
+    HttpResponse::Ok().finish()
+}
+
+#[actix_web::test]
+#[ignore = "needs PostgreSQL on 127.0.0.1:5432 with database test (started by .ci/run)"]
+async fn postgres_queries_are_captured_and_explained() {
+    init_tracing();
+    let pool = PgPool::connect(POSTGRES_URL)
+        .await
+        .expect("PostgreSQL is up");
+    for sql in [
+        "CREATE TABLE IF NOT EXISTS dt_sql_items (id INTEGER PRIMARY KEY, name TEXT NOT NULL)",
+        "TRUNCATE dt_sql_items",
+        "INSERT INTO dt_sql_items VALUES (1, 'a'), (2, 'b')",
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&pool)
+            .await
+            .expect("seed");
+    }
+    let toolbar = toolbar(SqlPanel::new().with_postgres(pool.clone()));
+    let app = init_service(
+        App::new()
+            .wrap(toolbar.clone())
+            .app_data(web::Data::new(pool))
+            .route("/", web::get().to(run_postgres)),
+    )
+    .await;
+    let res = call_service(&app, get("/").to_request()).await;
+    let id = header(&res, "x-debug-toolbar-id").expect("served");
+    let stats: SqlStats = stored_stats::<SqlPanel>(&toolbar, &id).await;
+    assert_eq!(stats.total_count, 2);
+    assert_eq!(stats.queries[0].rows_returned, 2);
+    assert_eq!(stats.queries[1].rows_returned, 1);
+    assert!(
+        stats
+            .queries
+            .iter()
+            .all(|q| q.backend.as_deref() == Some("postgresql"))
+    );
+    assert!(stats.queries[0].explain.analyze);
+
+    let (status, body) = post!(
+        &app,
+        format!("/__debug_toolbar/sql/explain?request={id}&query=0")
+    );
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_contains(&body, "QUERY PLAN");
+    assert_contains(&body, "dt_sql_items");
+    let (status, body) = post!(
+        &app,
+        format!("/__debug_toolbar/sql/explain?request={id}&query=0&analyze=1")
+    );
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_contains(&body, "actual time");
+    let (status, body) = post!(
+        &app,
+        format!("/__debug_toolbar/sql/explain?request={id}&query=1")
+    );
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_contains(&body, "bind parameters");
+}
+
+/// Runs the MariaDB statements of the test.
+async fn run_mariadb(pool: web::Data<MySqlPool>) -> HttpResponse {
+    sqlx::query("SELECT id, name FROM dt_sql_items ORDER BY id")
+        .fetch_all(pool.get_ref())
+        .await
+        .expect("select");
+    sqlx::query("UPDATE dt_sql_items SET name = 'c' WHERE id = 2")
+        .execute(pool.get_ref())
+        .await
+        .expect("update");
+    HttpResponse::Ok().finish()
+}
+
+#[actix_web::test]
+#[ignore = "needs MariaDB on 127.0.0.1:3306 with database test (started by .ci/run)"]
+async fn mariadb_queries_are_captured_and_explained() {
+    init_tracing();
+    let pool = MySqlPool::connect(MARIADB_URL)
+        .await
+        .expect("MariaDB is up");
+    for sql in [
+        "CREATE TABLE IF NOT EXISTS dt_sql_items (id INTEGER PRIMARY KEY, name TEXT NOT NULL)",
+        "DELETE FROM dt_sql_items",
+        "INSERT INTO dt_sql_items VALUES (1, 'a'), (2, 'b')",
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&pool)
+            .await
+            .expect("seed");
+    }
+    let toolbar = toolbar(SqlPanel::new().with_mysql(pool.clone()));
+    let app = init_service(
+        App::new()
+            .wrap(toolbar.clone())
+            .app_data(web::Data::new(pool))
+            .route("/", web::get().to(run_mariadb)),
+    )
+    .await;
+    let res = call_service(&app, get("/").to_request()).await;
+    let id = header(&res, "x-debug-toolbar-id").expect("served");
+    let stats: SqlStats = stored_stats::<SqlPanel>(&toolbar, &id).await;
+    assert_eq!(stats.total_count, 2);
+    assert_eq!(stats.queries[0].rows_returned, 2);
+    assert_eq!(stats.queries[1].rows_affected, Some(1));
+    assert!(
+        stats
+            .queries
+            .iter()
+            .all(|q| q.backend.as_deref() == Some("mysql"))
+    );
+
+    let (status, body) = post!(
+        &app,
+        format!("/__debug_toolbar/sql/explain?request={id}&query=0")
+    );
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_contains(&body, "dt_sql_items");
+    assert_contains(&body, "select_type");
+    let (status, _) = post!(
+        &app,
+        format!("/__debug_toolbar/sql/explain?request={id}&query=1")
+    );
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[test]
+fn a_configured_panel_replaces_the_registered_one() {
+    let toolbar = DebugToolbar::try_new(
+        ToolbarConfig::builder()
+            .enabled(true)
+            .panel(SqlPanel::new().with_max_queries(3))
+            .build(),
+    );
+    assert!(toolbar.is_ok(), "{:?}", toolbar.err());
+}
