@@ -156,7 +156,7 @@ async fn tells_identical_from_similar_statements() {
     assert_eq!(stats.duplicates[0].queries, [0, 1]);
     assert_eq!(stats.similar.len(), 1);
     assert_eq!(stats.similar[0].count, 3);
-    assert_eq!(stats.similar[0].sql, "SELECT NAME FROM ITEMS WHERE ID = ?");
+    assert_eq!(stats.similar[0].sql, "SELECT name FROM items WHERE id = ?");
     assert_eq!(stats.queries[3].similar, 1);
     assert!(stats.n_plus_one.is_empty(), "3 is under the threshold of 5");
 }
@@ -250,7 +250,7 @@ async fn flags_the_demo_users_page_as_n_plus_one() {
     assert_eq!(stats.n_plus_one.len(), 1);
     let n = &stats.n_plus_one[0];
     assert_eq!(n.count, 6);
-    assert_eq!(n.sql, "SELECT COUNT(*) FROM POSTS WHERE USER_ID = ?");
+    assert_eq!(n.sql, "SELECT COUNT(*) FROM posts WHERE user_id = ?");
     assert_eq!(n.span_path, ["users"]);
 
     // One click: EXPLAIN of the repeated query.
