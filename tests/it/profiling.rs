@@ -58,7 +58,7 @@ async fn serve(route: &str, handler: fn() -> HttpResponseFuture) -> (DebugToolba
     let app = init_service(
         App::new()
             .wrap(toolbar.clone())
-            .route(route, web::get().to(move || handler())),
+            .route(route, web::get().to(handler)),
     )
     .await;
     let res = call_service(&app, get(route).to_request()).await;

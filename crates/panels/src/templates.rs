@@ -307,22 +307,4 @@ mod tests {
             assert!((stats.total_ms - stats.renders[0].duration_ms).abs() < 1e-9);
         });
     }
-    #[test]
-    fn dbg_disabled() {
-        tracing::subscriber::with_default(subscriber(), || {
-            let span = tracing::debug_span!(target: "debug_toolbar::template", "template.render", template.name = "x");
-            eprintln!(
-                "disabled={} meta={:?}",
-                span.is_disabled(),
-                span.metadata().map(|m| m.name())
-            );
-            let span2 = tracing::info_span!("other");
-            eprintln!("other disabled={}", span2.is_disabled());
-            let meta = span2.metadata().unwrap();
-            eprintln!(
-                "enabled={}",
-                tracing::dispatcher::get_default(|d| d.enabled(meta))
-            );
-        });
-    }
 }

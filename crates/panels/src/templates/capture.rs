@@ -1,5 +1,6 @@
 //! What a recorded render emits: one span per render, one event per context variable.
 
+use std::cell::Cell;
 use std::fmt;
 
 use debug_toolbar_core::redact;
@@ -47,16 +48,21 @@ pub(crate) fn recorded<R, E: fmt::Display>(
     describe: impl FnOnce() -> Description,
     render: impl FnOnce() -> Result<R, E>,
 ) -> Result<R, E> {
+    // Whether a layer records this span cannot be asked of `tracing`: with per-layer filters
+    // only, the registry reports every span as enabled and each layer skips it on its own. A
+    // layer that records the span reads its fields while the span is created, so the name
+    // notes when it is read, and only then is the context serialized.
+    let read = Cell::new(false);
     let span = tracing::debug_span!(
         target: "debug_toolbar::template",
         "template.render",
-        template.name = name,
+        template.name = tracing::field::display(NoteRead { text: name, read: &read }),
         template.engine = engine,
         template.parents = tracing::field::Empty,
         template.includes = tracing::field::Empty,
         template.error = tracing::field::Empty,
     );
-    if !span.is_disabled() {
+    if read.get() {
         emit_description(&span, describe());
     }
     let result = span.in_scope(render);
@@ -64,6 +70,19 @@ pub(crate) fn recorded<R, E: fmt::Display>(
         span.record(ERROR, tracing::field::display(e));
     }
     result
+}
+
+/// Displays `text`, and notes that it was displayed.
+struct NoteRead<'a> {
+    text: &'a str,
+    read: &'a Cell<bool>,
+}
+
+impl fmt::Display for NoteRead<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.read.set(true);
+        f.write_str(self.text)
+    }
 }
 
 fn emit_description(span: &tracing::Span, description: Description) {
