@@ -78,12 +78,15 @@ fn finished<'a>(
     timing: &'a Timing,
     recording: &'a Recording,
 ) -> FinishedRequest<'a> {
+    static STATE: std::sync::LazyLock<debug_toolbar_core::RequestState> =
+        std::sync::LazyLock::new(Default::default);
     FinishedRequest {
         id: RecordId::random().expect("random"),
         request,
         response,
         timing,
         recording,
+        state: &STATE,
         layer_attached: true,
     }
 }
@@ -318,4 +321,61 @@ async fn secrets_are_masked_in_headers_cookies_and_parameters() {
         stats.query_string,
         "user=ada&api_key=********&password=********"
     );
+}
+
+/// Keeps the incoming `x-trace` header at request start; shows it in its stats.
+#[derive(Debug, Clone, Copy)]
+struct StartPanel;
+
+/// What [`StartPanel`] kept.
+#[derive(Debug, Clone, PartialEq)]
+struct Started(String);
+
+impl Panel for StartPanel {
+    type Stats = Option<String>;
+    const ID: &'static str = "start";
+    fn title(&self) -> Cow<'static, str> {
+        "Start".into()
+    }
+    fn on_request(
+        &self,
+        head: &actix_debug_toolbar::RequestHead<'_>,
+        state: &mut actix_debug_toolbar::RequestState,
+    ) {
+        state.insert(Started(format!(
+            "{} {} {}",
+            head.method,
+            head.path,
+            head.header("x-trace").unwrap_or("-")
+        )));
+    }
+    fn generate_stats(&self, cx: &StatsContext<'_>) -> Option<String> {
+        cx.state::<Started>().map(|s| s.0.clone())
+    }
+    fn template(&self) -> Template {
+        Template::new("panels/start.html", "{{ stats }}")
+    }
+}
+
+#[actix_web::test]
+async fn state_kept_at_request_start_reaches_the_handler_and_the_stats() {
+    let toolbar = DebugToolbar::new(config().panel(StartPanel).build());
+    let app = init_service(App::new().wrap(toolbar.clone()).route(
+        "/s",
+        web::get().to(|req: actix_web::HttpRequest| async move {
+            let state = actix_debug_toolbar::request_state(&req).expect("served request");
+            let started = state.get::<Started>().expect("kept").0.clone();
+            HttpResponse::Ok().body(started)
+        }),
+    ))
+    .await;
+    let res = call_service(
+        &app,
+        get("/s").insert_header(("x-trace", "t1")).to_request(),
+    )
+    .await;
+    let id = header(&res, "x-debug-toolbar-id").expect("served");
+    assert_eq!(body_text(res).await, "GET /s t1");
+    let stats = stored_stats::<StartPanel>(&toolbar, &id).await;
+    assert_eq!(stats.as_deref(), Some("GET /s t1"));
 }

@@ -40,14 +40,16 @@ mod middleware;
 mod routes;
 
 pub use config::{ConfigError, ShowToolbar, ToolbarConfig, ToolbarConfigBuilder};
-pub use middleware::{DebugToolbar, TOOLBAR_ID_HEADER, TOOLBAR_STATUS_HEADER, ToolbarMiddleware};
+pub use middleware::{
+    DebugToolbar, TOOLBAR_ID_HEADER, TOOLBAR_STATUS_HEADER, ToolbarMiddleware, request_state,
+};
 
 #[doc(hidden)]
 pub use future::ToolbarFuture;
 
 pub use debug_toolbar_core::{
-    self as core, InMemoryStore, NameValue, Panel, RecordId, RequestRecord, ServerTiming,
-    StatsContext, Store, Template, ToolbarLayer, register_panel,
+    self as core, InMemoryStore, NameValue, Panel, RecordId, RequestHead, RequestRecord,
+    RequestState, ServerTiming, StatsContext, Store, Template, ToolbarLayer, register_panel,
 };
 /// The built-in panels enabled by this crate's features.
 pub use debug_toolbar_panels as panels;

@@ -5,14 +5,14 @@ use std::net::IpAddr;
 use std::rc::Rc;
 use std::sync::{Arc, LazyLock};
 
-use actix_web::Error;
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::{Error, HttpMessage};
 use debug_toolbar_core::{
-    AppInfo, BuildError, CpuTime, FinishedRequest, InMemoryStore, LogOnce, RecordId,
-    RecordingLimits, RequestFilter, RequestRecorder, ShellContext, Store, Timing, Toolbar,
-    ToolbarLayer, ToolbarSettings,
+    AppInfo, BuildError, CpuTime, FinishedRequest, HeaderLookup, InMemoryStore, LogOnce, RecordId,
+    RecordingLimits, RequestFilter, RequestHead, RequestRecorder, RequestState, ShellContext,
+    Store, Timing, Toolbar, ToolbarLayer, ToolbarSettings,
 };
 use tracing::Instrument;
 use tracing_subscriber::filter::Filtered;
@@ -208,6 +208,26 @@ pub struct ToolbarMiddleware<S> {
     shared: Arc<Shared>,
 }
 
+/// The panels' state for the request being handled, in the request's extensions.
+#[derive(Clone, Debug)]
+pub(crate) struct ToolbarState(pub(crate) Arc<RequestState>);
+
+/// What the panels kept for this request when it started (e.g. its trace context), when the
+/// toolbar serves it.
+pub fn request_state(req: &actix_web::HttpRequest) -> Option<Arc<RequestState>> {
+    use actix_web::HttpMessage;
+    req.extensions().get::<ToolbarState>().map(|s| s.0.clone())
+}
+
+/// actix-web's headers, as the core reads them.
+struct HeaderMapLookup<'a>(&'a header::HeaderMap);
+
+impl HeaderLookup for HeaderMapLookup<'_> {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.0.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
 /// What to do with a request.
 enum Decision {
     /// Not the toolbar's business: the application answers, untouched.
@@ -304,6 +324,20 @@ where
 {
     fn record(&self, req: ServiceRequest, client: Option<IpAddr>) -> ToolbarFuture<S::Future, B> {
         let recorder = RequestRecorder::new(RecordingLimits::default());
+        let state = match &self.shared.toolbar {
+            Some(toolbar) => {
+                let headers = HeaderMapLookup(req.headers());
+                let head = RequestHead::new(
+                    req.method().as_str(),
+                    req.path(),
+                    recorder.started_at(),
+                    &headers,
+                );
+                Arc::new(toolbar.start_request(&head))
+            }
+            None => Arc::default(),
+        };
+        req.extensions_mut().insert(ToolbarState(state.clone()));
         let span = recorder.open_request_span(req.method().as_str(), req.path());
         let cpu_before = CpuTime::thread_now();
         let fut = {
@@ -336,6 +370,7 @@ where
                 response: &response,
                 timing: &timing,
                 recording: &recording,
+                state: &state,
                 layer_attached: recorder.is_attached(),
             };
             let Ok(outcome) = toolbar.record(&finished) else {

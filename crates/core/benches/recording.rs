@@ -145,6 +145,7 @@ fn record(c: &mut Criterion) {
         response: &response,
         timing: &timing,
         recording: &recording,
+        state: &debug_toolbar_core::RequestState::default(),
         layer_attached: true,
     };
     c.bench_function("toolbar/record-1000-events", |b| {

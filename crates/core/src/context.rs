@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::cpu::CpuTime;
 use crate::panel::Panel;
 use crate::recording::Recording;
+use crate::state::RequestState;
 
 /// A name and a value: a header, a cookie, a query or path parameter.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -157,6 +158,7 @@ pub struct StatsContext<'a> {
     pub(crate) app: &'a AppInfo,
     pub(crate) panel_ids: &'a [&'static str],
     pub(crate) earlier: &'a [EarlierStats],
+    pub(crate) state: &'a RequestState,
 }
 
 impl std::fmt::Debug for EarlierStats {
@@ -194,6 +196,11 @@ impl<'a> StatsContext<'a> {
     /// Ids of every panel that runs for this request, in order.
     pub fn panel_ids(&self) -> &'a [&'static str] {
         self.panel_ids
+    }
+
+    /// The value of type `T` a panel kept in [`Panel::on_request`].
+    pub fn state<T: 'static>(&self) -> Option<&'a T> {
+        self.state.get::<T>()
     }
 
     /// The stats of panel `P`, if it is enabled and ran before this one.

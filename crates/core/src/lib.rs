@@ -53,6 +53,7 @@ mod record;
 mod recording;
 pub mod redact;
 mod render;
+mod state;
 mod store;
 mod toolbar;
 
@@ -72,6 +73,7 @@ pub use recording::{
     RecordingLimits, RequestRecorder,
 };
 pub use render::{RenderError, Renderer, ShellContext};
+pub use state::{HeaderLookup, RequestHead, RequestState};
 pub use store::{InMemoryStore, Page, Store, StoreError, StoreFuture};
 pub use toolbar::{
     FinishedRequest, LogOnce, PanelPanicked, RecordOutcome, Toolbar, ToolbarBuilder,

@@ -8,6 +8,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::context::StatsContext;
+use crate::state::{RequestHead, RequestState};
 
 /// One section of the toolbar: what it records about a request, and how it shows it.
 ///
@@ -33,6 +34,12 @@ pub trait Panel: Send + Sync + 'static {
     fn nav_subtitle(&self, stats: &Self::Stats) -> Option<String> {
         let _ = stats;
         None
+    }
+
+    /// Called as a served request starts, before the application handles it; what the panel
+    /// needs later (e.g. a trace context) goes into `state`. Defaults to nothing.
+    fn on_request(&self, head: &RequestHead<'_>, state: &mut RequestState) {
+        let _ = (head, state);
     }
 
     /// Turns the finished request into this panel's stats.
@@ -221,6 +228,8 @@ pub trait DynPanel: Send + Sync + 'static {
     fn dependencies(&self) -> &'static [&'static str];
     /// [`Panel::template`].
     fn template(&self) -> Template;
+    /// [`Panel::on_request`].
+    fn on_request(&self, head: &RequestHead<'_>, state: &mut RequestState);
     /// Runs [`Panel::generate_stats`] and everything derived from the stats.
     fn generate(&self, cx: &StatsContext<'_>) -> GeneratedStats;
     /// [`Panel::action_templates`].
@@ -249,6 +258,9 @@ impl<P: Panel> DynPanel for P {
     }
     fn template(&self) -> Template {
         Panel::template(self)
+    }
+    fn on_request(&self, head: &RequestHead<'_>, state: &mut RequestState) {
+        Panel::on_request(self, head, state);
     }
     fn generate(&self, cx: &StatsContext<'_>) -> GeneratedStats {
         let stats = self.generate_stats(cx);

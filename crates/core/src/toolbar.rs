@@ -12,6 +12,7 @@ use crate::panel::{ActionFuture, DynPanel, Panel, PanelFactory, ServerTiming, is
 use crate::record::{PanelRecord, RECORD_FORMAT_VERSION, RecordId, RequestRecord};
 use crate::recording::{Recording, RecordingLimits};
 use crate::render::Renderer;
+use crate::state::{RequestHead, RequestState};
 use crate::store::{InMemoryStore, Store};
 
 /// Settings of the framework-free toolbar.
@@ -216,6 +217,8 @@ pub struct FinishedRequest<'a> {
     pub timing: &'a Timing,
     /// What `ToolbarLayer` recorded.
     pub recording: &'a Recording,
+    /// What the panels kept when the request started ([`Toolbar::start_request`]).
+    pub state: &'a RequestState,
     /// Whether `ToolbarLayer` was attached.
     pub layer_attached: bool,
 }
@@ -295,6 +298,23 @@ impl Toolbar {
         panel.run_action(action, &part.stats, params)
     }
 
+    /// Lets every enabled panel look at a request as it starts ([`Panel::on_request`]); a
+    /// panel that panics is skipped and logged once.
+    pub fn start_request(&self, head: &RequestHead<'_>) -> RequestState {
+        let mut state = RequestState::default();
+        for panel in &self.panels {
+            if self.settings.disabled_panels.contains(panel.id()) {
+                continue;
+            }
+            let started = catch_unwind(AssertUnwindSafe(|| panel.on_request(head, &mut state)));
+            if started.is_err() {
+                let failure = PanelPanicked { panel: panel.id() };
+                self.log_failure_once(&format!("panel:{}:on_request", panel.id()), &failure);
+            }
+        }
+        state
+    }
+
     /// Runs every enabled panel over a finished request and builds its record.
     ///
     /// A panel that panics fails the whole record, so that the caller sends the response as
@@ -324,6 +344,7 @@ impl Toolbar {
                 app: &self.settings.app,
                 panel_ids: &self.panel_ids,
                 earlier: &earlier,
+                state: finished.state,
             };
             let generated = catch_unwind(AssertUnwindSafe(|| panel.generate(&cx)));
             let generated = match generated {

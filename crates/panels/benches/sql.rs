@@ -67,6 +67,7 @@ fn analyse_1000_queries(c: &mut Criterion) {
                 response: &response,
                 timing: &timing,
                 recording: &recording,
+                state: &debug_toolbar_core::RequestState::default(),
                 layer_attached: true,
             };
             black_box(toolbar.record(&finished).expect("no panic"))

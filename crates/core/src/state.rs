@@ -1,0 +1,91 @@
+//! What panels keep for one request between its start and its stats, e.g. a trace context.
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::fmt;
+use std::time::SystemTime;
+
+/// Looks up request headers by name, case-insensitively.
+pub trait HeaderLookup {
+    /// The first value of header `name`, when it is text.
+    fn header(&self, name: &str) -> Option<&str>;
+}
+
+/// The request as it starts, before the application handles it.
+#[derive(Clone, Copy)]
+pub struct RequestHead<'a> {
+    /// HTTP method.
+    pub method: &'a str,
+    /// Request path.
+    pub path: &'a str,
+    /// When the toolbar started handling it.
+    pub started_at: SystemTime,
+    headers: &'a dyn HeaderLookup,
+}
+
+impl fmt::Debug for RequestHead<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequestHead")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("started_at", &self.started_at)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> RequestHead<'a> {
+    /// A request head reading headers through `headers`.
+    pub fn new(
+        method: &'a str,
+        path: &'a str,
+        started_at: SystemTime,
+        headers: &'a dyn HeaderLookup,
+    ) -> Self {
+        Self {
+            method,
+            path,
+            started_at,
+            headers,
+        }
+    }
+
+    /// The first value of header `name`, when it is text. Values are not masked here.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.header(name)
+    }
+}
+
+/// Typed values panels keep for one request: set in [`crate::Panel::on_request`], read back in
+/// [`crate::StatsContext::state`], and available to the application's handlers through the
+/// web framework integration.
+#[derive(Default)]
+pub struct RequestState {
+    values: HashMap<TypeId, Box<dyn Any + Send + Sync>>,
+}
+
+impl fmt::Debug for RequestState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequestState")
+            .field("values", &self.values.len())
+            .finish()
+    }
+}
+
+impl RequestState {
+    /// Keeps `value`, replacing an earlier value of the same type.
+    pub fn insert<T: Send + Sync + 'static>(&mut self, value: T) {
+        self.values.insert(TypeId::of::<T>(), Box::new(value));
+    }
+
+    /// The value of type `T`, if one was kept.
+    pub fn get<T: 'static>(&self) -> Option<&T> {
+        self.values
+            .get(&TypeId::of::<T>())
+            .and_then(|v| v.downcast_ref::<T>())
+    }
+
+    /// Whether nothing was kept.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+}
