@@ -419,6 +419,14 @@ where
             {
                 headers.append(header::HeaderName::from_static("server-timing"), value);
             }
+            for (name, value) in &outcome.response_headers {
+                if let (Ok(name), Ok(value)) = (
+                    header::HeaderName::try_from(*name),
+                    HeaderValue::from_str(value),
+                ) {
+                    headers.insert(name, value);
+                }
+            }
             match shell {
                 Err(skip) => {
                     headers.insert(

@@ -60,6 +60,13 @@ pub trait Panel: Send + Sync + 'static {
         Vec::new()
     }
 
+    /// Headers this panel adds to the response, e.g. `traceresponse`. Names are lowercase
+    /// header names; a pair that is not a valid header is skipped. Defaults to none.
+    fn response_headers(&self, stats: &Self::Stats) -> Vec<(&'static str, String)> {
+        let _ = stats;
+        Vec::new()
+    }
+
     /// A mark on the toolbar's handle that draws attention to this panel, e.g. "N+1" or
     /// "2 errors". Defaults to none.
     fn badge(&self, stats: &Self::Stats) -> Option<Badge> {
@@ -202,6 +209,7 @@ pub struct GeneratedStats {
     pub(crate) json: Result<serde_json::Value, serde_json::Error>,
     pub(crate) subtitle: Option<String>,
     pub(crate) server_timing: Vec<ServerTiming>,
+    pub(crate) response_headers: Vec<(&'static str, String)>,
     pub(crate) badge: Option<Badge>,
 }
 
@@ -268,6 +276,7 @@ impl<P: Panel> DynPanel for P {
             json: serde_json::to_value(&stats),
             subtitle: self.nav_subtitle(&stats),
             server_timing: self.server_timing(&stats),
+            response_headers: self.response_headers(&stats),
             badge: self.badge(&stats),
             typed: Box::new(stats),
         }

@@ -183,6 +183,8 @@ pub struct RecordOutcome {
     pub record: RequestRecord,
     /// The panels' `Server-Timing` entries.
     pub server_timing: Vec<ServerTiming>,
+    /// Other headers the panels add to the response.
+    pub response_headers: Vec<(&'static str, String)>,
 }
 
 /// A panel panicked while generating its stats; the failure was logged.
@@ -323,6 +325,7 @@ impl Toolbar {
         let mut earlier: Vec<EarlierStats> = Vec::with_capacity(self.panels.len());
         let mut parts = Vec::with_capacity(self.panels.len());
         let mut server_timing = Vec::new();
+        let mut response_headers = Vec::new();
         for panel in &self.panels {
             let title = panel.title().into_owned();
             if self.settings.disabled_panels.contains(panel.id()) {
@@ -371,6 +374,7 @@ impl Toolbar {
                 badge: generated.badge,
             });
             server_timing.extend(generated.server_timing);
+            response_headers.extend(generated.response_headers);
             earlier.push(EarlierStats {
                 panel_type: panel.panel_type(),
                 stats: generated.typed,
@@ -396,6 +400,7 @@ impl Toolbar {
         Ok(RecordOutcome {
             record,
             server_timing,
+            response_headers,
         })
     }
 }
