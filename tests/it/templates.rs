@@ -186,6 +186,9 @@ async fn a_failed_render_is_recorded_with_its_error() {
     assert_eq!(stats.renders.len(), 1);
     assert_contains(stats.renders[0].error.as_deref().unwrap_or(""), "nope.html");
     assert_contains(&panel, "Render failed");
+    let record = stored_record(&toolbar, &id).await;
+    let badge = record.panel("templates").and_then(|p| p.badge.clone());
+    assert_eq!(badge.map(|b| b.text), Some("1 render failed".to_owned()));
 }
 
 #[actix_web::test]

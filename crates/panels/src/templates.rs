@@ -1,7 +1,9 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use debug_toolbar_core::{Panel, RecordedSpan, Recording, StatsContext, Template, register_panel};
+use debug_toolbar_core::{
+    Badge, BadgeLevel, Panel, RecordedSpan, Recording, StatsContext, Template, register_panel,
+};
 use serde::{Deserialize, Serialize};
 
 mod capture;
@@ -221,6 +223,18 @@ impl Panel for TemplatesPanel {
             "panels/templates.html",
             include_str!("../../../templates/panels/templates.html"),
         )
+    }
+
+    fn badge(&self, stats: &TemplatesStats) -> Option<Badge> {
+        let failed = stats.renders.iter().filter(|r| r.error.is_some()).count();
+        (failed > 0).then(|| {
+            let noun = if failed == 1 {
+                "render failed"
+            } else {
+                "renders failed"
+            };
+            Badge::new(BadgeLevel::Error, format!("{failed} {noun}"))
+        })
     }
 }
 
