@@ -55,6 +55,10 @@ const EXPECTED_ROWS: &[(&str, &[&str])] = &[
     ("response", &["Status", "200 OK"]),
     ("versions", &["actix-web"]),
     ("budget", &["Budget"]),
+    ("sql", &["Queries", "1"]),
+    ("logging", &["Time", "Level", "Target", "Message"]),
+    ("templates", &["Extends"]),
+    ("profiling", &["Span", "Calls", "Total (ms)", "Self (ms)"]),
 ];
 
 #[actix_web::test]

@@ -3,10 +3,9 @@
 //!
 //! Queries are captured from the `tracing` events sqlx emits for every statement (target
 //! `sqlx::query`, level `DEBUG` by default); the application changes nothing in its query code.
-//! EXPLAIN needs a pool of the matching backend, given to the panel with
-//! [`SqlPanel::with_sqlite`], [`SqlPanel::with_postgres`] or [`SqlPanel::with_mysql`] (cargo
-//! features `sql-sqlite`, `sql-postgres`, `sql-mysql`) and passed to the toolbar's config
-//! builder, where it replaces the registered panel.
+//! EXPLAIN needs a pool of the matching backend, given to the panel with `with_sqlite`,
+//! `with_postgres` or `with_mysql` (cargo features `sql-sqlite`, `sql-postgres`, `sql-mysql`)
+//! and passed to the toolbar's config builder, where it replaces the registered panel.
 
 mod analysis;
 mod capture;
