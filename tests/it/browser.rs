@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use actix_debug_toolbar::{DebugToolbar, ToolbarConfig};
+use actix_debug_toolbar::DebugToolbar;
 use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpServer};
 use fantoccini::actions::{InputSource, KeyAction, KeyActions, MouseActions, PointerAction};
@@ -124,8 +124,6 @@ async fn check_home_page(client: &Client, base: &str) {
 
     let timer = open_panel_by_api(client, "timer").await;
     check_browser_timing_filled(&timer);
-    move_mouse_away(client).await;
-    save_screenshot(client).await;
 
     assert_no_console_errors(client, &url).await;
 }
@@ -143,6 +141,24 @@ async fn check_users_page(client: &Client, base: &str) {
 
     let panel = open_panel_by_click(client, "request").await;
     assert_row(&panel, &["Path", "/users"]);
+
+    // The page's deliberate N+1 is flagged, and one click explains the repeated query.
+    let sql = open_panel_by_click(client, "sql").await;
+    assert!(
+        sql.text.contains("6 similar queries"),
+        "the SQL panel flags the N+1: {sql:#?}"
+    );
+    click_in_toolbar(
+        client,
+        r#"[data-query="1"] button[data-action="sql/explain"]"#,
+    )
+    .await;
+    wait_for_panel_state(client, "showing the query plan", |p| {
+        p.text.contains("EXPLAIN (sqlite)")
+    })
+    .await;
+    move_mouse_away(client).await;
+    save_screenshot(client).await;
 
     assert_no_console_errors(client, &url).await;
 }
@@ -248,12 +264,7 @@ struct DemoServer {
 impl DemoServer {
     async fn start() -> Self {
         let state = demo::State::new().await.expect("demo state");
-        let toolbar = DebugToolbar::new(
-            ToolbarConfig::builder()
-                .enabled(true)
-                .app("demo", "0.1.0")
-                .build(),
-        );
+        let toolbar = DebugToolbar::new(demo::toolbar_config(&state).enabled(true).build());
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
         let addr = listener.local_addr().expect("bound address");
         let server = HttpServer::new(move || {

@@ -5,6 +5,8 @@ mod budget;
 use std::time::Duration;
 
 use actix_debug_toolbar::panels::RecordingTera;
+use actix_debug_toolbar::panels::SqlPanel;
+use actix_debug_toolbar::{ToolbarConfig, ToolbarConfigBuilder};
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use bytes::Bytes;
@@ -100,6 +102,14 @@ async fn seed(pool: &SqlitePool) -> Result<(), sqlx::Error> {
     .execute(pool)
     .await?;
     Ok(())
+}
+
+/// The demo's toolbar configuration: its name and version, and the SQL panel with the demo's
+/// pool for EXPLAIN. `main` adds the `DEBUG_TOOLBAR_*` variables.
+pub fn toolbar_config(state: &State) -> ToolbarConfigBuilder {
+    ToolbarConfig::builder()
+        .app(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
+        .panel(SqlPanel::new().with_sqlite(state.pool().clone()))
 }
 
 /// Registers the demo's routes.

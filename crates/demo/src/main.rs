@@ -4,18 +4,13 @@
 //! Run with `cargo run -p demo`, then open <http://127.0.0.1:8080/>. `DEMO_ADDR` changes the
 //! address; the toolbar reads the `DEBUG_TOOLBAR_*` variables (see the README).
 
-use actix_debug_toolbar::panels::SqlPanel;
-use actix_debug_toolbar::{DebugToolbar, ToolbarConfig};
+use actix_debug_toolbar::DebugToolbar;
 use actix_web::{App, HttpServer};
 
 #[actix_web::main]
 async fn main() -> Result<(), demo::StartError> {
     let state = demo::State::new().await?;
-    let config = ToolbarConfig::builder()
-        .app(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
-        .panel(SqlPanel::new().with_sqlite(state.pool().clone()))
-        .env()?
-        .build();
+    let config = demo::toolbar_config(&state).env()?.build();
     let toolbar = DebugToolbar::new(config);
     toolbar.init_tracing()?;
     let addr = std::env::var("DEMO_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".to_owned());
