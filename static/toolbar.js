@@ -9,7 +9,8 @@
   const root = host && (host.shadowRoot || attachShadowRoot(host));
   if (!root) return;
 
-  const requestId = host.dataset.requestId;
+  const pageRequestId = host.dataset.requestId;
+  let requestId = pageRequestId; // the request whose panels are shown
   const prefix = host.dataset.prefix;
   const handle = root.getElementById("dt-handle");
   const toolbar = root.getElementById("dt-toolbar");
@@ -109,6 +110,8 @@
         const timing = panelBody.querySelector("[data-browser-timing]");
         if (timing) fillBrowserTiming(timing);
         for (const sql of panelBody.querySelectorAll("[data-sql]")) highlightSql(sql);
+        const history = panelBody.querySelector("[data-history]");
+        if (history) fillHistory(history);
       } else {
         const contentType = response.headers.get("content-type") || "";
         showError(`Could not load this panel (HTTP ${response.status}).`, readableText(body, contentType));
@@ -344,15 +347,161 @@
     if (frame) showFrameDetails(frame);
   });
 
+  // ---- History and script requests ----
+
+  const MAX_SCRIPT_REQUESTS = 20;
+  const ajaxList = root.getElementById("dt-ajax");
+  const updateOnFetch = host.dataset.updateOnFetch === "true";
+
+  // Shows the panels of stored request `id` in this toolbar.
+  async function switchTo(id) {
+    const response = await fetch(`${prefix}api/requests/${encodeURIComponent(id)}`, {
+      headers: { Accept: "application/json" },
+    });
+    if (response.status !== 200) {
+      if (openLink) showError("This request is no longer stored.", `HTTP ${response.status}`);
+      return;
+    }
+    const record = await response.json();
+    closePanel();
+    requestId = record.id;
+    showSummary(record);
+    showPanelLinks(record.panels);
+    for (const button of ajaxList.querySelectorAll("button[data-switch]")) {
+      button.setAttribute("aria-pressed", String(button.dataset.switch === requestId));
+    }
+  }
+
+  function showSummary(record) {
+    root.querySelector(".dt-method").textContent = record.method;
+    root.querySelector(".dt-path").textContent = record.path;
+    const status = root.querySelector(".dt-status");
+    status.textContent = String(record.status);
+    status.classList.toggle("dt-status-error", record.status >= 400);
+    root.querySelector(".dt-duration").textContent = `${record.duration_ms.toFixed(1)} ms`;
+    root.querySelector(".dt-back").hidden = record.id === pageRequestId;
+  }
+
+  function showPanelLinks(panels) {
+    const items = panels.map((p) => {
+      const link = element("button", "dt-panel-link");
+      link.type = "button";
+      link.dataset.panelId = p.id;
+      link.setAttribute("aria-controls", "dt-panel-content");
+      link.setAttribute("aria-expanded", "false");
+      if (p.stats === null && p.note) link.classList.add("dt-inactive");
+      link.append(element("span", "dt-panel-title", p.title));
+      if (p.subtitle) link.append(element("span", "dt-panel-subtitle", p.subtitle));
+      if (p.badge) link.append(element("span", `dt-badge dt-badge-${p.badge.level}`, p.badge.text));
+      const item = element("li");
+      item.append(link);
+      return item;
+    });
+    root.querySelector(".dt-panel-list").replaceChildren(...items);
+  }
+
+  // Fills the History panel's list from the store.
+  async function fillHistory(container) {
+    const response = await fetch(`${prefix}api/requests?limit=50`, {
+      headers: { Accept: "application/json" },
+    });
+    if (response.status !== 200) {
+      container.replaceChildren(element("p", "dt-error", `The store did not answer (HTTP ${response.status}).`));
+      return;
+    }
+    const { requests } = await response.json();
+    const table = element("table", "dt-history");
+    const head = table.createTHead().insertRow();
+    for (const label of ["Time", "Method", "Path", "Status", "Duration", "Kind", ""]) {
+      const cell = element("th", null, label);
+      cell.scope = "col";
+      head.append(cell);
+    }
+    const body = table.createTBody();
+    for (const r of requests) {
+      const row = body.insertRow();
+      row.dataset.historyId = r.id;
+      const at = new Date(r.started_at_unix_ms).toLocaleTimeString();
+      for (const text of [at, r.method, r.path, String(r.status), `${r.duration_ms.toFixed(1)} ms`, r.ajax ? "script" : "page"]) {
+        row.append(element("td", null, text));
+      }
+      const action = element("td");
+      if (r.id === requestId) {
+        action.append(element("span", "dt-empty", "shown"));
+      } else {
+        const button = element("button", "dt-switch", "Switch");
+        button.type = "button";
+        button.dataset.switch = r.id;
+        action.append(button);
+      }
+      row.append(action);
+    }
+    container.replaceChildren(requests.length ? table : element("p", "dt-empty", "No requests stored."));
+  }
+
+  // Lists a request the page's scripts made (or switches to it, by setting).
+  function noteScriptRequest(id, kind, url, status) {
+    if (!id || ajaxList.querySelector(`[data-switch="${CSS.escape(id)}"]`)) return;
+    const button = element("button", "dt-switch");
+    button.type = "button";
+    button.dataset.switch = id;
+    button.setAttribute("aria-pressed", "false");
+    let path = url;
+    try {
+      path = new URL(url, location.href).pathname;
+    } catch {
+      // keep the URL as given
+    }
+    button.append(element("span", "dt-method", kind), " ", element("span", "dt-path", path));
+    if (status) button.append(" ", element("span", "dt-status", String(status)));
+    const item = element("li");
+    item.append(button);
+    const list = ajaxList.querySelector("ul");
+    list.prepend(item);
+    while (list.children.length > MAX_SCRIPT_REQUESTS) list.lastElementChild.remove();
+    ajaxList.hidden = false;
+    if (updateOnFetch) switchTo(id);
+  }
+
+  // Every response the toolbar records names its record in a Server-Timing entry, which
+  // Resource Timing shows for requests made before this script ran as well as after.
+  function watchScriptRequests() {
+    if (typeof PerformanceObserver !== "function") return;
+    const observer = new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) {
+        if (entry.initiatorType !== "fetch" && entry.initiatorType !== "xmlhttprequest") continue;
+        if (entry.name.includes(prefix)) continue;
+        const mark = entry.serverTiming?.find((timing) => timing.name === "debug-toolbar");
+        if (mark) noteScriptRequest(mark.description, entry.initiatorType === "fetch" ? "fetch" : "xhr", entry.name, entry.responseStatus);
+      }
+    });
+    try {
+      observer.observe({ type: "resource", buffered: true });
+    } catch {
+      // Resource Timing is not available: script requests are not listed.
+    }
+  }
+
+  panelBody.addEventListener("click", (event) => {
+    const button = event.target.closest("[data-history] button[data-switch]");
+    if (button) switchTo(button.dataset.switch);
+  });
+
   handle.addEventListener("click", () => setToolbarOpen(toolbar.hidden));
   root.getElementById("dt-hide").addEventListener("click", () => setToolbarOpen(false));
   root.querySelector(".dt-close").addEventListener("click", closePanel);
-  for (const link of root.querySelectorAll(".dt-panel-link")) {
-    link.addEventListener("click", () => {
-      if (link === openLink) closePanel();
-      else openPanel(link.dataset.panelId);
-    });
-  }
+  root.querySelector(".dt-panel-list").addEventListener("click", (event) => {
+    const link = event.target.closest(".dt-panel-link");
+    if (!link) return;
+    if (link === openLink) closePanel();
+    else openPanel(link.dataset.panelId);
+  });
+  root.getElementById("dt-ajax").addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-switch]");
+    if (button) switchTo(button.dataset.switch);
+  });
+  root.querySelector(".dt-back").addEventListener("click", () => switchTo(pageRequestId));
+  watchScriptRequests();
   document.addEventListener("keydown", (event) => {
     if (event.key !== "Escape" || event.defaultPrevented) return;
     if (openLink) closePanel();
@@ -361,5 +510,12 @@
 
   setToolbarOpen(storedOpen());
 
-  window.debugToolbar = Object.freeze({ open: openPanel, close: closePanel, requestId });
+  window.debugToolbar = Object.freeze({
+    open: openPanel,
+    close: closePanel,
+    switchTo,
+    get requestId() {
+      return requestId;
+    },
+  });
 })();

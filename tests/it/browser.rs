@@ -122,6 +122,8 @@ async fn check_home_page(client: &Client, base: &str) {
     }
     check_panel_closes(client).await;
 
+    check_script_requests_and_history(client).await;
+
     let timer = open_panel_by_api(client, "timer").await;
     check_browser_timing_filled(&timer);
 
@@ -161,6 +163,53 @@ async fn check_users_page(client: &Client, base: &str) {
     save_screenshot(client).await;
 
     assert_no_console_errors(client, &url).await;
+}
+
+/// The page's `fetch` of `/api/users` shows up in the toolbar; switching to it shows its panels;
+/// the History panel lists both and switches back.
+async fn check_script_requests_and_history(client: &Client) {
+    open_panel_by_api(client, "request").await;
+    wait_for_toolbar_state(client, "listing the page's fetch of /api/users", |t| {
+        t.script_requests
+            .iter()
+            .any(|r| r == "fetch /api/users 200")
+    })
+    .await;
+    click_in_toolbar(client, "#dt-ajax button[data-switch]").await;
+    let switched =
+        wait_for_toolbar_state(client, "switched to /api/users", |t| t.path == "/api/users").await;
+    assert!(switched.panels.iter().any(|p| p == "sql"), "{switched:?}");
+    let request = open_panel_by_click(client, "request").await;
+    assert_row(&request, &["Path", "/api/users"]);
+
+    click_in_toolbar(client, ".dt-back").await;
+    wait_for_toolbar_state(client, "back to the page's own request", |t| t.path == "/").await;
+
+    open_panel_by_click(client, "history").await;
+    let history = wait_for_panel_state(client, "listing the stored requests", |p| {
+        p.rows
+            .iter()
+            .any(|row| row.get(2).is_some_and(|c| c == "/api/users"))
+    })
+    .await;
+    let fetched = history
+        .rows
+        .iter()
+        .find(|row| row.get(2).is_some_and(|c| c == "/api/users"))
+        .unwrap_or_else(|| panic!("the History panel lists the fetch: {history:#?}"));
+    assert_eq!(
+        fetched.get(5).map(String::as_str),
+        Some("script"),
+        "{fetched:?}"
+    );
+    // Newest first: the first request that can be switched to is the page's latest fetch.
+    click_in_toolbar(client, "[data-history] button[data-switch]").await;
+    wait_for_toolbar_state(client, "switched by the History panel", |t| {
+        t.path == "/api/users"
+    })
+    .await;
+    click_in_toolbar(client, ".dt-back").await;
+    wait_for_toolbar_state(client, "back again", |t| t.path == "/").await;
 }
 
 /// The Hide button closes the toolbar, a reload keeps it closed, and the handle opens it again.
@@ -466,9 +515,11 @@ struct ToolbarView {
     path: String,
     status: String,
     panels: Vec<String>,
+    /// The requests of the page's scripts the toolbar lists.
+    script_requests: Vec<String>,
 }
 
-const READ_TOOLBAR: &str = r#"
+const READ_TOOLBAR: &str = r##"
     const root = document.getElementById("debug-toolbar")?.shadowRoot;
     if (!root) return null;
     const text = (selector) => root.querySelector(selector)?.textContent.trim() ?? "";
@@ -482,8 +533,10 @@ const READ_TOOLBAR: &str = r#"
         status: text(".dt-status"),
         panels: [...root.querySelectorAll(".dt-panel-link[data-panel-id]")]
             .map((link) => link.dataset.panelId),
+        scriptRequests: [...root.querySelectorAll("#dt-ajax button[data-switch]")]
+            .map((button) => button.textContent.replace(/\s+/g, " ").trim()),
     };
-"#;
+"##;
 
 /// What the panel area shows.
 #[derive(Debug, Deserialize)]

@@ -32,6 +32,8 @@ pub struct ToolbarConfig {
     pub(crate) tracing_level: LevelFilter,
     pub(crate) app: Option<(String, String)>,
     pub(crate) panels: Vec<PanelMaker>,
+    pub(crate) intercept_redirects: bool,
+    pub(crate) update_on_fetch: bool,
 }
 
 impl Default for ToolbarConfig {
@@ -49,6 +51,8 @@ impl Default for ToolbarConfig {
             tracing_level: LevelFilter::DEBUG,
             app: None,
             panels: Vec::new(),
+            intercept_redirects: false,
+            update_on_fetch: false,
         }
     }
 }
@@ -76,6 +80,8 @@ impl fmt::Debug for ToolbarConfig {
             .field("tracing_level", &self.tracing_level)
             .field("app", &self.app)
             .field("panels", &self.panels.len())
+            .field("intercept_redirects", &self.intercept_redirects)
+            .field("update_on_fetch", &self.update_on_fetch)
             .finish()
     }
 }
@@ -99,6 +105,8 @@ impl ToolbarConfig {
     /// | `DEBUG_TOOLBAR_STORE_CAPACITY` | requests kept | `25` |
     /// | `DEBUG_TOOLBAR_MAX_BODY_BYTES` | largest HTML body the toolbar is injected into | `5242880` |
     /// | `DEBUG_TOOLBAR_DISABLED_PANELS` | comma-separated panel ids listed but not run | none |
+    /// | `DEBUG_TOOLBAR_INTERCEPT_REDIRECTS` | show a page with the toolbar and a link instead of following redirects | `false` |
+    /// | `DEBUG_TOOLBAR_UPDATE_ON_FETCH` | switch the toolbar to each request the page's scripts make | `false` |
     pub fn from_env() -> Result<Self, ConfigError> {
         Ok(Self::builder().env()?.build())
     }
@@ -150,6 +158,12 @@ impl ToolbarConfigBuilder {
         }
         if let Some(v) = var("DEBUG_TOOLBAR_DISABLED_PANELS") {
             c.disabled_panels = split_list(&v).map(str::to_owned).collect();
+        }
+        if let Some(v) = var("DEBUG_TOOLBAR_INTERCEPT_REDIRECTS") {
+            c.intercept_redirects = parse_bool("DEBUG_TOOLBAR_INTERCEPT_REDIRECTS", &v)?;
+        }
+        if let Some(v) = var("DEBUG_TOOLBAR_UPDATE_ON_FETCH") {
+            c.update_on_fetch = parse_bool("DEBUG_TOOLBAR_UPDATE_ON_FETCH", &v)?;
         }
         Ok(self)
     }
@@ -223,6 +237,21 @@ impl ToolbarConfigBuilder {
         S: Into<String>,
     {
         self.config.disabled_panels = ids.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Instead of following a redirect, the browser gets a page with the toolbar and a link to
+    /// where the application was sending it, so the redirecting request can be looked at.
+    /// Requests made by scripts are never intercepted. By default, off.
+    pub fn intercept_redirects(mut self, intercept: bool) -> Self {
+        self.config.intercept_redirects = intercept;
+        self
+    }
+
+    /// Switches the toolbar to each request the page's scripts make (`fetch`,
+    /// `XMLHttpRequest`) as it completes, instead of only listing it. By default, off.
+    pub fn update_on_fetch(mut self, update: bool) -> Self {
+        self.config.update_on_fetch = update;
         self
     }
 

@@ -66,6 +66,8 @@ pub(crate) const FEATURES: &[&str] = &[
     "response",
     #[cfg(feature = "versions")]
     "versions",
+    #[cfg(feature = "history")]
+    "history",
     #[cfg(feature = "sql")]
     "sql",
     #[cfg(feature = "sql-sqlite")]

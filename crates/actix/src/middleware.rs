@@ -376,13 +376,22 @@ where
             let Ok(outcome) = toolbar.record(&finished) else {
                 return Ok(res.map_into_left_body());
             };
-            let injectable = inject::check(
-                res.request().method(),
-                res.status(),
-                res.headers(),
-                res.response().body().size(),
-                shared.config.max_body_bytes,
-            );
+            let redirect = shared
+                .config
+                .intercept_redirects
+                .then(|| intercepted_redirect(&res, outcome.record.ajax))
+                .flatten();
+            // An intercepted redirect becomes a page of the toolbar's own, always injectable.
+            let injectable = match redirect {
+                Some(_) => Ok(0),
+                None => inject::check(
+                    res.request().method(),
+                    res.status(),
+                    res.headers(),
+                    res.response().body().size(),
+                    shared.config.max_body_bytes,
+                ),
+            };
             let shell = match injectable {
                 Ok(_) => {
                     let nonce = inject::csp_nonce(res.headers());
@@ -390,6 +399,7 @@ where
                         prefix: &shared.config.prefix,
                         nonce: nonce.as_deref(),
                         record: &outcome.record,
+                        update_on_fetch: shared.config.update_on_fetch,
                     };
                     match toolbar.renderer().shell(&cx) {
                         Ok(shell) => Ok(shell),
@@ -409,14 +419,15 @@ where
             if let Ok(value) = HeaderValue::from_str(&id.to_string()) {
                 headers.insert(TOOLBAR_ID_HEADER, value);
             }
+            // The record id also goes into Server-Timing, where the toolbar's script finds it for
+            // the page's own fetch/XHR requests through Resource Timing.
             let timings: Vec<String> = outcome
                 .server_timing
                 .iter()
                 .map(|t| t.to_header_value())
+                .chain(std::iter::once(format!("debug-toolbar;desc=\"{id}\"")))
                 .collect();
-            if !timings.is_empty()
-                && let Ok(value) = HeaderValue::from_str(&timings.join(", "))
-            {
+            if let Ok(value) = HeaderValue::from_str(&timings.join(", ")) {
                 headers.append(header::HeaderName::from_static("server-timing"), value);
             }
             for (name, value) in &outcome.response_headers {
@@ -427,18 +438,85 @@ where
                     headers.insert(name, value);
                 }
             }
-            match shell {
-                Err(skip) => {
+            match (shell, redirect) {
+                (Err(skip), _) => {
                     headers.insert(
                         TOOLBAR_STATUS_HEADER,
                         HeaderValue::from_static(skip.header_value()),
                     );
                     Ok(res.map_into_left_body())
                 }
-                Ok(shell) => inject_into(res, &shell, shared.config.max_body_bytes).await,
+                (Ok(shell), Some(location)) => {
+                    match redirect_page(res.response(), &location, &shell, toolbar) {
+                        Some(page) => {
+                            let (req, _) = res.into_parts();
+                            Ok(ServiceResponse::new(req, page).map_into_right_body())
+                        }
+                        None => Ok(res.map_into_left_body()),
+                    }
+                }
+                (Ok(shell), None) => inject_into(res, &shell, shared.config.max_body_bytes).await,
             }
         }))
     }
+}
+
+/// Where a redirect the toolbar should stop at was going: a 3xx with a `Location`, not 304,
+/// for a page load (scripts follow redirects themselves).
+fn intercepted_redirect<B>(res: &ServiceResponse<B>, ajax: bool) -> Option<String> {
+    let status = res.status();
+    if ajax
+        || !status.is_redirection()
+        || status == actix_web::http::StatusCode::NOT_MODIFIED
+        || res.request().method() == actix_web::http::Method::HEAD
+    {
+        return None;
+    }
+    res.headers()
+        .get(header::LOCATION)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+}
+
+/// The toolbar's stand-in for an intercepted redirect: a page with the toolbar and a link on.
+/// It keeps the redirect's headers (cookies, the toolbar's own) but not `Location`.
+fn redirect_page<B>(
+    original: &actix_web::HttpResponse<B>,
+    location: &str,
+    shell: &str,
+    toolbar: &Toolbar,
+) -> Option<actix_web::HttpResponse<BoxBody>> {
+    let status = original.status();
+    let page = match toolbar.renderer().redirect(
+        status.as_u16(),
+        status.canonical_reason().unwrap_or(""),
+        location,
+    ) {
+        Ok(page) => page,
+        Err(e) => {
+            toolbar.log_failure_once("render:redirect", &e);
+            return None;
+        }
+    };
+    let body = inject::splice(page.as_bytes(), shell).unwrap_or_else(|| page.into_bytes());
+    let mut response = actix_web::HttpResponse::Ok().body(body);
+    let headers = response.headers_mut();
+    for (name, value) in original.headers() {
+        let dropped = [
+            header::LOCATION,
+            header::CONTENT_LENGTH,
+            header::CONTENT_TYPE,
+            header::CONTENT_ENCODING,
+            header::ETAG,
+        ];
+        if !dropped.contains(name) {
+            headers.append(name.clone(), value.clone());
+        }
+    }
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    Some(response)
 }
 
 /// Reads the (sized, checked) body and splices the shell in before `</body>`.

@@ -12,6 +12,7 @@ use crate::record::RequestRecord;
 
 const SHELL: &str = "toolbar.html";
 const MESSAGE: &str = "message.html";
+const REDIRECT: &str = "redirect.html";
 
 /// The line a user adds to their subscriber when `ToolbarLayer` is missing.
 pub(crate) const LAYER_HINT: &str = "tracing_subscriber::registry().with(toolbar.layer()).init();";
@@ -55,6 +56,8 @@ pub struct ShellContext<'a> {
     pub nonce: Option<&'a str>,
     /// The request shown.
     pub record: &'a RequestRecord,
+    /// Whether the toolbar switches to requests the page's scripts make as they complete.
+    pub update_on_fetch: bool,
 }
 
 #[derive(Serialize)]
@@ -101,6 +104,7 @@ impl Renderer {
         tera.add_raw_templates([
             (SHELL, include_str!("../../../templates/toolbar.html")),
             (MESSAGE, include_str!("../../../templates/message.html")),
+            (REDIRECT, include_str!("../../../templates/redirect.html")),
         ])
         .map_err(|e| BuildError::Template(SHELL.to_owned(), e.to_string()))?;
         let mut templates = HashMap::new();
@@ -144,6 +148,7 @@ impl Renderer {
         context.insert("badges", &badges);
         context.insert("panels", &panels);
         context.insert("layer_hint", LAYER_HINT);
+        context.insert("update_on_fetch", &cx.update_on_fetch);
         self.tera.render(SHELL, &context).map_err(RenderError)
     }
 
@@ -188,6 +193,31 @@ impl Renderer {
         self.tera
             .render(response.template, &context)
             .map_err(RenderError)
+    }
+
+    /// A page standing in for a redirect the toolbar intercepted: the status, and a link to
+    /// where the application was sending the browser (plain text unless it is a relative or
+    /// `http(s)` URL).
+    pub fn redirect(
+        &self,
+        status: u16,
+        reason: &str,
+        location: &str,
+    ) -> Result<String, RenderError> {
+        let scheme = location.split_once(':').map(|(scheme, _)| scheme);
+        let linkable = match scheme {
+            None => true,
+            Some(scheme) if scheme.contains('/') => true,
+            Some(scheme) => {
+                scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")
+            }
+        };
+        let mut context = Context::new();
+        context.insert("status", &status);
+        context.insert("reason", reason);
+        context.insert("location", location);
+        context.insert("linkable", &linkable);
+        self.tera.render(REDIRECT, &context).map_err(RenderError)
     }
 
     /// A short message fragment, e.g. for a request that is no longer stored.

@@ -10,6 +10,7 @@
 //! | `headers` | [`HeadersPanel`] | request and response headers |
 //! | `response` | [`ResponsePanel`] | status, content type and size |
 //! | `versions` | [`VersionsPanel`] | rustc, the framework, the toolbar, the application |
+//! | `history` | [`HistoryPanel`] | the stored requests, including the page's fetch/XHR calls; switches the toolbar to any |
 //! | `sql` | [`SqlPanel`] | every sqlx query: time, rows, duplicates, N+1, EXPLAIN (`sql-sqlite`, `sql-postgres`, `sql-mysql`) |
 //! | `logging` | [`LoggingPanel`] | every `tracing` event and `log` record, filterable by level and target |
 //! | `templates` | [`TemplatesPanel`] | Tera renders through [`RecordingTera`] (and `RecordingTera1`, `templates-tera1`): time, context, parents |
@@ -19,6 +20,8 @@
 
 #[cfg(feature = "headers")]
 mod headers;
+#[cfg(feature = "history")]
+mod history;
 #[cfg(feature = "logging")]
 mod logging;
 #[cfg(feature = "profiling")]
@@ -38,6 +41,8 @@ mod versions;
 
 #[cfg(feature = "headers")]
 pub use headers::{HeadersPanel, HeadersStats};
+#[cfg(feature = "history")]
+pub use history::HistoryPanel;
 #[cfg(feature = "logging")]
 pub use logging::{LevelCounts, LogLevel, LogRecord, LoggingPanel, LoggingStats};
 #[cfg(feature = "profiling")]
