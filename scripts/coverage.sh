@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
-# Line coverage of the library crates (debug-toolbar-core, debug-toolbar-panels,
-# actix-debug-toolbar) under the workspace's tests, with cargo-llvm-cov. The demo and test code
-# (any `tests/` directory) are left out of the figures; ignored tests (browser, databases) do
-# not run.
+# Line coverage of the library crates (every crate under crates/ but the demo) under the
+# workspace's tests, with cargo-llvm-cov. The demo and test code (any `tests/` directory) are
+# left out of the figures; ignored tests (browser, databases) do not run.
 #
 # Run with `bash scripts/coverage.sh`; extra arguments go to `cargo llvm-cov`, e.g.
 # `--exclude debug-toolbar-tests` for the unit tests alone. Needs the rustup component
@@ -38,6 +37,8 @@ if ! cargo llvm-cov --version >/dev/null 2>&1; then
 fi
 
 log "running the workspace's tests with coverage"
+# Test binaries left from older builds would be counted too, with stale line maps.
+cargo llvm-cov clean --workspace
 # Failing tests still leave their coverage; report it, then exit with the tests' status.
 tests_status=0
 cargo llvm-cov --workspace --no-report --no-fail-fast "$@" || tests_status=$?
@@ -48,7 +49,9 @@ cargo llvm-cov report --ignore-filename-regex "$not_library"
 printf '\n%s, git %s\n\n' "$(date -u +%Y-%m-%dT%H:%MZ)" "$(git rev-parse --short HEAD)"
 echo "| crate | lines | missed | line coverage |"
 echo "|---|---:|---:|---:|"
-for crate in core panels actix; do
+for dir in crates/*/; do
+    crate=$(basename "$dir")
+    [[ "$crate" == demo ]] && continue
     echo "| crates/$crate | $(line_total "$(others_than "$crate")") |"
 done
 echo "| total | $(line_total "$not_library") |"

@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use actix_debug_toolbar::{DebugToolbar, InMemoryStore, Store};
+use std::time::Duration;
+
+use actix_debug_toolbar::{DebugToolbar, InMemoryStore, PostgresStore, RedisStore, Store};
 use actix_web::http::StatusCode;
 use actix_web::test::{call_service, init_service};
 use actix_web::{App, HttpResponse, web};
@@ -66,6 +68,193 @@ async fn store_contract(store: &dyn Store) {
 #[actix_web::test]
 async fn in_memory_store_keeps_the_newest_records() {
     store_contract(&InMemoryStore::new(3)).await;
+}
+
+const POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+const REDIS_URL: &str = "redis://127.0.0.1:6379/";
+
+/// A PostgreSQL store in a table of its own, emptied first.
+async fn postgres_store(table: &str, capacity: usize) -> PostgresStore {
+    let pool = sqlx::PgPool::connect(POSTGRES_URL)
+        .await
+        .expect("PostgreSQL is up");
+    sqlx::query(sqlx::AssertSqlSafe(format!("DROP TABLE IF EXISTS {table}")))
+        .execute(&pool)
+        .await
+        .expect("drop");
+    PostgresStore::new(pool, table, capacity).expect("valid table")
+}
+
+/// A Redis store under a key prefix of its own, emptied first.
+async fn redis_store(prefix: &str, capacity: usize) -> RedisStore {
+    let client = redis::Client::open(REDIS_URL).expect("redis url");
+    let mut connection = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("Redis is up");
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}:*"))
+        .query_async(&mut connection)
+        .await
+        .expect("keys");
+    if !keys.is_empty() {
+        let _: () = redis::cmd("DEL")
+            .arg(keys)
+            .query_async(&mut connection)
+            .await
+            .expect("del");
+    }
+    RedisStore::with_client(client, prefix, capacity, Duration::from_secs(60))
+}
+
+#[actix_web::test]
+#[ignore = "needs PostgreSQL on 127.0.0.1:5432 with database test (started by .ci/run)"]
+async fn postgres_store_keeps_the_newest_records() {
+    store_contract(&postgres_store("dt_store_contract", 3).await).await;
+}
+
+#[actix_web::test]
+#[ignore = "needs Redis on 127.0.0.1:6379 (started by .ci/run)"]
+async fn redis_store_keeps_the_newest_records() {
+    store_contract(&redis_store("dt-test-contract", 3).await).await;
+}
+
+/// Many writers at once: every record is readable until pruned, and the store ends at capacity.
+async fn concurrent_writers(store: Arc<dyn Store>) {
+    let writes = (0..40).map(|i| {
+        let store = store.clone();
+        async move { store.save(record(&format!("/w{i}"))).await }
+    });
+    for result in futures_util::future::join_all(writes).await {
+        result.expect("save");
+    }
+    let listed = store
+        .list(Page {
+            offset: 0,
+            limit: 100,
+        })
+        .await
+        .expect("list");
+    assert_eq!(listed.len(), 10, "pruned to capacity: {listed:?}");
+}
+
+#[actix_web::test]
+#[ignore = "needs PostgreSQL on 127.0.0.1:5432 with database test (started by .ci/run)"]
+async fn postgres_store_takes_concurrent_writers() {
+    concurrent_writers(Arc::new(postgres_store("dt_store_concurrent", 10).await)).await;
+}
+
+#[actix_web::test]
+#[ignore = "needs Redis on 127.0.0.1:6379 (started by .ci/run)"]
+async fn redis_store_takes_concurrent_writers() {
+    concurrent_writers(Arc::new(redis_store("dt-test-concurrent", 10).await)).await;
+}
+
+/// Two application instances on one shared store: a request served by the first is read
+/// through the second, and the store's own queries never show up in the SQL panel.
+async fn two_instances_share(store: Arc<dyn Store>) {
+    crate::support::init_tracing();
+    let page = || async {
+        HttpResponse::Ok()
+            .content_type("text/html")
+            .body("<html><body></body></html>")
+    };
+    let first = init_service(
+        App::new()
+            .wrap(DebugToolbar::new(config().store(store.clone()).build()))
+            .route("/", web::get().to(page)),
+    )
+    .await;
+    let second = init_service(
+        App::new()
+            .wrap(DebugToolbar::new(config().store(store.clone()).build()))
+            .route("/", web::get().to(page)),
+    )
+    .await;
+    let res = call_service(&first, get("/").to_request()).await;
+    let id = header(&res, "x-debug-toolbar-id").expect("served");
+    // The first instance saves off the response path; wait until the record is there.
+    let parsed: RecordId = id.parse().expect("id");
+    for _ in 0..100 {
+        if store.get(parsed).await.expect("get").is_some() {
+            break;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let uri = format!("/__debug_toolbar/panels/{id}/request");
+    let res = call_service(&second, get(&uri).to_request()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_contains(&body_text(res).await, "GET");
+
+    // A second request: the first one's save queries are not part of it.
+    let res = call_service(&first, get("/").to_request()).await;
+    let id = header(&res, "x-debug-toolbar-id").expect("served");
+    let parsed: RecordId = id.parse().expect("id");
+    let mut record = None;
+    for _ in 0..100 {
+        record = store.get(parsed).await.expect("get");
+        if record.is_some() {
+            break;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let record = record.expect("stored");
+    let sql = record
+        .stats::<actix_debug_toolbar::panels::SqlPanel>()
+        .expect("sql panel")
+        .expect("stats");
+    assert_eq!(
+        sql.total_count, 0,
+        "the store's own queries: {:?}",
+        sql.queries
+    );
+}
+
+#[actix_web::test]
+#[ignore = "needs PostgreSQL on 127.0.0.1:5432 with database test (started by .ci/run)"]
+async fn two_instances_share_a_postgres_store() {
+    two_instances_share(Arc::new(postgres_store("dt_store_shared", 25).await)).await;
+}
+
+#[actix_web::test]
+#[ignore = "needs Redis on 127.0.0.1:6379 (started by .ci/run)"]
+async fn two_instances_share_a_redis_store() {
+    two_instances_share(Arc::new(redis_store("dt-test-shared", 25).await)).await;
+}
+
+#[actix_web::test]
+async fn an_unreachable_store_does_not_fail_the_page() {
+    // Nothing listens on port 9 of loopback.
+    let store = Arc::new(
+        PostgresStore::connect_lazy("postgres://nobody@127.0.0.1:9/none", 25).expect("url parses"),
+    );
+    let app = init_service(
+        App::new()
+            .wrap(DebugToolbar::new(config().store(store).build()))
+            .route(
+                "/",
+                web::get().to(|| async {
+                    HttpResponse::Ok()
+                        .content_type("text/html")
+                        .body("<html><body>page</body></html>")
+                }),
+            ),
+    )
+    .await;
+    let started = std::time::Instant::now();
+    let res = call_service(&app, get("/").to_request()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let id = header(&res, "x-debug-toolbar-id").expect("served");
+    assert_contains(&body_text(res).await, "debug-toolbar");
+    assert!(
+        started.elapsed() < std::time::Duration::from_millis(500),
+        "{:?}",
+        started.elapsed()
+    );
+    let uri = format!("/__debug_toolbar/panels/{id}/request");
+    let res = call_service(&app, get(&uri).to_request()).await;
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_contains(&body_text(res).await, "store");
 }
 
 #[actix_web::test]

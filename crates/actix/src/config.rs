@@ -103,6 +103,7 @@ impl ToolbarConfig {
     /// | `DEBUG_TOOLBAR_TRUSTED_PROXIES` | comma-separated proxies whose `X-Forwarded-For`/`Forwarded` is believed | none |
     /// | `DEBUG_TOOLBAR_PREFIX` | URL prefix of the toolbar's routes | `/__debug_toolbar/` |
     /// | `DEBUG_TOOLBAR_STORE_CAPACITY` | requests kept | `25` |
+    /// | `DEBUG_TOOLBAR_STORE` | where records are kept: `memory`, `postgres://…` (feature `store-postgres`) or `redis://…` (feature `store-redis`) | `memory` |
     /// | `DEBUG_TOOLBAR_MAX_BODY_BYTES` | largest HTML body the toolbar is injected into | `5242880` |
     /// | `DEBUG_TOOLBAR_DISABLED_PANELS` | comma-separated panel ids listed but not run | none |
     /// | `DEBUG_TOOLBAR_INTERCEPT_REDIRECTS` | show a page with the toolbar and a link instead of following redirects | `false` |
@@ -152,6 +153,9 @@ impl ToolbarConfigBuilder {
         }
         if let Some(v) = var("DEBUG_TOOLBAR_STORE_CAPACITY") {
             c.store_capacity = parse_count("DEBUG_TOOLBAR_STORE_CAPACITY", &v)?;
+        }
+        if let Some(v) = var("DEBUG_TOOLBAR_STORE") {
+            c.store = parse_store("DEBUG_TOOLBAR_STORE", &v, c.store_capacity)?;
         }
         if let Some(v) = var("DEBUG_TOOLBAR_MAX_BODY_BYTES") {
             c.max_body_bytes = parse_count("DEBUG_TOOLBAR_MAX_BODY_BYTES", &v)?;
@@ -360,6 +364,44 @@ fn parse_count(variable: &'static str, value: &str) -> Result<usize, ConfigError
         .ok_or_else(|| error(variable, value, "a whole number greater than 0"))
 }
 
+/// The store named by a `DEBUG_TOOLBAR_STORE` value; `None` for the in-memory default.
+fn parse_store(
+    variable: &'static str,
+    value: &str,
+    capacity: usize,
+) -> Result<Option<Arc<dyn Store>>, ConfigError> {
+    let value = value.trim();
+    let expected = "memory, postgres://… (cargo feature store-postgres) or redis://… (cargo feature store-redis)";
+    let scheme = value.split_once("://").map_or(value, |(scheme, _)| scheme);
+    match scheme {
+        "memory" | "" => Ok(None),
+        #[cfg(feature = "store-postgres")]
+        "postgres" | "postgresql" => {
+            debug_toolbar_core::PostgresStore::connect_lazy(value, capacity)
+                .map(|store| Some(Arc::new(store) as Arc<dyn Store>))
+                .map_err(|_| error(variable, &without_credentials(value), expected))
+        }
+        #[cfg(feature = "store-redis")]
+        "redis" | "rediss" => debug_toolbar_core::RedisStore::open(value, capacity)
+            .map(|store| Some(Arc::new(store) as Arc<dyn Store>))
+            .map_err(|_| error(variable, &without_credentials(value), expected)),
+        _ => {
+            let _ = capacity;
+            Err(error(variable, &without_credentials(value), expected))
+        }
+    }
+}
+
+/// A URL with any `user:password@` replaced, so that errors do not print secrets.
+fn without_credentials(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            format!("{}://********@{}", &url[..scheme_end], &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
 fn parse_prefix(variable: &'static str, value: &str) -> Result<String, ConfigError> {
     let trimmed = value.trim().trim_matches('/');
     let valid = !trimmed.is_empty()
@@ -444,6 +486,11 @@ mod tests {
             ("DEBUG_TOOLBAR_ALLOWED_IPS", "localhost", "CIDR"),
             ("DEBUG_TOOLBAR_STORE_CAPACITY", "0", "whole number"),
             ("DEBUG_TOOLBAR_PREFIX", "<script>", "URL path"),
+            (
+                "DEBUG_TOOLBAR_STORE",
+                "mongodb://u:hunter2@db/x",
+                "postgres://",
+            ),
         ];
         for (variable, value, expected) in cases {
             let err = from(&[(variable, value)]).unwrap_err();
@@ -451,6 +498,7 @@ mod tests {
             let message = err.to_string();
             assert!(message.contains(variable), "{message}");
             assert!(message.contains(expected), "{message}");
+            assert!(!message.contains("hunter2"), "{message}");
         }
     }
 }

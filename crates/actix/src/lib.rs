@@ -47,6 +47,10 @@ pub use middleware::{
 #[doc(hidden)]
 pub use future::ToolbarFuture;
 
+#[cfg(feature = "store-postgres")]
+pub use debug_toolbar_core::PostgresStore;
+#[cfg(feature = "store-redis")]
+pub use debug_toolbar_core::RedisStore;
 pub use debug_toolbar_core::{
     self as core, InMemoryStore, NameValue, Panel, RecordId, RequestHead, RequestRecord,
     RequestState, ServerTiming, StatsContext, Store, Template, ToolbarLayer, register_panel,
@@ -68,6 +72,10 @@ pub(crate) const FEATURES: &[&str] = &[
     "versions",
     #[cfg(feature = "history")]
     "history",
+    #[cfg(feature = "store-postgres")]
+    "store-postgres",
+    #[cfg(feature = "store-redis")]
+    "store-redis",
     #[cfg(feature = "sql")]
     "sql",
     #[cfg(feature = "sql-sqlite")]

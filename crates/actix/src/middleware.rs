@@ -411,9 +411,14 @@ where
                 }
                 Err(skip) => Err(skip),
             };
-            if let Err(e) = toolbar.store().save(outcome.record).await {
-                toolbar.log_failure_once("store:save", &e);
-            }
+            // Saved off the response path: a slow or unreachable store never delays the page.
+            let save = toolbar.store().save(outcome.record);
+            let failures = shared.clone();
+            actix_web::rt::spawn(async move {
+                if let (Err(e), Some(toolbar)) = (save.await, &failures.toolbar) {
+                    toolbar.log_failure_once("store:save", &e);
+                }
+            });
             let mut res = res;
             let headers = res.headers_mut();
             if let Ok(value) = HeaderValue::from_str(&id.to_string()) {

@@ -90,7 +90,7 @@ fn recording(c: &mut Criterion) {
     group.finish();
 }
 
-/// Counts the requests' query events.
+/// Counts a request's query events.
 struct QueryCountPanel;
 
 impl Panel for QueryCountPanel {

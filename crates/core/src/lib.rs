@@ -74,6 +74,10 @@ pub use recording::{
 };
 pub use render::{RenderError, Renderer, ShellContext};
 pub use state::{HeaderLookup, RequestHead, RequestState};
+#[cfg(feature = "postgres")]
+pub use store::PostgresStore;
+#[cfg(feature = "redis")]
+pub use store::RedisStore;
 pub use store::{InMemoryStore, Page, Store, StoreError, StoreFuture};
 pub use toolbar::{
     FinishedRequest, LogOnce, PanelPanicked, RecordOutcome, Toolbar, ToolbarBuilder,

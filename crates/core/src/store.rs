@@ -1,6 +1,10 @@
 //! Where records are kept between the page and the panel the user opens.
 
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(feature = "redis")]
+mod redis;
 
 use std::fmt;
 use std::future::Future;
@@ -8,26 +12,32 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 pub use memory::InMemoryStore;
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresStore;
+#[cfg(feature = "redis")]
+pub use redis::RedisStore;
 
 use crate::record::{RecordId, RecordSummary, RequestRecord};
 
-/// The future a [`Store`] returns.
-pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+/// The future a [`Store`] returns; it owns what it needs, so it can run after the call returns
+/// (the toolbar saves records off the response path).
+pub type StoreFuture<T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'static>>;
 
 /// Keeps request records for the toolbar.
 ///
 /// Implementations bound what they keep; a record that is gone is `Ok(None)`, not an error.
 /// An error means the store could not be reached; the toolbar then says so and never fails
-/// the user's request.
+/// the user's request. Stores that talk to a server do so outside any request the toolbar
+/// records, so their own queries never show up in the toolbar.
 pub trait Store: Send + Sync + fmt::Debug + 'static {
     /// Saves a record, evicting the oldest when over capacity.
-    fn save(&self, record: RequestRecord) -> StoreFuture<'_, ()>;
+    fn save(&self, record: RequestRecord) -> StoreFuture<()>;
 
     /// The record with id `id`, if it is still kept.
-    fn get(&self, id: RecordId) -> StoreFuture<'_, Option<Arc<RequestRecord>>>;
+    fn get(&self, id: RecordId) -> StoreFuture<Option<Arc<RequestRecord>>>;
 
     /// A page of record summaries, newest first.
-    fn list(&self, page: Page) -> StoreFuture<'_, Vec<RecordSummary>>;
+    fn list(&self, page: Page) -> StoreFuture<Vec<RecordSummary>>;
 }
 
 /// Which records [`Store::list`] returns.

@@ -64,17 +64,18 @@ impl Default for InMemoryStore {
     }
 }
 
+/// Saving and reading happen when the method is called; the returned futures are ready.
 impl Store for InMemoryStore {
-    fn save(&self, record: RequestRecord) -> StoreFuture<'_, ()> {
+    fn save(&self, record: RequestRecord) -> StoreFuture<()> {
         self.save_now(record);
         Box::pin(std::future::ready(Ok::<(), StoreError>(())))
     }
 
-    fn get(&self, id: RecordId) -> StoreFuture<'_, Option<Arc<RequestRecord>>> {
+    fn get(&self, id: RecordId) -> StoreFuture<Option<Arc<RequestRecord>>> {
         Box::pin(std::future::ready(Ok(self.get_now(id))))
     }
 
-    fn list(&self, page: Page) -> StoreFuture<'_, Vec<RecordSummary>> {
+    fn list(&self, page: Page) -> StoreFuture<Vec<RecordSummary>> {
         Box::pin(std::future::ready(Ok(self.list_now(page))))
     }
 }
