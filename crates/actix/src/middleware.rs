@@ -42,6 +42,26 @@ fn default_store(capacity: usize) -> Arc<dyn Store> {
 /// Addresses already told about, so that each refused client is logged once.
 static REFUSED: LazyLock<LogOnce<IpAddr>> = LazyLock::new(|| LogOnce::new(1024));
 
+thread_local! {
+    /// The addresses this worker already looked up in [`REFUSED`]: the common case, a client
+    /// refused again, then costs no lock.
+    static SEEN_REFUSED: std::cell::RefCell<Vec<IpAddr>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Whether `client` is refused for the first time in this process.
+fn first_refusal(client: IpAddr) -> bool {
+    SEEN_REFUSED.with(|seen| {
+        let mut seen = seen.borrow_mut();
+        if seen.contains(&client) {
+            return false;
+        }
+        if seen.len() < 64 {
+            seen.push(client);
+        }
+        REFUSED.first(client)
+    })
+}
+
 /// The debug toolbar middleware.
 ///
 /// Wrap an `App` with it; every HTML page an allowed client opens then shows the toolbar:
@@ -150,7 +170,8 @@ impl DebugToolbar {
             });
         tracing_subscriber::registry()
             .with(tracing_subscriber::fmt::layer().with_filter(console))
-            .with(self.layer())
+            // Off means off: no layer, and no raised level for the rest of the application.
+            .with(self.is_enabled().then(|| self.layer()))
             .try_init()
     }
 
@@ -256,7 +277,7 @@ impl Shared {
         }
         if !allowed {
             if let Some(client) = client
-                && REFUSED.first(client)
+                && first_refusal(client)
             {
                 tracing::info!(
                     target: "debug_toolbar",

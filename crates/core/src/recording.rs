@@ -105,7 +105,7 @@ pub struct RecordedEvent {
     /// request span itself.
     pub span: Option<usize>,
     /// Name of the thread it was emitted on, e.g. `sqlx-sqlite-worker-0`.
-    pub thread: Option<String>,
+    pub thread: Option<Arc<str>>,
 }
 
 impl RecordedEvent {
@@ -201,8 +201,32 @@ impl fmt::Debug for RequestRecorder {
 }
 
 thread_local! {
+    /// This thread's name, shared by every event recorded on it.
+    static THREAD_NAME: Option<Arc<str>> = std::thread::current().name().map(Arc::from);
+    /// Recent answers of `is_secret_name`, by the address of the field name: field names are
+    /// `&'static str` of their callsite, so the address identifies the name.
+    static SECRET_NAMES: RefCell<[(usize, bool); 64]> = const { RefCell::new([(0, false); 64]) };
     /// The recorder handed to `ToolbarLayer` while the request span is being created.
     static PENDING: RefCell<Option<RequestRecorder>> = const { RefCell::new(None) };
+}
+
+fn current_thread_name() -> Option<Arc<str>> {
+    THREAD_NAME.with(Clone::clone)
+}
+
+/// Whether the field named `name` holds a secret, remembered per name.
+fn is_secret_field(name: &'static str) -> bool {
+    let address = name.as_ptr() as usize;
+    let slot = (address >> 3) % 64;
+    SECRET_NAMES.with(|cache| {
+        let mut entries = cache.borrow_mut();
+        if entries[slot].0 == address {
+            return entries[slot].1;
+        }
+        let secret = crate::redact::is_secret_name(name);
+        entries[slot] = (address, secret);
+        secret
+    })
 }
 
 impl RequestRecorder {
@@ -286,7 +310,7 @@ impl RequestRecorder {
         span: Option<usize>,
     ) {
         let offset = self.elapsed();
-        let thread = std::thread::current().name().map(str::to_owned);
+        let thread = current_thread_name();
         let mut state = self.state();
         if state.finished {
             return;
@@ -379,7 +403,7 @@ impl FieldCollector {
 
 impl FieldCollector {
     fn push(&mut self, field: &Field, value: FieldValue) {
-        let value = if crate::redact::is_secret_name(field.name()) {
+        let value = if is_secret_field(field.name()) {
             FieldValue::Str(crate::redact::MASK.to_owned())
         } else {
             value

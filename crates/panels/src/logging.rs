@@ -227,7 +227,7 @@ fn record(recording: &Recording, event: &RecordedEvent, origin: Origin<'_>) -> L
             .into_iter()
             .map(str::to_owned)
             .collect(),
-        thread: event.thread.clone(),
+        thread: event.thread.as_deref().map(str::to_owned),
         from_log: origin.from_log,
     }
 }
