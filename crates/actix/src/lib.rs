@@ -37,6 +37,8 @@ mod config;
 mod future;
 mod inject;
 mod middleware;
+#[cfg(feature = "otel")]
+pub mod otel;
 mod routes;
 
 pub use config::{ConfigError, ShowToolbar, ToolbarConfig, ToolbarConfigBuilder};
@@ -92,4 +94,6 @@ pub(crate) const FEATURES: &[&str] = &[
     "templates-tera1",
     #[cfg(feature = "profiling")]
     "profiling",
+    #[cfg(feature = "otel")]
+    "otel",
 ];

@@ -1,6 +1,7 @@
 //! The demo application's routes, database and custom panel, shared by `main` and the tests.
 
 mod budget;
+mod outgoing;
 
 use std::time::Duration;
 
@@ -119,7 +120,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/users/{id}", web::get().to(user))
         .route("/api/users", web::get().to(api_users))
         .route("/download", web::get().to(download))
-        .route("/stream", web::get().to(stream));
+        .route("/stream", web::get().to(stream))
+        .route("/outgoing", web::get().to(outgoing::outgoing))
+        .route("/interop/trace-context", web::post().to(outgoing::interop));
 }
 
 #[derive(Debug, Serialize)]

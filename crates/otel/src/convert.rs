@@ -1,0 +1,712 @@
+//! Typed panel stats to spans.
+//!
+//! The request becomes one server span named `{method} {route pattern}`; the SQL panel's
+//! queries become client spans with the database conventions, at their recorded start and end;
+//! the Logging panel's records become events on the span they were emitted in; template renders
+//! (Templates panel) and the application's own `tracing` spans (Profiling panel) become internal
+//! spans with their parent/child structure; outgoing calls made through the toolbar's client
+//! helper become client spans whose ids are the ones sent in `traceparent`.
+//!
+//! A panel that is not compiled in, or switched off, simply contributes nothing.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use debug_toolbar_core::{FieldValue, Recording, RequestInfo, ResponseInfo, Timing};
+use opentelemetry_sdk::trace::{IdGenerator, RandomIdGenerator};
+use opentelemetry_semantic_conventions::attribute as semconv;
+
+use crate::propagation::TraceContext;
+use crate::span::{Attribute, Category, Kind, SpanEvent, SpanRecord};
+
+/// Name of the `tracing` span the client helpers open around an outgoing call.
+pub const CLIENT_SPAN_NAME: &str = "http.client";
+/// Target of the client helpers' spans and events.
+pub const CLIENT_TARGET: &str = "debug_toolbar::otel";
+/// Field holding the client span id sent in `traceparent` (16 hex digits).
+pub const SPAN_ID_FIELD: &str = "otel.span_id";
+/// Message of the event recorded when headers are made for a call sent without a span.
+pub const INJECT_MESSAGE: &str = "trace context injected";
+
+/// Most spans kept for one request; the rest are counted.
+pub const MAX_SPANS: usize = 2000;
+
+/// Where the spans of a request come from: the finished request and the stats of the panels
+/// that ran before the OpenTelemetry panel.
+#[derive(Debug, Clone, Copy)]
+pub struct Sources<'a> {
+    /// The request.
+    pub request: &'a RequestInfo,
+    /// The response.
+    pub response: &'a ResponseInfo,
+    /// Start and wall time.
+    pub timing: &'a Timing,
+    /// What the toolbar's layer recorded (span structure, and where events happened).
+    pub recording: &'a Recording,
+    /// The trace decided as the request started.
+    pub trace: &'a TraceContext,
+    /// The Timer panel's stats.
+    #[cfg(feature = "timer")]
+    pub timer: Option<&'a debug_toolbar_panels::TimerStats>,
+    /// The SQL panel's stats.
+    #[cfg(feature = "sql")]
+    pub sql: Option<&'a debug_toolbar_panels::SqlStats>,
+    /// The Logging panel's stats.
+    #[cfg(feature = "logging")]
+    pub logging: Option<&'a debug_toolbar_panels::LoggingStats>,
+    /// The Templates panel's stats.
+    #[cfg(feature = "templates")]
+    pub templates: Option<&'a debug_toolbar_panels::TemplatesStats>,
+    /// The Profiling panel's stats.
+    #[cfg(feature = "profiling")]
+    pub profiling: Option<&'a debug_toolbar_panels::ProfilingStats>,
+}
+
+/// The spans of one request, server span first, then depth-first by start time.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Converted {
+    /// The spans.
+    pub spans: Vec<SpanRecord>,
+    /// Spans past [`MAX_SPANS`].
+    pub not_shown: usize,
+}
+
+fn millis(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// Builds the spans of a request.
+pub fn convert(sources: &Sources<'_>) -> Converted {
+    let ids = RandomIdGenerator::default();
+    let recording = sources.recording;
+    #[allow(unused_mut)]
+    let mut request_ms = millis(sources.timing.wall);
+    #[cfg(feature = "timer")]
+    if let Some(timer) = sources.timer {
+        request_ms = timer.total_ms;
+    }
+    let mut spans = vec![server_span(sources, request_ms)];
+
+    // Recorded spans that become spans of the trace, by index in the recording.
+    let mut converted: Vec<Option<usize>> = vec![None; recording.spans.len()];
+    let include_all = profiling_on(sources);
+    let templates = template_renders(sources);
+    let mut render_no = 0usize;
+    for (index, recorded) in recording.spans.iter().enumerate() {
+        let name = recorded.metadata.name();
+        let target = recorded.metadata.target();
+        let is_client = name == CLIENT_SPAN_NAME && target == CLIENT_TARGET;
+        let is_render = name == "template.render" && target == "debug_toolbar::template";
+        let render = if is_render {
+            render_no += 1;
+            templates.as_ref().map(|t| t.get(render_no - 1).cloned())
+        } else {
+            None
+        };
+        if !(is_client || include_all || render.is_some()) {
+            continue;
+        }
+        if spans.len() >= MAX_SPANS {
+            continue;
+        }
+        let parent = parent_id(&spans, &converted, recording, recorded.parent);
+        let start_ms = millis(recorded.start);
+        let end_ms = recorded.end.map_or(request_ms.max(start_ms), millis);
+        let mut span = SpanRecord {
+            span_id: String::new(),
+            parent_span_id: Some(parent),
+            name: name.to_owned(),
+            kind: Kind::Internal,
+            category: Category::Internal,
+            start_ms,
+            duration_ms: (end_ms - start_ms).max(0.0),
+            depth: 0,
+            attributes: Vec::new(),
+            events: Vec::new(),
+            error: None,
+            left_pct: 0.0,
+            width_pct: 0.0,
+        };
+        if is_client {
+            client_span(&mut span, recorded);
+        } else {
+            for (key, value) in &recorded.fields {
+                span.attributes.push(Attribute::new(*key, value));
+            }
+            if let Some(file) = recorded.metadata.file() {
+                span.attributes
+                    .push(Attribute::new(semconv::CODE_FILE_PATH, file));
+            }
+            if let Some(line) = recorded.metadata.line() {
+                span.attributes
+                    .push(Attribute::new(semconv::CODE_LINE_NUMBER, i64::from(line)));
+            }
+            if recorded.end.is_none() {
+                span.attributes
+                    .push(Attribute::new("debug_toolbar.open_at_response", true));
+            }
+        }
+        if is_render {
+            span.category = Category::Template;
+            let template = recorded
+                .field("template.name")
+                .map(FieldValue::to_text)
+                .unwrap_or_default();
+            span.name = format!("render {template}");
+            if let Some(Some((engine, error))) = render {
+                span.attributes
+                    .push(Attribute::new("template.engine", engine));
+                span.error = error;
+            }
+        }
+        if span.span_id.is_empty() {
+            span.span_id = ids.new_span_id().to_string();
+        }
+        converted[index] = Some(spans.len());
+        spans.push(span);
+    }
+
+    let mut not_shown = 0;
+    add_queries(sources, &mut spans, &converted, &mut not_shown);
+    add_injected_calls(sources, &mut spans, &converted, request_ms);
+    add_log_events(sources, &mut spans, &converted);
+    not_shown += recording
+        .spans
+        .iter()
+        .enumerate()
+        .filter(|(i, s)| {
+            converted[*i].is_none() && (include_all || (s.metadata.name() == CLIENT_SPAN_NAME))
+        })
+        .count();
+    let spans = layout(spans, request_ms);
+    Converted { spans, not_shown }
+}
+
+#[allow(unused_variables)]
+fn profiling_on(sources: &Sources<'_>) -> bool {
+    #[cfg(feature = "profiling")]
+    {
+        sources.profiling.is_some()
+    }
+    #[cfg(not(feature = "profiling"))]
+    {
+        false
+    }
+}
+
+/// Engine and error of each listed render, in order; `None` when the Templates panel did not
+/// run.
+#[allow(unused_variables)]
+fn template_renders(sources: &Sources<'_>) -> Option<Vec<(String, Option<String>)>> {
+    #[cfg(feature = "templates")]
+    {
+        sources.templates.map(|t| {
+            t.renders
+                .iter()
+                .map(|r| (r.engine.clone(), r.error.clone()))
+                .collect()
+        })
+    }
+    #[cfg(not(feature = "templates"))]
+    {
+        None
+    }
+}
+
+/// The span id events and children of recorded span `index` go to: its own when it was
+/// converted, else its nearest converted ancestor's, else the server span's.
+fn parent_id(
+    spans: &[SpanRecord],
+    converted: &[Option<usize>],
+    recording: &Recording,
+    mut index: Option<usize>,
+) -> String {
+    spans[owner(converted, recording, &mut index)]
+        .span_id
+        .clone()
+}
+
+/// Index in the span list of the span owning recorded span `index` (0: the server span).
+fn owner(converted: &[Option<usize>], recording: &Recording, index: &mut Option<usize>) -> usize {
+    while let Some(i) = *index {
+        if let Some(Some(position)) = converted.get(i) {
+            return *position;
+        }
+        *index = recording.spans.get(i).and_then(|s| s.parent);
+    }
+    0
+}
+
+fn server_span(sources: &Sources<'_>, request_ms: f64) -> SpanRecord {
+    let request = sources.request;
+    let status = sources.response.status;
+    let method = request.method.clone();
+    let name = match &request.route_pattern {
+        Some(route) => format!("{method} {route}"),
+        None => method.clone(),
+    };
+    let mut attributes = vec![
+        Attribute::new(semconv::HTTP_REQUEST_METHOD, method),
+        Attribute::new(semconv::URL_PATH, request.path.clone()),
+    ];
+    if !request.query_string.is_empty() {
+        attributes.push(Attribute::new(
+            semconv::URL_QUERY,
+            request.query_string.clone(),
+        ));
+    }
+    if !request.scheme.is_empty() {
+        attributes.push(Attribute::new(semconv::URL_SCHEME, request.scheme.clone()));
+    }
+    if let Some(route) = &request.route_pattern {
+        attributes.push(Attribute::new(semconv::HTTP_ROUTE, route.clone()));
+    }
+    attributes.push(Attribute::new(
+        semconv::HTTP_RESPONSE_STATUS_CODE,
+        i64::from(status),
+    ));
+    if let Some(client) = request.client_addr {
+        attributes.push(Attribute::new(semconv::CLIENT_ADDRESS, client.to_string()));
+    }
+    if let Some(agent) = request.header("user-agent") {
+        attributes.push(Attribute::new(semconv::USER_AGENT_ORIGINAL, agent));
+    }
+    if let Some((host, port)) = split_host(&request.host) {
+        attributes.push(Attribute::new(semconv::SERVER_ADDRESS, host));
+        if let Some(port) = port {
+            attributes.push(Attribute::new(semconv::SERVER_PORT, i64::from(port)));
+        }
+    }
+    if let Some(version) = protocol_version(&request.http_version) {
+        attributes.push(Attribute::new(semconv::NETWORK_PROTOCOL_VERSION, version));
+    }
+    let error = (status >= 500).then(|| {
+        attributes.push(Attribute::new(semconv::ERROR_TYPE, status.to_string()));
+        format!("HTTP {status}")
+    });
+    SpanRecord {
+        span_id: sources.trace.span_id().to_string(),
+        parent_span_id: sources.trace.parent_span_id().map(|p| p.to_string()),
+        name,
+        kind: Kind::Server,
+        category: Category::Server,
+        start_ms: 0.0,
+        duration_ms: request_ms,
+        depth: 0,
+        attributes,
+        events: Vec::new(),
+        error,
+        left_pct: 0.0,
+        width_pct: 100.0,
+    }
+}
+
+/// `example.com:8080` → (`example.com`, 8080); `[::1]:80` → (`::1`, 80).
+fn split_host(host: &str) -> Option<(String, Option<u16>)> {
+    if host.is_empty() {
+        return None;
+    }
+    if let Some(rest) = host.strip_prefix('[') {
+        let (addr, after) = rest.split_once(']')?;
+        let port = after.strip_prefix(':').and_then(|p| p.parse().ok());
+        return Some((addr.to_owned(), port));
+    }
+    match host.rsplit_once(':') {
+        Some((name, port)) if !name.contains(':') => Some((name.to_owned(), port.parse().ok())),
+        _ => Some((host.to_owned(), None)),
+    }
+}
+
+/// `HTTP/1.1` → `1.1`, `HTTP/2.0` → `2`.
+fn protocol_version(version: &str) -> Option<String> {
+    let v = version.strip_prefix("HTTP/")?;
+    Some(match v {
+        "2.0" => "2".to_owned(),
+        "3.0" => "3".to_owned(),
+        other => other.to_owned(),
+    })
+}
+
+/// Fills a client span from the helper's `http.client` span.
+fn client_span(span: &mut SpanRecord, recorded: &debug_toolbar_core::RecordedSpan) {
+    span.kind = Kind::Client;
+    span.category = Category::Http;
+    if let Some(id) = recorded
+        .field(SPAN_ID_FIELD)
+        .and_then(FieldValue::as_str)
+        .filter(|id| opentelemetry::trace::SpanId::from_hex(id).is_ok() && id.len() == 16)
+    {
+        span.span_id = id.to_owned();
+    }
+    let method = recorded
+        .field(semconv::HTTP_REQUEST_METHOD)
+        .map(FieldValue::to_text)
+        .unwrap_or_else(|| "GET".to_owned());
+    span.name = method;
+    for (key, value) in &recorded.fields {
+        if *key == SPAN_ID_FIELD {
+            continue;
+        }
+        if *key == semconv::HTTP_RESPONSE_STATUS_CODE
+            && let Some(code) = value.as_u64()
+            && code >= 400
+        {
+            span.error = Some(format!("HTTP {code}"));
+        }
+        if *key == semconv::ERROR_TYPE {
+            span.error = Some(value.to_text());
+        }
+        span.attributes.push(Attribute::new(*key, value));
+    }
+    if let Some(url) = recorded
+        .field(semconv::URL_FULL)
+        .and_then(FieldValue::as_str)
+        && let Some((host, port)) = url_host(url)
+    {
+        span.attributes
+            .push(Attribute::new(semconv::SERVER_ADDRESS, host));
+        if let Some(port) = port {
+            span.attributes
+                .push(Attribute::new(semconv::SERVER_PORT, i64::from(port)));
+        }
+    }
+}
+
+fn url_host(url: &str) -> Option<(String, Option<u16>)> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
+    split_host(authority)
+}
+
+#[allow(unused_variables)]
+fn add_queries(
+    sources: &Sources<'_>,
+    spans: &mut Vec<SpanRecord>,
+    converted: &[Option<usize>],
+    not_shown: &mut usize,
+) {
+    #[cfg(feature = "sql")]
+    {
+        let Some(sql) = sources.sql else { return };
+        let recording = sources.recording;
+        // The SQL panel numbers queries in the order of sqlx's query events.
+        let query_spans: Vec<Option<usize>> = recording
+            .events
+            .iter()
+            .filter(|e| e.metadata.target() == "sqlx::query")
+            .map(|e| e.span)
+            .collect();
+        let ids = RandomIdGenerator::default();
+        for query in &sql.queries {
+            if spans.len() >= MAX_SPANS {
+                *not_shown += 1;
+                continue;
+            }
+            let mut at = query_spans.get(query.index).copied().flatten();
+            let parent = spans[owner(converted, recording, &mut at)].span_id.clone();
+            let operation = query.kind.clone();
+            let collection = collection_name(&query.sql);
+            let name = match (&collection, operation.is_empty()) {
+                (_, true) => query.backend.clone().unwrap_or_else(|| "query".to_owned()),
+                (Some(table), false) => format!("{operation} {table}"),
+                (None, false) => operation.clone(),
+            };
+            let mut attributes = Vec::with_capacity(6);
+            if let Some(backend) = &query.backend {
+                attributes.push(Attribute::new(semconv::DB_SYSTEM_NAME, backend.clone()));
+            }
+            attributes.push(Attribute::new(semconv::DB_QUERY_TEXT, query.sql.clone()));
+            if !operation.is_empty() {
+                attributes.push(Attribute::new(semconv::DB_OPERATION_NAME, operation));
+            }
+            if let Some(table) = collection {
+                attributes.push(Attribute::new(semconv::DB_COLLECTION_NAME, table));
+            }
+            if let Some(namespace) =
+                namespace(recording, query_spans.get(query.index).copied().flatten())
+            {
+                attributes.push(Attribute::new(semconv::DB_NAMESPACE, namespace));
+            }
+            attributes.push(Attribute::new(
+                semconv::DB_RESPONSE_RETURNED_ROWS,
+                i64::try_from(query.rows_returned).unwrap_or(i64::MAX),
+            ));
+            if let Some(affected) = query.rows_affected {
+                attributes.push(Attribute::new(
+                    "db.response.affected_rows",
+                    i64::try_from(affected).unwrap_or(i64::MAX),
+                ));
+            }
+            spans.push(SpanRecord {
+                span_id: ids.new_span_id().to_string(),
+                parent_span_id: Some(parent),
+                name,
+                kind: Kind::Client,
+                category: Category::Db,
+                start_ms: query.start_ms,
+                duration_ms: query.duration_ms,
+                depth: 0,
+                attributes,
+                events: Vec::new(),
+                error: None,
+                left_pct: 0.0,
+                width_pct: 0.0,
+            });
+        }
+    }
+}
+
+/// The table a simple statement works on: after `FROM`, `INTO`, `UPDATE` or `JOIN`.
+#[cfg(feature = "sql")]
+fn collection_name(sql: &str) -> Option<String> {
+    let mut words = sql.split_whitespace();
+    while let Some(word) = words.next() {
+        if ["FROM", "INTO", "UPDATE"]
+            .iter()
+            .any(|k| word.eq_ignore_ascii_case(k))
+        {
+            let table = words.next()?;
+            let table: String = table
+                .trim_matches(|c| c == '"' || c == '`' || c == '[' || c == ']')
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '.')
+                .collect();
+            return (!table.is_empty()).then_some(table);
+        }
+    }
+    None
+}
+
+/// A `db.namespace` field on a span enclosing the query.
+#[cfg(feature = "sql")]
+fn namespace(recording: &Recording, mut index: Option<usize>) -> Option<String> {
+    while let Some(i) = index {
+        let span = recording.spans.get(i)?;
+        if let Some(ns) = span.field(semconv::DB_NAMESPACE) {
+            return Some(ns.to_text());
+        }
+        index = span.parent;
+    }
+    None
+}
+
+/// Calls whose headers were made with the helper but sent outside its span: client spans from
+/// the injection to the end of the span they were made in.
+fn add_injected_calls(
+    sources: &Sources<'_>,
+    spans: &mut Vec<SpanRecord>,
+    converted: &[Option<usize>],
+    request_ms: f64,
+) {
+    let recording = sources.recording;
+    for event in &recording.events {
+        if event.metadata.target() != CLIENT_TARGET
+            || event.field("message").and_then(FieldValue::as_str) != Some(INJECT_MESSAGE)
+        {
+            continue;
+        }
+        let Some(id) = event.field(SPAN_ID_FIELD).and_then(FieldValue::as_str) else {
+            continue;
+        };
+        if spans.iter().any(|s| s.span_id == id) || spans.len() >= MAX_SPANS {
+            continue;
+        }
+        let mut at = event.span;
+        let owner_index = owner(converted, recording, &mut at);
+        let owner_span = &spans[owner_index];
+        let parent = owner_span.span_id.clone();
+        let start_ms = millis(event.offset);
+        let end_ms = if owner_index == 0 {
+            request_ms
+        } else {
+            owner_span.start_ms + owner_span.duration_ms
+        };
+        let method = event
+            .field(semconv::HTTP_REQUEST_METHOD)
+            .map(FieldValue::to_text)
+            .unwrap_or_else(|| "GET".to_owned());
+        let mut attributes: Vec<Attribute> = event
+            .fields
+            .iter()
+            .filter(|(k, _)| *k != "message" && *k != SPAN_ID_FIELD)
+            .map(|(k, v)| Attribute::new(*k, v))
+            .collect();
+        attributes.push(Attribute::new("debug_toolbar.end_estimated", true));
+        spans.push(SpanRecord {
+            span_id: id.to_owned(),
+            parent_span_id: Some(parent),
+            name: method,
+            kind: Kind::Client,
+            category: Category::Http,
+            start_ms,
+            duration_ms: (end_ms - start_ms).max(0.0),
+            depth: 0,
+            attributes,
+            events: Vec::new(),
+            error: None,
+            left_pct: 0.0,
+            width_pct: 0.0,
+        });
+    }
+}
+
+#[allow(unused_variables)]
+fn add_log_events(sources: &Sources<'_>, spans: &mut [SpanRecord], converted: &[Option<usize>]) {
+    #[cfg(feature = "logging")]
+    {
+        let Some(logging) = sources.logging else {
+            return;
+        };
+        let recording = sources.recording;
+        // A record's offset is computed from its event's, so it identifies the event.
+        let mut by_offset: HashMap<u64, Option<usize>> =
+            HashMap::with_capacity(recording.events.len());
+        for event in &recording.events {
+            let offset = event.offset.as_secs_f64() * 1000.0;
+            by_offset.entry(offset.to_bits()).or_insert(event.span);
+        }
+        for record in &logging.records {
+            let mut at = by_offset
+                .get(&record.offset_ms.to_bits())
+                .copied()
+                .flatten();
+            let index = owner(converted, recording, &mut at);
+            let level = format!("{:?}", record.level).to_ascii_uppercase();
+            let mut attributes = vec![
+                Attribute::new("level", level.clone()),
+                Attribute::new("target", record.target.clone()),
+            ];
+            if let Some(location) = &record.location {
+                match location.rsplit_once(':') {
+                    Some((file, line)) if line.parse::<i64>().is_ok() => {
+                        attributes.push(Attribute::new(semconv::CODE_FILE_PATH, file));
+                        if let Ok(line) = line.parse::<i64>() {
+                            attributes.push(Attribute::new(semconv::CODE_LINE_NUMBER, line));
+                        }
+                    }
+                    _ => attributes.push(Attribute::new(semconv::CODE_FILE_PATH, location.clone())),
+                }
+            }
+            for field in &record.fields {
+                attributes.push(Attribute::new(field.name.clone(), field.value.clone()));
+            }
+            let Some(span) = spans.get_mut(index) else {
+                continue;
+            };
+            // The HTTP conventions leave a server span's status to its response code; other
+            // spans in which an error was logged failed.
+            if level == "ERROR" && span.kind != Kind::Server && span.error.is_none() {
+                span.error = Some(record.message.clone());
+            }
+            span.events.push(SpanEvent {
+                name: if record.message.is_empty() {
+                    "log".to_owned()
+                } else {
+                    record.message.clone()
+                },
+                offset_ms: record.offset_ms,
+                level: Some(level),
+                attributes,
+                left_pct: 0.0,
+            });
+        }
+    }
+}
+
+/// Orders spans depth-first (children by start time), sets depths and waterfall positions.
+fn layout(spans: Vec<SpanRecord>, request_ms: f64) -> Vec<SpanRecord> {
+    let total = spans
+        .iter()
+        .map(|s| s.start_ms + s.duration_ms)
+        .fold(request_ms, f64::max)
+        .max(f64::MIN_POSITIVE);
+    let position: HashMap<&str, usize> = spans
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.span_id.as_str(), i))
+        .collect();
+    let mut children: Vec<Vec<usize>> = vec![Vec::new(); spans.len()];
+    let mut roots = Vec::new();
+    for (i, span) in spans.iter().enumerate() {
+        match span
+            .parent_span_id
+            .as_deref()
+            .and_then(|p| position.get(p))
+            .filter(|p| **p != i)
+        {
+            Some(&parent) if i != 0 => children[parent].push(i),
+            _ => roots.push(i),
+        }
+    }
+    for list in &mut children {
+        list.sort_by(|a, b| spans[*a].start_ms.total_cmp(&spans[*b].start_ms));
+    }
+    let mut order = Vec::with_capacity(spans.len());
+    let mut stack: Vec<(usize, usize)> = roots.into_iter().rev().map(|r| (r, 0)).collect();
+    let mut seen = vec![false; spans.len()];
+    while let Some((i, depth)) = stack.pop() {
+        if std::mem::replace(&mut seen[i], true) {
+            continue;
+        }
+        order.push((i, depth));
+        for &child in children[i].iter().rev() {
+            stack.push((child, depth + 1));
+        }
+    }
+    let mut slots: Vec<Option<SpanRecord>> = spans.into_iter().map(Some).collect();
+    order
+        .into_iter()
+        .filter_map(|(i, depth)| {
+            let mut span = slots[i].take()?;
+            span.depth = depth;
+            span.left_pct = (span.start_ms / total * 100.0).clamp(0.0, 100.0);
+            span.width_pct = (span.duration_ms / total * 100.0).clamp(0.0, 100.0 - span.left_pct);
+            for event in &mut span.events {
+                event.left_pct = (event.offset_ms / total * 100.0).clamp(0.0, 100.0);
+            }
+            span.events
+                .sort_by(|a, b| a.offset_ms.total_cmp(&b.offset_ms));
+            Some(span)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_and_versions_are_split() {
+        assert_eq!(
+            split_host("example.com:8080"),
+            Some(("example.com".to_owned(), Some(8080)))
+        );
+        assert_eq!(split_host("[::1]:80"), Some(("::1".to_owned(), Some(80))));
+        assert_eq!(
+            split_host("localhost"),
+            Some(("localhost".to_owned(), None))
+        );
+        assert_eq!(protocol_version("HTTP/1.1").as_deref(), Some("1.1"));
+        assert_eq!(protocol_version("HTTP/2.0").as_deref(), Some("2"));
+        assert_eq!(
+            url_host("http://user@127.0.0.1:9/api?x"),
+            Some(("127.0.0.1".to_owned(), Some(9)))
+        );
+    }
+
+    #[cfg(feature = "sql")]
+    #[test]
+    fn collection_names_come_from_simple_statements() {
+        assert_eq!(
+            collection_name("SELECT id FROM users WHERE x").as_deref(),
+            Some("users")
+        );
+        assert_eq!(
+            collection_name("insert into \"posts\" (a)").as_deref(),
+            Some("posts")
+        );
+        assert_eq!(collection_name("UPDATE t SET a = 1").as_deref(), Some("t"));
+        assert_eq!(collection_name("BEGIN"), None);
+    }
+}

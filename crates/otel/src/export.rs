@@ -1,0 +1,544 @@
+//! Sending spans: one batch processor per exporter, off the request path.
+//!
+//! Each exporter runs behind the SDK's `BatchSpanProcessor` (its own thread, a bounded queue).
+//! Exporters are built on a helper thread: the tonic exporter with the crate's own small tokio
+//! runtime entered (it also runs there), and nothing is built on an actix worker. An
+//! [`Observed`] wrapper counts what was exported and what failed; the panel shows it, and a
+//! failing exporter is logged once per run of failures, not once per span.
+
+mod zipkin;
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use opentelemetry::trace::{Event, SpanContext, SpanId, SpanKind, Status, TraceFlags};
+use opentelemetry::{InstrumentationScope, KeyValue, Value};
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{
+    BatchConfigBuilder, BatchSpanProcessor, SpanData, SpanEvents, SpanExporter, SpanLinks,
+    SpanProcessor,
+};
+use opentelemetry_semantic_conventions::attribute as semconv;
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Exporter, OtelConfig, Protocol};
+use crate::propagation::TraceContext;
+use crate::span::{Attribute, AttributeValue, Kind, SpanRecord};
+
+pub(crate) use zipkin::ZipkinExporter;
+
+/// Something went wrong setting up or shutting down export.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ExportError {
+    /// An exporter could not be built, e.g. from an invalid endpoint or header.
+    Build {
+        /// The exporter, e.g. `otlp (grpc)`.
+        exporter: String,
+        /// Why.
+        message: String,
+    },
+    /// The runtime the gRPC exporter needs could not start.
+    Runtime(String),
+    /// Flushing or stopping an exporter failed; spans may have been lost.
+    Shutdown {
+        /// The exporter.
+        exporter: String,
+        /// Why.
+        message: String,
+    },
+}
+
+impl fmt::Display for ExportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExportError::Build { exporter, message } => {
+                write!(f, "the {exporter} exporter could not be built: {message}")
+            }
+            ExportError::Runtime(message) => {
+                write!(
+                    f,
+                    "the OpenTelemetry export runtime could not start: {message}"
+                )
+            }
+            ExportError::Shutdown { exporter, message } => {
+                write!(
+                    f,
+                    "the {exporter} exporter did not shut down cleanly: {message}"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for ExportError {}
+
+/// How one exporter is doing, as the panel shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExporterStatus {
+    /// The exporter, e.g. `otlp (grpc)` or `zipkin`.
+    pub exporter: String,
+    /// Where it sends spans.
+    pub endpoint: String,
+    /// Spans the backend accepted.
+    pub exported: u64,
+    /// Spans in batches the backend refused or did not answer for.
+    pub failed: u64,
+    /// Spans dropped because too many were waiting.
+    pub dropped: u64,
+    /// Spans waiting to be sent.
+    pub pending: u64,
+    /// The last export error, if any.
+    pub last_error: Option<String>,
+    /// Whether the last export failed.
+    pub failing: bool,
+}
+
+/// Export counters of one exporter, shared by the panel and its [`Observed`] wrapper.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    exported: AtomicU64,
+    failed: AtomicU64,
+    dropped: AtomicU64,
+    pending: AtomicUsize,
+    failing: AtomicBool,
+    failed_in_run: AtomicU64,
+    last_error: Mutex<Option<String>>,
+}
+
+/// An exporter that records each export's outcome in [`Counters`].
+#[derive(Debug)]
+pub(crate) struct Observed<E> {
+    label: String,
+    inner: E,
+    counters: Arc<Counters>,
+}
+
+impl<E: SpanExporter> SpanExporter for Observed<E> {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        let n = batch.len();
+        let result = self.inner.export(batch).await;
+        let c = &self.counters;
+        let _ = c
+            .pending
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |p| {
+                Some(p.saturating_sub(n))
+            });
+        match &result {
+            Ok(()) => {
+                c.exported.fetch_add(n as u64, Ordering::Relaxed);
+                if c.failing.swap(false, Ordering::AcqRel) {
+                    let lost = c.failed_in_run.swap(0, Ordering::AcqRel);
+                    tracing::info!(
+                        target: "debug_toolbar::otel",
+                        "span export to {} works again ({lost} spans were not exported)",
+                        self.label
+                    );
+                }
+            }
+            Err(e) => {
+                let n64 = n as u64;
+                c.failed.fetch_add(n64, Ordering::Relaxed);
+                c.failed_in_run.fetch_add(n64, Ordering::Relaxed);
+                let message = e.to_string();
+                if let Ok(mut last) = c.last_error.lock() {
+                    *last = Some(message.clone());
+                }
+                if !c.failing.swap(true, Ordering::AcqRel) {
+                    tracing::warn!(
+                        target: "debug_toolbar::otel",
+                        "span export to {} failed: {message} (not logged again until it works)",
+                        self.label
+                    );
+                }
+            }
+        }
+        result
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.inner.set_resource(resource);
+    }
+}
+
+/// A tokio runtime that is shut down without blocking when dropped, even inside async code.
+struct OwnedRuntime(Option<tokio::runtime::Runtime>);
+
+impl Drop for OwnedRuntime {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+impl fmt::Debug for OwnedRuntime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("OwnedRuntime")
+    }
+}
+
+/// One exporter behind its batch processor.
+#[derive(Debug)]
+struct Sink {
+    label: String,
+    endpoint: String,
+    processor: BatchSpanProcessor,
+    counters: Arc<Counters>,
+    max_pending: usize,
+}
+
+/// Every configured exporter, ready to take a request's spans.
+#[derive(Debug)]
+pub(crate) struct Pipeline {
+    sinks: Vec<Sink>,
+    scope: InstrumentationScope,
+    shut_down: AtomicBool,
+    // Dropped last: the processors above may still use it while they stop.
+    _runtime: Option<OwnedRuntime>,
+}
+
+impl Pipeline {
+    /// Builds the configured exporters on a helper thread (see the module docs); `Ok(None)`
+    /// when nothing is exported.
+    pub(crate) fn build(config: &OtelConfig) -> Result<Option<Self>, ExportError> {
+        if !config.exports() {
+            return Ok(None);
+        }
+        let config = config.clone();
+        std::thread::Builder::new()
+            .name("otel-build".to_owned())
+            .spawn(move || build_on_this_thread(&config).map(Some))
+            .map_err(|e| ExportError::Runtime(e.to_string()))?
+            .join()
+            .map_err(|_| ExportError::Runtime("building the exporters panicked".to_owned()))?
+    }
+
+    /// Hands a sampled request's spans to every exporter; never blocks.
+    pub(crate) fn send(&self, spans: &[SpanRecord], trace: &TraceContext, started_at: SystemTime) {
+        if self.shut_down.load(Ordering::Acquire) || spans.is_empty() {
+            return;
+        }
+        let data: Vec<SpanData> = spans
+            .iter()
+            .filter_map(|s| span_data(s, trace, started_at, &self.scope))
+            .collect();
+        for sink in &self.sinks {
+            for span in &data {
+                let queued =
+                    sink.counters
+                        .pending
+                        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |p| {
+                            (p < sink.max_pending).then_some(p + 1)
+                        });
+                if queued.is_ok() {
+                    sink.processor.on_end(span.clone());
+                } else {
+                    sink.counters.dropped.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+    }
+
+    /// How each exporter is doing.
+    pub(crate) fn status(&self) -> Vec<ExporterStatus> {
+        self.sinks
+            .iter()
+            .map(|sink| {
+                let c = &sink.counters;
+                ExporterStatus {
+                    exporter: sink.label.clone(),
+                    endpoint: sink.endpoint.clone(),
+                    exported: c.exported.load(Ordering::Relaxed),
+                    failed: c.failed.load(Ordering::Relaxed),
+                    dropped: c.dropped.load(Ordering::Relaxed),
+                    pending: c.pending.load(Ordering::Relaxed) as u64,
+                    last_error: c.last_error.lock().ok().and_then(|l| l.clone()),
+                    failing: c.failing.load(Ordering::Relaxed),
+                }
+            })
+            .collect()
+    }
+
+    /// Sends what is queued and stops every exporter, waiting at most `timeout` for each.
+    /// Runs on a thread of its own, so that it never blocks an async runtime it depends on.
+    pub(crate) fn shutdown(self: &Arc<Self>, timeout: Duration) -> Result<(), ExportError> {
+        if self.shut_down.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        let this = Arc::clone(self);
+        let joined = std::thread::Builder::new()
+            .name("otel-shutdown".to_owned())
+            .spawn(move || {
+                let mut first_error = None;
+                for sink in &this.sinks {
+                    if let Err(e) = sink.processor.shutdown_with_timeout(timeout)
+                        && first_error.is_none()
+                    {
+                        first_error = Some(ExportError::Shutdown {
+                            exporter: sink.label.clone(),
+                            message: e.to_string(),
+                        });
+                    }
+                }
+                first_error
+            })
+            .map_err(|e| ExportError::Runtime(e.to_string()))?
+            .join();
+        match joined {
+            Ok(None) => Ok(()),
+            Ok(Some(e)) => Err(e),
+            Err(_) => Err(ExportError::Runtime("shutting down panicked".to_owned())),
+        }
+    }
+}
+
+fn resource(config: &OtelConfig) -> Resource {
+    let mut attributes = vec![
+        KeyValue::new(semconv::TELEMETRY_SDK_NAME, "opentelemetry"),
+        KeyValue::new(semconv::TELEMETRY_SDK_LANGUAGE, "rust"),
+        KeyValue::new(semconv::TELEMETRY_SDK_VERSION, "0.33.1"),
+    ];
+    if let Some(version) = &config.service_version {
+        attributes.push(KeyValue::new(semconv::SERVICE_VERSION, version.clone()));
+    }
+    for (key, value) in &config.resource_attributes {
+        attributes.push(KeyValue::new(key.clone(), value.clone()));
+    }
+    Resource::builder_empty()
+        .with_service_name(config.service_name.clone())
+        .with_attributes(attributes)
+        .build()
+}
+
+fn build_on_this_thread(config: &OtelConfig) -> Result<Pipeline, ExportError> {
+    let resource = resource(config);
+    let mut sinks = Vec::new();
+    let mut runtime = None;
+    for exporter in config.exporters() {
+        let counters = Arc::new(Counters::default());
+        let (label, endpoint, processor) = match exporter {
+            Exporter::Otlp => {
+                let endpoint = config.otlp_endpoint();
+                let label = format!("otlp ({})", config.otlp_protocol.name());
+                let built = match config.otlp_protocol {
+                    Protocol::Grpc => {
+                        if runtime.is_none() {
+                            runtime = Some(OwnedRuntime(Some(
+                                tokio::runtime::Builder::new_multi_thread()
+                                    .worker_threads(1)
+                                    .thread_name("otel-rt")
+                                    .enable_all()
+                                    .build()
+                                    .map_err(|e| ExportError::Runtime(e.to_string()))?,
+                            )));
+                        }
+                        let Some(OwnedRuntime(Some(rt))) = &runtime else {
+                            return Err(ExportError::Runtime("no runtime".to_owned()));
+                        };
+                        let _entered = rt.enter();
+                        grpc_exporter(config, &endpoint)
+                    }
+                    Protocol::HttpProtobuf => http_exporter(config, &endpoint),
+                };
+                let inner = built.map_err(|message| ExportError::Build {
+                    exporter: label.clone(),
+                    message,
+                })?;
+                let observed = Observed {
+                    label: label.clone(),
+                    inner,
+                    counters: counters.clone(),
+                };
+                (label, endpoint, processor(config, observed, &resource))
+            }
+            Exporter::Zipkin => {
+                let label = "zipkin".to_owned();
+                let endpoint = config.zipkin_endpoint.clone();
+                let inner =
+                    ZipkinExporter::new(&endpoint, config.zipkin_timeout).map_err(|message| {
+                        ExportError::Build {
+                            exporter: label.clone(),
+                            message,
+                        }
+                    })?;
+                let observed = Observed {
+                    label: label.clone(),
+                    inner,
+                    counters: counters.clone(),
+                };
+                (label, endpoint, processor(config, observed, &resource))
+            }
+        };
+        sinks.push(Sink {
+            label,
+            endpoint,
+            processor,
+            counters,
+            max_pending: config.max_queue_size,
+        });
+    }
+    Ok(Pipeline {
+        sinks,
+        scope: InstrumentationScope::builder("actix-debug-toolbar")
+            .with_version(env!("CARGO_PKG_VERSION"))
+            .build(),
+        shut_down: AtomicBool::new(false),
+        _runtime: runtime,
+    })
+}
+
+fn processor<E: SpanExporter + 'static>(
+    config: &OtelConfig,
+    exporter: E,
+    resource: &Resource,
+) -> BatchSpanProcessor {
+    let mut processor = BatchSpanProcessor::builder(exporter)
+        .with_batch_config(
+            BatchConfigBuilder::default()
+                // One more than our own bound, so that the processor never drops silently.
+                .with_max_queue_size(config.max_queue_size + 1)
+                .with_scheduled_delay(config.scheduled_delay)
+                .build(),
+        )
+        .build();
+    processor.set_resource(resource);
+    processor
+}
+
+fn retry_policy(config: &OtelConfig) -> opentelemetry_otlp::RetryPolicy {
+    if config.max_retries == 0 {
+        opentelemetry_otlp::RetryPolicy::disabled()
+    } else {
+        opentelemetry_otlp::RetryPolicy::recommended().with_max_retries(config.max_retries)
+    }
+}
+
+fn grpc_exporter(
+    config: &OtelConfig,
+    endpoint: &str,
+) -> Result<opentelemetry_otlp::SpanExporter, String> {
+    use opentelemetry_otlp::tonic_types::metadata::MetadataMap;
+    use opentelemetry_otlp::{WithExportConfig, WithTonicConfig};
+    let mut headers = http::HeaderMap::with_capacity(config.otlp_headers.len());
+    for (key, value) in &config.otlp_headers {
+        let name = http::HeaderName::from_bytes(key.to_ascii_lowercase().as_bytes())
+            .map_err(|e| format!("header {key:?}: {e}"))?;
+        let value =
+            http::HeaderValue::from_str(value).map_err(|e| format!("header {key:?}: {e}"))?;
+        headers.insert(name, value);
+    }
+    let metadata = MetadataMap::from_headers(headers);
+    opentelemetry_otlp::SpanExporter::builder()
+        .with_tonic()
+        .with_endpoint(endpoint)
+        .with_timeout(config.otlp_timeout)
+        .with_retry_policy(retry_policy(config))
+        .with_metadata(metadata)
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+fn http_exporter(
+    config: &OtelConfig,
+    endpoint: &str,
+) -> Result<opentelemetry_otlp::SpanExporter, String> {
+    use opentelemetry_otlp::{WithExportConfig, WithHttpConfig};
+    opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+        .with_endpoint(endpoint)
+        .with_timeout(config.otlp_timeout)
+        .with_retry_policy(retry_policy(config))
+        .with_headers(config.otlp_headers.iter().cloned().collect())
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+fn value(v: &AttributeValue) -> Value {
+    match v {
+        AttributeValue::Bool(b) => Value::Bool(*b),
+        AttributeValue::Int(i) => Value::I64(*i),
+        AttributeValue::Float(f) => Value::F64(*f),
+        AttributeValue::Str(s) => Value::String(s.clone().into()),
+    }
+}
+
+fn key_values(attributes: &[Attribute]) -> Vec<KeyValue> {
+    attributes
+        .iter()
+        .map(|a| KeyValue::new(a.key.clone(), value(&a.value)))
+        .collect()
+}
+
+fn at(started_at: SystemTime, ms: f64) -> SystemTime {
+    started_at + Duration::from_secs_f64((ms / 1000.0).max(0.0))
+}
+
+/// The SDK's form of a span, ready for any exporter.
+pub(crate) fn span_data(
+    span: &SpanRecord,
+    trace: &TraceContext,
+    started_at: SystemTime,
+    scope: &InstrumentationScope,
+) -> Option<SpanData> {
+    let span_id = SpanId::from_hex(&span.span_id).ok()?;
+    let is_server = span.span_id == trace.span_id().to_string();
+    let parent = span
+        .parent_span_id
+        .as_deref()
+        .and_then(|p| SpanId::from_hex(p).ok())
+        .unwrap_or(SpanId::INVALID);
+    let mut events = SpanEvents::default();
+    events.events = span
+        .events
+        .iter()
+        .map(|e| {
+            Event::new(
+                e.name.clone(),
+                at(started_at, e.offset_ms),
+                key_values(&e.attributes),
+                0,
+            )
+        })
+        .collect();
+    Some(SpanData {
+        span_context: SpanContext::new(
+            trace.trace_id(),
+            span_id,
+            TraceFlags::SAMPLED,
+            false,
+            trace.trace_state().clone(),
+        ),
+        parent_span_id: parent,
+        parent_span_is_remote: is_server && trace.parent_span_id().is_some(),
+        span_kind: match span.kind {
+            Kind::Server => SpanKind::Server,
+            Kind::Client => SpanKind::Client,
+            Kind::Internal => SpanKind::Internal,
+        },
+        name: span.name.clone().into(),
+        start_time: at(started_at, span.start_ms),
+        end_time: at(started_at, span.start_ms + span.duration_ms),
+        attributes: key_values(&span.attributes),
+        dropped_attributes_count: 0,
+        events,
+        links: SpanLinks::default(),
+        status: match &span.error {
+            Some(description) => Status::error(description.clone()),
+            None => Status::Unset,
+        },
+        instrumentation_scope: scope.clone(),
+    })
+}

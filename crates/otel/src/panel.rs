@@ -1,0 +1,362 @@
+//! The OpenTelemetry panel: the request's trace as a waterfall, and its export.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use debug_toolbar_core::{
+    Badge, BadgeLevel, Panel, RequestHead, RequestState, StatsContext, Template, register_panel,
+};
+use opentelemetry_sdk::trace::Sampler;
+use serde::{Deserialize, Serialize};
+
+use crate::config::OtelConfig;
+use crate::convert::{self, Sources};
+use crate::export::{ExportError, ExporterStatus, Pipeline};
+use crate::propagation::{self, TRACERESPONSE, TraceContext};
+use crate::span::SpanRecord;
+
+/// The request's trace: its spans as a waterfall (server, database, template, outgoing call,
+/// application spans, log events), the trace id with links to Jaeger and Zipkin, and how
+/// export is doing.
+///
+/// As a request starts, the panel continues the incoming W3C `traceparent` or starts a trace
+/// ([`TraceContext`], readable by handlers); when it ends, the stats of the Timer, SQL,
+/// Logging, Templates and Profiling panels become spans ([`crate::convert`]) that are shown
+/// here and, when the trace is sampled and an exporter is configured, sent off the request
+/// path. Every response gets a `traceresponse` header naming the trace and the server span.
+///
+/// The registered instance reads its configuration from the environment
+/// ([`OtelConfig::from_env`]) the first time it is used. To configure it in code, pass your
+/// own to the toolbar's builder (it replaces the registered one) and shut it down when the
+/// server has stopped:
+///
+/// ```no_run
+/// use debug_toolbar_otel::{OtelConfig, OtelPanel, Protocol};
+///
+/// let otel = OtelPanel::new(
+///     OtelConfig::builder()
+///         .service_name("shop")
+///         .otlp(Protocol::Grpc, "http://localhost:4317")
+///         .jaeger_ui("http://localhost:16686")
+///         .build(),
+/// );
+/// // ToolbarConfig::builder().panel(otel.clone()) … HttpServer::new(…).run().await …
+/// otel.shutdown().ok();
+/// ```
+#[derive(Clone)]
+pub struct OtelPanel {
+    source: Source,
+}
+
+#[derive(Clone)]
+enum Source {
+    /// The process-wide panel configured from the environment, built on first use.
+    Global,
+    Own(Arc<Inner>),
+}
+
+struct Inner {
+    config: OtelConfig,
+    sampler: Sampler,
+    pipeline: Option<Arc<Pipeline>>,
+    setup_error: Option<String>,
+}
+
+impl Inner {
+    fn new(config: OtelConfig) -> Self {
+        match Self::try_new(config.clone()) {
+            Ok(inner) => inner,
+            Err(e) => {
+                tracing::error!(
+                    target: "debug_toolbar::otel",
+                    "{e}; the OpenTelemetry panel works without export"
+                );
+                Self {
+                    sampler: propagation::sdk_sampler(config.sampler),
+                    config,
+                    pipeline: None,
+                    setup_error: Some(e.to_string()),
+                }
+            }
+        }
+    }
+
+    fn try_new(config: OtelConfig) -> Result<Self, ExportError> {
+        let pipeline = Pipeline::build(&config)?.map(Arc::new);
+        Ok(Self {
+            sampler: propagation::sdk_sampler(config.sampler),
+            config,
+            pipeline,
+            setup_error: None,
+        })
+    }
+}
+
+static GLOBAL: OnceLock<Arc<Inner>> = OnceLock::new();
+
+impl fmt::Debug for OtelPanel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = self.inner();
+        f.debug_struct("OtelPanel")
+            .field("global", &matches!(self.source, Source::Global))
+            .field("config", &inner.config)
+            .field("exporting", &inner.pipeline.is_some())
+            .finish()
+    }
+}
+
+impl OtelPanel {
+    /// A panel with `config`. If an exporter cannot be built the error is logged (and shown in
+    /// the panel) and the panel works without export.
+    pub fn new(config: OtelConfig) -> Self {
+        Self {
+            source: Source::Own(Arc::new(Inner::new(config))),
+        }
+    }
+
+    /// A panel with `config`; fails when an exporter cannot be built.
+    pub fn try_new(config: OtelConfig) -> Result<Self, ExportError> {
+        Ok(Self {
+            source: Source::Own(Arc::new(Inner::try_new(config)?)),
+        })
+    }
+
+    /// The process-wide panel the toolbar registers, configured from the environment
+    /// ([`OtelConfig::from_env`]) when it is first used.
+    pub fn global() -> Self {
+        Self {
+            source: Source::Global,
+        }
+    }
+
+    fn inner(&self) -> &Arc<Inner> {
+        match &self.source {
+            Source::Own(inner) => inner,
+            Source::Global => GLOBAL.get_or_init(|| Arc::new(Inner::new(OtelConfig::from_env()))),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &OtelConfig {
+        &self.inner().config
+    }
+
+    /// How each exporter is doing; empty when nothing is exported.
+    pub fn export_status(&self) -> Vec<ExporterStatus> {
+        self.inner()
+            .pipeline
+            .as_ref()
+            .map(|p| p.status())
+            .unwrap_or_default()
+    }
+
+    /// Sends the spans still queued and stops the exporters; spans of later requests are no
+    /// longer exported. Call it after the server has stopped (after `HttpServer::run().await`
+    /// returns). It blocks for up to a few seconds, on a thread of its own, so it is safe
+    /// anywhere but should not run on a request's path.
+    pub fn shutdown(&self) -> Result<(), ExportError> {
+        let inner = self.inner();
+        match &inner.pipeline {
+            Some(pipeline) => {
+                let timeout = inner
+                    .config
+                    .otlp_timeout
+                    .max(inner.config.zipkin_timeout)
+                    .max(Duration::from_secs(1));
+                pipeline.shutdown(timeout)
+            }
+            None => Ok(()),
+        }
+    }
+}
+
+/// What the OpenTelemetry panel records.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OtelStats {
+    /// The trace id, 32 hex digits.
+    pub trace_id: String,
+    /// The server span's id.
+    pub span_id: String,
+    /// The caller's span, when the request continued an incoming trace.
+    pub parent_span_id: Option<String>,
+    /// Whether the trace is sampled (exported when an exporter is configured).
+    pub sampled: bool,
+    /// The `traceresponse` header sent with the response.
+    pub traceresponse: String,
+    /// The spans, server span first, depth-first by start time.
+    pub spans: Vec<SpanRecord>,
+    /// Spans not shown (past the limit).
+    pub not_shown: usize,
+    /// The trace's length in milliseconds (the waterfall's width).
+    pub total_ms: f64,
+    /// The trace in the Jaeger UI, when its base URL is configured.
+    pub jaeger_url: Option<String>,
+    /// The trace in the Zipkin UI, when its base URL is configured.
+    pub zipkin_url: Option<String>,
+    /// Export of this request and the exporters' state.
+    pub export: ExportView,
+}
+
+/// Export as the panel shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExportView {
+    /// Whether any exporter is configured.
+    pub enabled: bool,
+    /// Whether this request's spans were handed to the exporters.
+    pub queued: bool,
+    /// Each exporter's counts and last error, as of this request.
+    pub exporters: Vec<ExporterStatus>,
+    /// Why nothing is exported, or what went wrong setting export up.
+    pub note: Option<String>,
+}
+
+impl Panel for OtelPanel {
+    type Stats = OtelStats;
+    const ID: &'static str = "otel";
+
+    fn title(&self) -> Cow<'static, str> {
+        "OpenTelemetry".into()
+    }
+
+    fn nav_subtitle(&self, stats: &OtelStats) -> Option<String> {
+        let spans = stats.spans.len() + stats.not_shown;
+        let short: String = stats.trace_id.chars().take(8).collect();
+        Some(format!(
+            "{spans} {} · trace {short}…",
+            if spans == 1 { "span" } else { "spans" }
+        ))
+    }
+
+    fn on_request(&self, head: &RequestHead<'_>, state: &mut RequestState) {
+        state.insert(TraceContext::from_request(head, &self.inner().sampler));
+    }
+
+    fn dependencies(&self) -> &'static [&'static str] {
+        &["timer", "sql", "logging", "templates", "profiling"]
+    }
+
+    fn generate_stats(&self, cx: &StatsContext<'_>) -> OtelStats {
+        let inner = self.inner();
+        let fallback;
+        let trace = match cx.state::<TraceContext>() {
+            Some(trace) => trace,
+            None => {
+                let none = NoHeaders;
+                let head = RequestHead::new(
+                    &cx.request().method,
+                    &cx.request().path,
+                    cx.timing().started_at,
+                    &none,
+                );
+                fallback = TraceContext::from_request(&head, &inner.sampler);
+                &fallback
+            }
+        };
+        let sources = Sources {
+            request: cx.request(),
+            response: cx.response(),
+            timing: cx.timing(),
+            recording: cx.recording(),
+            trace,
+            #[cfg(feature = "timer")]
+            timer: cx.stats::<debug_toolbar_panels::TimerPanel>(),
+            #[cfg(feature = "sql")]
+            sql: cx.stats::<debug_toolbar_panels::SqlPanel>(),
+            #[cfg(feature = "logging")]
+            logging: cx.stats::<debug_toolbar_panels::LoggingPanel>(),
+            #[cfg(feature = "templates")]
+            templates: cx.stats::<debug_toolbar_panels::TemplatesPanel>(),
+            #[cfg(feature = "profiling")]
+            profiling: cx.stats::<debug_toolbar_panels::ProfilingPanel>(),
+        };
+        let converted = convert::convert(&sources);
+        let queued = match &inner.pipeline {
+            Some(pipeline) if trace.is_sampled() => {
+                pipeline.send(&converted.spans, trace, cx.timing().started_at);
+                true
+            }
+            _ => false,
+        };
+        let trace_id = trace.trace_id().to_string();
+        let note = match (&inner.setup_error, &inner.pipeline) {
+            (Some(e), _) => Some(e.clone()),
+            (None, None) if inner.config.sdk_disabled => {
+                Some("OTEL_SDK_DISABLED is set: nothing is exported.".to_owned())
+            }
+            (None, None) => Some(
+                "No exporter is configured: set OTEL_EXPORTER_OTLP_ENDPOINT or \
+                 OTEL_EXPORTER_ZIPKIN_ENDPOINT (or OTEL_TRACES_EXPORTER) to send spans."
+                    .to_owned(),
+            ),
+            (None, Some(_)) if !trace.is_sampled() => {
+                Some("This trace is not sampled: its spans are not exported.".to_owned())
+            }
+            (None, Some(_)) => None,
+        };
+        OtelStats {
+            total_ms: converted
+                .spans
+                .iter()
+                .map(|s| s.start_ms + s.duration_ms)
+                .fold(0.0, f64::max),
+            jaeger_url: inner
+                .config
+                .jaeger_ui()
+                .map(|ui| format!("{}/trace/{trace_id}", ui.trim_end_matches('/'))),
+            zipkin_url: inner
+                .config
+                .zipkin_ui()
+                .map(|ui| format!("{}/zipkin/traces/{trace_id}", ui.trim_end_matches('/'))),
+            span_id: trace.span_id().to_string(),
+            parent_span_id: trace.parent_span_id().map(|p| p.to_string()),
+            sampled: trace.is_sampled(),
+            traceresponse: trace.traceresponse(),
+            trace_id,
+            spans: converted.spans,
+            not_shown: converted.not_shown,
+            export: ExportView {
+                enabled: inner.pipeline.is_some(),
+                queued,
+                exporters: inner
+                    .pipeline
+                    .as_ref()
+                    .map(|p| p.status())
+                    .unwrap_or_default(),
+                note,
+            },
+        }
+    }
+
+    fn template(&self) -> Template {
+        Template::new(
+            "panels/otel.html",
+            include_str!("../../../templates/panels/otel.html"),
+        )
+    }
+
+    fn response_headers(&self, stats: &OtelStats) -> Vec<(&'static str, String)> {
+        vec![(TRACERESPONSE, stats.traceresponse.clone())]
+    }
+
+    fn badge(&self, stats: &OtelStats) -> Option<Badge> {
+        stats
+            .export
+            .exporters
+            .iter()
+            .any(|e| e.failing)
+            .then(|| Badge::new(BadgeLevel::Warning, "export failing"))
+    }
+}
+
+/// A request without headers, for a context made after the fact.
+struct NoHeaders;
+
+impl debug_toolbar_core::HeaderLookup for NoHeaders {
+    fn header(&self, _name: &str) -> Option<&str> {
+        None
+    }
+}
+
+register_panel!(OtelPanel::global());

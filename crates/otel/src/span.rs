@@ -1,0 +1,180 @@
+//! The spans of one request as the panel keeps them: shown as a waterfall, sent as OTLP or
+//! Zipkin spans.
+
+use serde::{Deserialize, Serialize};
+
+/// One span of the request's trace.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpanRecord {
+    /// Span id, 16 hex digits.
+    pub span_id: String,
+    /// The parent's span id; for the server span, the caller's span when the trace came in.
+    pub parent_span_id: Option<String>,
+    /// The span's name, e.g. `GET /users/{id}` or `SELECT users`.
+    pub name: String,
+    /// The OpenTelemetry span kind.
+    pub kind: Kind,
+    /// What the span stands for, which decides its colour in the waterfall.
+    pub category: Category,
+    /// When it started, in milliseconds after the request started.
+    pub start_ms: f64,
+    /// How long it took, in milliseconds.
+    pub duration_ms: f64,
+    /// How many spans of the request it is nested in (the server span is 0).
+    pub depth: usize,
+    /// Attributes, with semantic-convention names where one exists.
+    pub attributes: Vec<Attribute>,
+    /// Events, e.g. log records, in time order.
+    pub events: Vec<SpanEvent>,
+    /// The error description when the span's status is `Error`.
+    pub error: Option<String>,
+    /// Left edge in the waterfall, in percent of the trace's length.
+    pub left_pct: f64,
+    /// Width in the waterfall, in percent of the trace's length.
+    pub width_pct: f64,
+}
+
+/// The OpenTelemetry span kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum Kind {
+    /// The server side of a request.
+    Server,
+    /// A call to another service or a database.
+    Client,
+    /// Work inside the process.
+    Internal,
+}
+
+/// What a span stands for in the waterfall.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum Category {
+    /// The request itself.
+    Server,
+    /// A database query.
+    Db,
+    /// A template render.
+    Template,
+    /// An outgoing HTTP call.
+    Http,
+    /// Any other span of the application.
+    Internal,
+}
+
+/// An attribute's value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum AttributeValue {
+    /// A boolean.
+    Bool(bool),
+    /// An integer.
+    Int(i64),
+    /// A float.
+    Float(f64),
+    /// A string.
+    Str(String),
+}
+
+impl std::fmt::Display for AttributeValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AttributeValue::Bool(v) => write!(f, "{v}"),
+            AttributeValue::Int(v) => write!(f, "{v}"),
+            AttributeValue::Float(v) => write!(f, "{v}"),
+            AttributeValue::Str(v) => f.write_str(v),
+        }
+    }
+}
+
+impl From<&str> for AttributeValue {
+    fn from(v: &str) -> Self {
+        AttributeValue::Str(v.to_owned())
+    }
+}
+
+impl From<String> for AttributeValue {
+    fn from(v: String) -> Self {
+        AttributeValue::Str(v)
+    }
+}
+
+impl From<i64> for AttributeValue {
+    fn from(v: i64) -> Self {
+        AttributeValue::Int(v)
+    }
+}
+
+impl From<bool> for AttributeValue {
+    fn from(v: bool) -> Self {
+        AttributeValue::Bool(v)
+    }
+}
+
+impl From<f64> for AttributeValue {
+    fn from(v: f64) -> Self {
+        AttributeValue::Float(v)
+    }
+}
+
+impl From<&debug_toolbar_core::FieldValue> for AttributeValue {
+    fn from(v: &debug_toolbar_core::FieldValue) -> Self {
+        use debug_toolbar_core::FieldValue;
+        match v {
+            FieldValue::Bool(b) => AttributeValue::Bool(*b),
+            FieldValue::I64(i) => AttributeValue::Int(*i),
+            FieldValue::U64(u) => match i64::try_from(*u) {
+                Ok(i) => AttributeValue::Int(i),
+                Err(_) => AttributeValue::Str(u.to_string()),
+            },
+            FieldValue::F64(f) => AttributeValue::Float(*f),
+            FieldValue::Str(s) => AttributeValue::Str(s.clone()),
+        }
+    }
+}
+
+/// A key and a value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attribute {
+    /// The attribute's name, e.g. `http.route`.
+    pub key: String,
+    /// Its value.
+    pub value: AttributeValue,
+}
+
+impl Attribute {
+    /// An attribute.
+    pub fn new(key: impl Into<String>, value: impl Into<AttributeValue>) -> Self {
+        Self {
+            key: key.into(),
+            value: value.into(),
+        }
+    }
+}
+
+/// Something that happened at a point in a span, e.g. a log record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpanEvent {
+    /// The event's name: a log record's message.
+    pub name: String,
+    /// When it happened, in milliseconds after the request started.
+    pub offset_ms: f64,
+    /// The log level, for log records.
+    pub level: Option<String>,
+    /// Attributes.
+    pub attributes: Vec<Attribute>,
+    /// Position in the waterfall, in percent of the trace's length.
+    pub left_pct: f64,
+}
+
+impl SpanRecord {
+    /// The value of attribute `key`.
+    pub fn attribute(&self, key: &str) -> Option<&AttributeValue> {
+        self.attributes
+            .iter()
+            .find(|a| a.key == key)
+            .map(|a| &a.value)
+    }
+}
