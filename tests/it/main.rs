@@ -6,6 +6,7 @@
 
 mod access;
 mod browser;
+mod demo;
 mod history;
 mod injection;
 mod logging;

@@ -8,15 +8,59 @@ use ipnet::IpNet;
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 const FORWARDED: HeaderName = HeaderName::from_static("forwarded");
 
+/// A set of networks, ready for quick membership tests on every request.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Nets {
+    /// (network, mask) of each IPv4 network.
+    v4: Vec<(u32, u32)>,
+    /// (network, mask) of each IPv6 network.
+    v6: Vec<(u128, u128)>,
+}
+
+impl Nets {
+    pub(crate) fn new(nets: &[IpNet]) -> Self {
+        let mut set = Self::default();
+        for net in nets {
+            match net {
+                IpNet::V4(n) => set
+                    .v4
+                    .push((u32::from(n.network()), u32::from(n.netmask()))),
+                IpNet::V6(n) => set
+                    .v6
+                    .push((u128::from(n.network()), u128::from(n.netmask()))),
+            }
+        }
+        set
+    }
+
+    /// Whether `addr` is in one of the networks (IPv4-mapped IPv6 addresses count as IPv4).
+    pub(crate) fn contains(&self, addr: IpAddr) -> bool {
+        match canonical(addr) {
+            IpAddr::V4(a) => {
+                let a = u32::from(a);
+                self.v4.iter().any(|&(net, mask)| a & mask == net)
+            }
+            IpAddr::V6(a) => {
+                let a = u128::from(a);
+                self.v6.iter().any(|&(net, mask)| a & mask == net)
+            }
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.v4.is_empty() && self.v6.is_empty()
+    }
+}
+
 /// The client's address: the TCP peer, or, when the peer is a trusted proxy, the last address
 /// in the forwarding headers that is not itself a trusted proxy.
 pub(crate) fn client_addr(
     peer: Option<IpAddr>,
     headers: &HeaderMap,
-    trusted_proxies: &[IpNet],
+    trusted_proxies: &Nets,
 ) -> Option<IpAddr> {
     let peer = peer.map(canonical)?;
-    if !contains(trusted_proxies, peer) {
+    if trusted_proxies.is_empty() || !trusted_proxies.contains(peer) {
         return Some(peer);
     }
     // Walk the chain from the nearest hop outwards; every hop we trust vouches for the next.
@@ -28,17 +72,11 @@ pub(crate) fn client_addr(
             break;
         };
         client = *addr;
-        if !contains(trusted_proxies, client) {
+        if !trusted_proxies.contains(client) {
             break;
         }
     }
     Some(client)
-}
-
-/// Whether `addr` is inside one of `nets`.
-pub(crate) fn contains(nets: &[IpNet], addr: IpAddr) -> bool {
-    let addr = canonical(addr);
-    nets.iter().any(|net| net.contains(&addr))
 }
 
 /// IPv4-mapped IPv6 addresses (`::ffff:127.0.0.1`) as IPv4.
@@ -114,7 +152,7 @@ mod tests {
     fn forwarded_headers_are_ignored_without_trusted_proxies() {
         let h = headers(&[("x-forwarded-for", "127.0.0.1")]);
         assert_eq!(
-            client_addr(Some(ip("203.0.113.9")), &h, &[]),
+            client_addr(Some(ip("203.0.113.9")), &h, &Nets::default()),
             Some(ip("203.0.113.9"))
         );
     }
@@ -125,7 +163,7 @@ mod tests {
         // The client sent "127.0.0.1" itself; the proxy appended the real address.
         let h = headers(&[("x-forwarded-for", "127.0.0.1, 203.0.113.9")]);
         assert_eq!(
-            client_addr(Some(ip("172.17.0.1")), &h, &[proxy]),
+            client_addr(Some(ip("172.17.0.1")), &h, &Nets::new(&[proxy])),
             Some(ip("203.0.113.9"))
         );
     }
@@ -141,16 +179,19 @@ mod tests {
             ("x-forwarded-for", "127.0.0.1"),
         ]);
         assert_eq!(
-            client_addr(Some(ip("10.0.0.3")), &h, &[proxy]),
+            client_addr(Some(ip("10.0.0.3")), &h, &Nets::new(&[proxy])),
             Some(ip("2001:db8::1"))
         );
     }
 
     #[test]
     fn mapped_ipv4_is_matched_as_ipv4() {
-        let nets: Vec<IpNet> = vec!["127.0.0.0/8".parse().unwrap()];
-        assert!(contains(&nets, ip("::ffff:127.0.0.1")));
-        assert!(!contains(&nets, ip("::ffff:10.0.0.1")));
+        let nets = Nets::new(&["127.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()]);
+        assert!(nets.contains(ip("::ffff:127.0.0.1")));
+        assert!(nets.contains(ip("127.9.9.9")));
+        assert!(nets.contains(ip("::1")));
+        assert!(!nets.contains(ip("::ffff:10.0.0.1")));
+        assert!(!nets.contains(ip("::2")));
     }
 
     #[test]
@@ -158,7 +199,7 @@ mod tests {
         let proxy: IpNet = "172.17.0.1/32".parse().unwrap();
         let h = headers(&[("x-forwarded-for", "127.0.0.1, <script>")]);
         assert_eq!(
-            client_addr(Some(ip("172.17.0.1")), &h, &[proxy]),
+            client_addr(Some(ip("172.17.0.1")), &h, &Nets::new(&[proxy])),
             Some(ip("172.17.0.1"))
         );
     }

@@ -40,6 +40,8 @@ mod middleware;
 #[cfg(feature = "otel")]
 pub mod otel;
 mod routes;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use config::{ConfigError, ShowToolbar, ToolbarConfig, ToolbarConfigBuilder};
 pub use middleware::{
@@ -74,6 +76,10 @@ pub(crate) const FEATURES: &[&str] = &[
     "versions",
     #[cfg(feature = "history")]
     "history",
+    #[cfg(feature = "budgets")]
+    "budgets",
+    #[cfg(feature = "testing")]
+    "testing",
     #[cfg(feature = "store-postgres")]
     "store-postgres",
     #[cfg(feature = "store-redis")]

@@ -93,6 +93,10 @@ pub(crate) struct Shared {
     /// Why the toolbar could not be built, said again on the first request: `new` usually runs
     /// before the application installs its subscriber.
     build_error: Option<(BuildError, std::sync::Once)>,
+    /// `config.allowed_ips`, ready for the check every request makes.
+    allowed_ips: client::Nets,
+    /// `config.trusted_proxies`, likewise.
+    trusted_proxies: client::Nets,
 }
 
 impl DebugToolbar {
@@ -106,11 +110,7 @@ impl DebugToolbar {
             Err(e) => {
                 tracing::error!(target: "debug_toolbar", "debug toolbar switched off: {e}");
                 Self {
-                    shared: Arc::new(Shared {
-                        config,
-                        toolbar: None,
-                        build_error: Some((e, std::sync::Once::new())),
-                    }),
+                    shared: Arc::new(Shared::new(config, None, Some((e, std::sync::Once::new())))),
                 }
             }
         }
@@ -139,11 +139,7 @@ impl DebugToolbar {
             None
         };
         Ok(Self {
-            shared: Arc::new(Shared {
-                config,
-                toolbar,
-                build_error: None,
-            }),
+            shared: Arc::new(Shared::new(config, toolbar, None)),
         })
     }
 
@@ -262,12 +258,26 @@ enum Decision {
 }
 
 impl Shared {
+    fn new(
+        config: ToolbarConfig,
+        toolbar: Option<Toolbar>,
+        build_error: Option<(BuildError, std::sync::Once)>,
+    ) -> Self {
+        Self {
+            allowed_ips: client::Nets::new(&config.allowed_ips),
+            trusted_proxies: client::Nets::new(&config.trusted_proxies),
+            config,
+            toolbar,
+            build_error,
+        }
+    }
+
     fn decide(&self, req: &ServiceRequest) -> Decision {
         let config = &self.config;
         let is_route = req.path().starts_with(&config.prefix);
         let peer = req.peer_addr().map(|a| a.ip());
-        let client = client::client_addr(peer, req.headers(), &config.trusted_proxies);
-        let allowed = client.is_some_and(|c| client::contains(&config.allowed_ips, c));
+        let client = client::client_addr(peer, req.headers(), &self.trusted_proxies);
+        let allowed = client.is_some_and(|c| self.allowed_ips.contains(c));
         if is_route {
             return if allowed {
                 Decision::Route

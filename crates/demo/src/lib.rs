@@ -1,12 +1,12 @@
 //! The demo application's routes, database and custom panel, shared by `main` and the tests.
 
-mod budget;
 mod outgoing;
+mod page_weight;
 
 use std::time::Duration;
 
 use actix_debug_toolbar::panels::RecordingTera;
-use actix_debug_toolbar::panels::SqlPanel;
+use actix_debug_toolbar::panels::{Budget, BudgetsPanel, SqlPanel};
 use actix_debug_toolbar::{ToolbarConfig, ToolbarConfigBuilder};
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
@@ -15,7 +15,7 @@ use serde::Serialize;
 use sqlx::ConnectOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 
-pub use budget::{BudgetPanel, BudgetStats};
+pub use page_weight::{PageWeightPanel, PageWeightStats};
 
 /// Shared application state: the database and the page templates.
 #[derive(Clone, Debug)]
@@ -105,12 +105,24 @@ async fn seed(pool: &SqlitePool) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
-/// The demo's toolbar configuration: its name and version, and the SQL panel with the demo's
-/// pool for EXPLAIN. `main` adds the `DEBUG_TOOLBAR_*` variables.
+/// The demo's toolbar configuration: its name and version, the SQL panel with the demo's pool
+/// for EXPLAIN, and its budgets. `main` adds the `DEBUG_TOOLBAR_*` variables.
 pub fn toolbar_config(state: &State) -> ToolbarConfigBuilder {
     ToolbarConfig::builder()
         .app(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
         .panel(SqlPanel::new().with_sqlite(state.pool().clone()))
+        .panel(budgets())
+}
+
+/// The demo's performance budgets: `/users` breaks its own on purpose (its N+1).
+pub fn budgets() -> BudgetsPanel {
+    BudgetsPanel::new()
+        .route("/users", Budget::new().max_queries(3).no_n_plus_one())
+        .fallback(
+            Budget::new()
+                .max_duration(Duration::from_millis(500))
+                .no_error_logs(),
+        )
 }
 
 /// Registers the demo's routes.

@@ -10,6 +10,7 @@
 //! | `headers` | [`HeadersPanel`] | request and response headers |
 //! | `response` | [`ResponsePanel`] | status, content type and size |
 //! | `versions` | [`VersionsPanel`] | rustc, the framework, the toolbar, the application |
+//! | `budgets` | [`BudgetsPanel`] | the request against its route's budget (queries, time, N+1, error logs); a red badge when broken |
 //! | `history` | [`HistoryPanel`] | the stored requests, including the page's fetch/XHR calls; switches the toolbar to any |
 //! | `sql` | [`SqlPanel`] | every sqlx query: time, rows, duplicates, N+1, EXPLAIN (`sql-sqlite`, `sql-postgres`, `sql-mysql`) |
 //! | `logging` | [`LoggingPanel`] | every `tracing` event and `log` record, filterable by level and target |
@@ -18,6 +19,8 @@
 //!
 //! Secret-looking values arrive masked from the core (see `debug_toolbar_core::redact`).
 
+#[cfg(feature = "budgets")]
+mod budgets;
 #[cfg(feature = "headers")]
 mod headers;
 #[cfg(feature = "history")]
@@ -39,6 +42,8 @@ mod timer;
 #[cfg(feature = "versions")]
 mod versions;
 
+#[cfg(feature = "budgets")]
+pub use budgets::{BrokenBudget, Budget, BudgetsPanel, BudgetsStats};
 #[cfg(feature = "headers")]
 pub use headers::{HeadersPanel, HeadersStats};
 #[cfg(feature = "history")]
