@@ -10,6 +10,7 @@ mod demo;
 mod history;
 mod injection;
 mod logging;
+mod otel;
 mod panels;
 mod profiling;
 mod recording;

@@ -205,7 +205,12 @@ async fn otlp_http(state: web::Data<HttpState>, body: web::Bytes) -> HttpRespons
                 .extend(decode_otlp(Wire::Http, &request));
             HttpResponse::Ok()
                 .content_type("application/x-protobuf")
-                .body(ExportTraceServiceResponse { partial_success: None }.encode_to_vec())
+                .body(
+                    ExportTraceServiceResponse {
+                        partial_success: None,
+                    }
+                    .encode_to_vec(),
+                )
         }
         Err(e) => HttpResponse::BadRequest().body(e.to_string()),
     }
