@@ -60,6 +60,7 @@ const EXPECTED_ROWS: &[(&str, &[&str])] = &[
     ("logging", &["Time", "Level", "Target", "Message"]),
     ("templates", &["Extends"]),
     ("profiling", &["Span", "Calls", "Total (ms)", "Self (ms)"]),
+    ("otel", &["Trace id"]),
 ];
 
 #[actix_web::test]
@@ -121,6 +122,7 @@ async fn check_home_page(client: &Client, base: &str) {
         let panel = open_panel_by_click(client, id).await;
         check_panel_content(&panel);
     }
+    check_otel_waterfall(client).await;
     check_panel_closes(client).await;
 
     check_script_requests_and_history(client).await;
@@ -211,6 +213,23 @@ async fn check_script_requests_and_history(client: &Client) {
     .await;
     click_in_toolbar(client, ".dt-back").await;
     wait_for_toolbar_state(client, "back again", |t| t.path == "/").await;
+}
+
+/// The OpenTelemetry panel draws the request's waterfall; clicking the query's span shows its
+/// attributes.
+async fn check_otel_waterfall(client: &Client) {
+    let otel = open_panel_by_click(client, "otel").await;
+    assert!(
+        otel.text.contains("Waterfall")
+            && otel.text.contains("GET /")
+            && otel.text.contains("SELECT users"),
+        "the waterfall lists the server and query spans: {otel:#?}"
+    );
+    click_in_toolbar(client, r#"details[data-category="db"] > summary"#).await;
+    wait_for_panel_state(client, "showing the query span's attributes", |p| {
+        p.text.contains("db.query.text") && p.text.contains("db.system.name")
+    })
+    .await;
 }
 
 /// The Hide button closes the toolbar, a reload keeps it closed, and the handle opens it again.
