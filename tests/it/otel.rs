@@ -596,3 +596,77 @@ async fn the_interop_endpoint_posts_each_call_with_the_trace_context() {
     );
     handle.stop(true).await;
 }
+
+#[actix_web::test]
+async fn spans_the_application_makes_with_opentelemetry_are_shown_not_exported_again() {
+    use actix_debug_toolbar::otel::opentelemetry::trace::{
+        Span as _, Tracer as _, TracerProvider as _,
+    };
+    use actix_debug_toolbar::otel::opentelemetry_sdk::trace::SdkTracerProvider;
+    use actix_web::{HttpRequest, HttpResponse, test, web};
+
+    init_tracing();
+    let receivers = Receivers::start();
+    let otel =
+        panel(OtelConfig::builder().otlp(Protocol::HttpProtobuf, receivers.http_endpoint.clone()));
+    // The application's own provider (its exporters would go here too) with the toolbar's
+    // capture processor.
+    let provider = SdkTracerProvider::builder()
+        .with_span_processor(otel.span_processor())
+        .build();
+    let tracer = provider.tracer("my-app");
+    let toolbar = DebugToolbar::new(crate::support::config().panel(otel.clone()).build());
+    let app = test::init_service(App::new().wrap(toolbar.clone()).route(
+        "/work",
+        web::get().to(move |req: HttpRequest| {
+            let tracer = tracer.clone();
+            async move {
+                let trace = actix_debug_toolbar::otel::trace_context(&req).expect("served");
+                let mut span = tracer
+                    .span_builder("app.work")
+                    .start_with_context(&tracer, &trace.context());
+                span.set_attribute(actix_debug_toolbar::otel::opentelemetry::KeyValue::new(
+                    "work.items",
+                    3_i64,
+                ));
+                span.end();
+                HttpResponse::Ok()
+                    .content_type("text/html")
+                    .body("<html><body>done</body></html>")
+            }
+        }),
+    ))
+    .await;
+    let res = test::call_service(&app, crate::support::get("/work").to_request()).await;
+    let id = crate::support::header(&res, "x-debug-toolbar-id").unwrap();
+    let _ = test::read_body(res).await;
+    let stats: OtelStats = wait_for_stats::<OtelPanel>(&toolbar, &id).await;
+    let work = stats
+        .spans
+        .iter()
+        .find(|s| s.name == "app.work")
+        .unwrap_or_else(|| {
+            panic!(
+                "the application's span is in the waterfall: {:#?}",
+                stats.spans
+            )
+        });
+    assert!(work.captured);
+    assert_eq!(work.parent_span_id.as_deref(), Some(stats.span_id.as_str()));
+    assert_eq!(work.depth, 1);
+    assert_eq!(
+        work.attribute("work.items")
+            .map(ToString::to_string)
+            .as_deref(),
+        Some("3")
+    );
+
+    shut_down(&otel).await.expect("flushed");
+    let exported = receivers.wait_for(Wire::Http, &stats.trace_id, 1, Duration::from_secs(5));
+    assert!(!exported.is_empty(), "the toolbar's own spans are exported");
+    assert!(
+        exported.iter().all(|s| s.name != "app.work"),
+        "the application exports its own spans; the toolbar does not send them twice: {:?}",
+        names(&exported)
+    );
+}

@@ -109,6 +109,7 @@ fn convert_100_queries_and_100_logs(c: &mut Criterion) {
         timing: &timing,
         recording: &recording,
         trace: &trace,
+        captured: &[],
         timer: Some(&timer),
         sql: Some(&sql),
         logging: Some(&logging),

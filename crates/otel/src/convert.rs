@@ -45,6 +45,9 @@ pub struct Sources<'a> {
     pub recording: &'a Recording,
     /// The trace decided as the request started.
     pub trace: &'a TraceContext,
+    /// Spans the application made with OpenTelemetry itself in this trace
+    /// ([`crate::CaptureProcessor`]); shown, not exported.
+    pub captured: &'a [SpanRecord],
     /// The Timer panel's stats.
     #[cfg(feature = "timer")]
     pub timer: Option<&'a debug_toolbar_panels::TimerStats>,
@@ -124,6 +127,7 @@ pub fn convert(sources: &Sources<'_>) -> Converted {
             attributes: Vec::new(),
             events: Vec::new(),
             error: None,
+            captured: false,
             left_pct: 0.0,
             width_pct: 0.0,
         };
@@ -170,6 +174,13 @@ pub fn convert(sources: &Sources<'_>) -> Converted {
     add_queries(sources, &mut spans, &converted, &mut not_shown);
     add_injected_calls(sources, &mut spans, &converted, request_ms);
     add_log_events(sources, &mut spans, &converted);
+    for span in sources.captured {
+        if spans.len() >= MAX_SPANS {
+            not_shown += 1;
+        } else if !spans.iter().any(|s| s.span_id == span.span_id) {
+            spans.push(span.clone());
+        }
+    }
     not_shown += recording
         .spans
         .iter()
@@ -296,6 +307,7 @@ fn server_span(sources: &Sources<'_>, request_ms: f64) -> SpanRecord {
         attributes,
         events: Vec::new(),
         error,
+        captured: false,
         left_pct: 0.0,
         width_pct: 100.0,
     }
@@ -450,6 +462,7 @@ fn add_queries(
                 attributes,
                 events: Vec::new(),
                 error: None,
+                captured: false,
                 left_pct: 0.0,
                 width_pct: 0.0,
             });
@@ -545,6 +558,7 @@ fn add_injected_calls(
             attributes,
             events: Vec::new(),
             error: None,
+            captured: false,
             left_pct: 0.0,
             width_pct: 0.0,
         });

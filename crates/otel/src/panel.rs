@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -11,6 +12,7 @@ use debug_toolbar_core::{
 use opentelemetry_sdk::trace::Sampler;
 use serde::{Deserialize, Serialize};
 
+use crate::capture::{self, Capture, CaptureProcessor};
 use crate::config::OtelConfig;
 use crate::convert::{self, Sources};
 use crate::export::{ExportError, ExporterStatus, Pipeline};
@@ -62,6 +64,9 @@ struct Inner {
     sampler: Sampler,
     pipeline: Option<Arc<Pipeline>>,
     setup_error: Option<String>,
+    capture: Capture,
+    /// Whether a [`CaptureProcessor`] was handed out: only then are traces watched.
+    capturing: AtomicBool,
 }
 
 impl Inner {
@@ -78,6 +83,8 @@ impl Inner {
                     config,
                     pipeline: None,
                     setup_error: Some(e.to_string()),
+                    capture: Capture::default(),
+                    capturing: AtomicBool::new(false),
                 }
             }
         }
@@ -90,6 +97,8 @@ impl Inner {
             config,
             pipeline,
             setup_error: None,
+            capture: Capture::default(),
+            capturing: AtomicBool::new(false),
         })
     }
 }
@@ -150,6 +159,15 @@ impl OtelPanel {
             .as_ref()
             .map(|p| p.status())
             .unwrap_or_default()
+    }
+
+    /// A span processor for the application's own `SdkTracerProvider`: the application's
+    /// OpenTelemetry spans that belong to a request the toolbar serves are shown in its
+    /// waterfall (they are not exported a second time). See [`CaptureProcessor`].
+    pub fn span_processor(&self) -> CaptureProcessor {
+        let inner = self.inner();
+        inner.capturing.store(true, Ordering::Release);
+        CaptureProcessor::new(inner.capture.clone())
     }
 
     /// Sends the spans still queued and stops the exporters; spans of later requests are no
@@ -230,7 +248,12 @@ impl Panel for OtelPanel {
     }
 
     fn on_request(&self, head: &RequestHead<'_>, state: &mut RequestState) {
-        state.insert(TraceContext::from_request(head, &self.inner().sampler));
+        let inner = self.inner();
+        let trace = TraceContext::from_request(head, &inner.sampler);
+        if inner.capturing.load(Ordering::Acquire) {
+            inner.capture.watch(trace.trace_id());
+        }
+        state.insert(trace);
     }
 
     fn dependencies(&self) -> &'static [&'static str] {
@@ -254,7 +277,18 @@ impl Panel for OtelPanel {
                 &fallback
             }
         };
+        let captured: Vec<SpanRecord> = if inner.capturing.load(Ordering::Acquire) {
+            inner
+                .capture
+                .take(trace.trace_id())
+                .iter()
+                .map(|span| capture::record(span, cx.timing().started_at))
+                .collect()
+        } else {
+            Vec::new()
+        };
         let sources = Sources {
+            captured: &captured,
             request: cx.request(),
             response: cx.response(),
             timing: cx.timing(),
@@ -274,7 +308,13 @@ impl Panel for OtelPanel {
         let converted = convert::convert(&sources);
         let queued = match &inner.pipeline {
             Some(pipeline) if trace.is_sampled() => {
-                pipeline.send(&converted.spans, trace, cx.timing().started_at);
+                let own: Vec<SpanRecord> = converted
+                    .spans
+                    .iter()
+                    .filter(|s| !s.captured)
+                    .cloned()
+                    .collect();
+                pipeline.send(&own, trace, cx.timing().started_at);
                 true
             }
             _ => false,

@@ -199,6 +199,19 @@ impl TraceContext {
         }
     }
 
+    /// An OpenTelemetry context whose span is the request's server span, as a parent for spans
+    /// the application makes with OpenTelemetry itself (e.g. `tracing-opentelemetry`'s
+    /// `set_parent`), so that they join the toolbar's trace.
+    pub fn context(&self) -> opentelemetry::Context {
+        opentelemetry::Context::new().with_remote_span_context(SpanContext::new(
+            self.trace_id,
+            self.span_id,
+            self.flags(),
+            true,
+            self.trace_state.clone(),
+        ))
+    }
+
     /// `00-{trace id}-{server span id}-{flags}`: the `traceresponse` header's value.
     pub fn traceresponse(&self) -> String {
         format!(

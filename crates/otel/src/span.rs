@@ -28,6 +28,10 @@ pub struct SpanRecord {
     pub events: Vec<SpanEvent>,
     /// The error description when the span's status is `Error`.
     pub error: Option<String>,
+    /// Whether the application made this span with OpenTelemetry itself (captured by
+    /// [`crate::CaptureProcessor`]): shown here, exported only by the application.
+    #[serde(default)]
+    pub captured: bool,
     /// Left edge in the waterfall, in percent of the trace's length.
     pub left_pct: f64,
     /// Width in the waterfall, in percent of the trace's length.

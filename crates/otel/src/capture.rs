@@ -1,0 +1,192 @@
+//! Spans the application makes with OpenTelemetry itself, shown in the waterfall.
+//!
+//! An application that already creates OpenTelemetry spans (through `tracing-opentelemetry` or
+//! the `opentelemetry` API) adds [`CaptureProcessor`] to its own tracer provider. The processor
+//! keeps a copy of every span that belongs to a trace the toolbar is serving right now, and the
+//! panel draws those spans next to its own. They are not exported again: the application's own
+//! exporters already send them.
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use opentelemetry::Context;
+use opentelemetry::trace::{SpanId, SpanKind, Status, TraceId};
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
+
+use crate::span::{Attribute, AttributeValue, Category, Kind, SpanEvent, SpanRecord};
+
+/// Most traces watched at once; the oldest is forgotten past this.
+const MAX_TRACES: usize = 1024;
+/// Most spans kept per trace.
+const MAX_SPANS_PER_TRACE: usize = 500;
+
+#[derive(Default)]
+struct Watched {
+    traces: HashMap<TraceId, Vec<SpanData>>,
+    order: VecDeque<TraceId>,
+}
+
+/// The traces being served and the spans captured for them; shared by the panel and the
+/// processors it hands out.
+#[derive(Clone, Default)]
+pub(crate) struct Capture {
+    watched: Arc<Mutex<Watched>>,
+}
+
+impl Capture {
+    /// Starts keeping the spans of `trace`.
+    pub(crate) fn watch(&self, trace: TraceId) {
+        let Ok(mut w) = self.watched.lock() else {
+            return;
+        };
+        if w.traces.contains_key(&trace) {
+            return;
+        }
+        if w.order.len() >= MAX_TRACES
+            && let Some(oldest) = w.order.pop_front()
+        {
+            w.traces.remove(&oldest);
+        }
+        w.traces.insert(trace, Vec::new());
+        w.order.push_back(trace);
+    }
+
+    /// Stops watching `trace` and returns what was captured for it.
+    pub(crate) fn take(&self, trace: TraceId) -> Vec<SpanData> {
+        let Ok(mut w) = self.watched.lock() else {
+            return Vec::new();
+        };
+        w.order.retain(|t| *t != trace);
+        w.traces.remove(&trace).unwrap_or_default()
+    }
+
+    fn offer(&self, span: SpanData) {
+        let Ok(mut w) = self.watched.lock() else {
+            return;
+        };
+        if let Some(spans) = w.traces.get_mut(&span.span_context.trace_id())
+            && spans.len() < MAX_SPANS_PER_TRACE
+        {
+            spans.push(span);
+        }
+    }
+}
+
+/// A span processor for the application's own tracer provider: it shows the application's
+/// OpenTelemetry spans of the requests the toolbar serves in the toolbar's waterfall (see the
+/// module docs). Get one from [`crate::OtelPanel::span_processor`].
+///
+/// Spans end up in the toolbar's trace when their parent is the request's server span: make
+/// them children of [`crate::TraceContext::context`] (with `tracing-opentelemetry`,
+/// `span.set_parent(trace.context())`).
+#[derive(Clone)]
+pub struct CaptureProcessor {
+    capture: Capture,
+}
+
+impl fmt::Debug for CaptureProcessor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CaptureProcessor").finish_non_exhaustive()
+    }
+}
+
+impl CaptureProcessor {
+    pub(crate) fn new(capture: Capture) -> Self {
+        Self { capture }
+    }
+}
+
+impl SpanProcessor for CaptureProcessor {
+    fn on_start(&self, _span: &mut Span, _cx: &Context) {}
+
+    fn on_end(&self, span: SpanData) {
+        self.capture.offer(span);
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        Ok(())
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+        Ok(())
+    }
+}
+
+fn millis_since(start: SystemTime, t: SystemTime) -> f64 {
+    match t.duration_since(start) {
+        Ok(d) => d.as_secs_f64() * 1000.0,
+        Err(e) => -(e.duration().as_secs_f64() * 1000.0),
+    }
+}
+
+/// The waterfall's form of a captured span; `started_at` is the request's start.
+pub(crate) fn record(span: &SpanData, started_at: SystemTime) -> SpanRecord {
+    let start_ms = millis_since(started_at, span.start_time);
+    let end_ms = millis_since(started_at, span.end_time);
+    let kind = match span.span_kind {
+        SpanKind::Server => Kind::Server,
+        SpanKind::Client | SpanKind::Producer => Kind::Client,
+        SpanKind::Internal | SpanKind::Consumer => Kind::Internal,
+    };
+    let mut attributes: Vec<Attribute> = span
+        .attributes
+        .iter()
+        .map(|kv| {
+            let value = match &kv.value {
+                opentelemetry::Value::Bool(b) => AttributeValue::Bool(*b),
+                opentelemetry::Value::I64(i) => AttributeValue::Int(*i),
+                opentelemetry::Value::F64(f) => AttributeValue::Float(*f),
+                other => AttributeValue::Str(other.as_str().into_owned()),
+            };
+            Attribute {
+                key: kv.key.as_str().to_owned(),
+                value,
+            }
+        })
+        .collect();
+    attributes.push(Attribute::new(
+        "otel.scope.name",
+        span.instrumentation_scope.name(),
+    ));
+    SpanRecord {
+        span_id: span.span_context.span_id().to_string(),
+        parent_span_id: (span.parent_span_id != SpanId::INVALID)
+            .then(|| span.parent_span_id.to_string()),
+        name: span.name.to_string(),
+        kind,
+        category: if kind == Kind::Server {
+            Category::Server
+        } else {
+            Category::Internal
+        },
+        start_ms,
+        duration_ms: (end_ms - start_ms).max(0.0),
+        depth: 0,
+        attributes,
+        events: span
+            .events
+            .iter()
+            .map(|e| SpanEvent {
+                name: e.name.to_string(),
+                offset_ms: millis_since(started_at, e.timestamp),
+                level: None,
+                attributes: e
+                    .attributes
+                    .iter()
+                    .map(|kv| Attribute::new(kv.key.as_str(), kv.value.as_str().into_owned()))
+                    .collect(),
+                left_pct: 0.0,
+            })
+            .collect(),
+        error: match &span.status {
+            Status::Error { description } => Some(description.to_string()),
+            _ => None,
+        },
+        captured: true,
+        left_pct: 0.0,
+        width_pct: 0.0,
+    }
+}
