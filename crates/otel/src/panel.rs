@@ -105,6 +105,10 @@ impl Inner {
 
 static GLOBAL: OnceLock<Arc<Inner>> = OnceLock::new();
 
+fn global_inner() -> &'static Arc<Inner> {
+    GLOBAL.get_or_init(|| Arc::new(Inner::new(OtelConfig::from_env())))
+}
+
 impl fmt::Debug for OtelPanel {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let inner = self.inner();
@@ -133,8 +137,10 @@ impl OtelPanel {
     }
 
     /// The process-wide panel the toolbar registers, configured from the environment
-    /// ([`OtelConfig::from_env`]) when it is first used.
+    /// ([`OtelConfig::from_env`]) the first time it is asked for: when the first toolbar is
+    /// built, so that exporters are not set up on a request.
     pub fn global() -> Self {
+        let _ = global_inner();
         Self {
             source: Source::Global,
         }
@@ -143,7 +149,7 @@ impl OtelPanel {
     fn inner(&self) -> &Arc<Inner> {
         match &self.source {
             Source::Own(inner) => inner,
-            Source::Global => GLOBAL.get_or_init(|| Arc::new(Inner::new(OtelConfig::from_env()))),
+            Source::Global => global_inner(),
         }
     }
 
