@@ -277,46 +277,81 @@ fn pretty(sql: &str) -> String {
     sqlformat::format(sql, &sqlformat::QueryParams::None, &options)
 }
 
+/// What is worked out once per distinct statement.
+struct Statement {
+    normalized: String,
+    kind: String,
+    formatted: String,
+    explain: super::Explainability,
+}
+
+impl Statement {
+    fn of(sql: &str, backend: Option<&'static str>, pools: &Pools) -> Self {
+        let kind = kind(sql);
+        Self {
+            normalized: normalize(sql),
+            formatted: pretty(sql),
+            explain: explain::explainability(sql, &kind, backend, pools),
+            kind,
+        }
+    }
+}
+
 pub(super) fn analyse(
     captured: Captured,
     settings: &SqlSettings,
     pools: &Pools,
     wall: Duration,
 ) -> SqlStats {
-    let normalized: Vec<String> = captured.queries.iter().map(|q| normalize(&q.sql)).collect();
+    // A request repeats statements (that is what N+1 means): work out each distinct
+    // statement's normal form, kind, formatting and EXPLAIN once.
+    let mut distinct: HashMap<&str, Statement> = HashMap::new();
+    for q in &captured.queries {
+        distinct
+            .entry(q.sql.as_str())
+            .or_insert_with(|| Statement::of(&q.sql, q.backend, pools));
+    }
+    let statement = |sql: &str| distinct.get(sql);
+    let normalized: Vec<String> = captured
+        .queries
+        .iter()
+        .map(|q| statement(&q.sql).map_or_else(String::new, |s| s.normalized.clone()))
+        .collect();
     let duplicates = groups(captured.queries.iter().map(|q| q.sql.clone()), &captured);
     let mut similar = groups(normalized.iter().cloned(), &captured);
     // A similar group made of one identical group says nothing new.
     similar.retain(|s| !duplicates.iter().any(|d| d.queries == s.queries));
-    let count_in = |groups: &[QueryGroup], index: usize| {
+    let count_of = |groups: &[QueryGroup]| -> HashMap<usize, usize> {
         groups
             .iter()
-            .find(|g| g.queries.contains(&index))
-            .map_or(1, |g| g.count)
+            .flat_map(|g| g.queries.iter().map(move |&index| (index, g.count)))
+            .collect()
     };
+    let (duplicates_of, similar_of) = (count_of(&duplicates), count_of(&similar));
     let (transactions, transaction_of) = transactions(&captured);
     let mut queries: Vec<QueryRecord> = captured
         .queries
         .iter()
-        .map(|q| {
-            let kind = kind(&q.sql);
-            QueryRecord {
+        .filter_map(|q| {
+            let statement = statement(&q.sql)?;
+            let read = matches!(statement.kind.as_str(), "SELECT" | "WITH");
+            Some(QueryRecord {
                 index: q.index,
-                formatted: pretty(&q.sql),
-                rows_affected: (kind != "SELECT" && kind != "WITH").then_some(q.rows_affected),
-                explain: explain::explainability(&q.sql, &kind, q.backend, pools),
-                kind,
+                formatted: statement.formatted.clone(),
+                rows_affected: (!read).then_some(q.rows_affected),
+                explain: statement.explain.clone(),
+                kind: statement.kind.clone(),
                 duration_ms: q.duration_ms,
                 start_ms: q.start_ms,
                 rows_returned: q.rows_returned,
                 backend: q.backend.map(str::to_owned),
                 span_path: q.span_path.clone(),
-                duplicates: count_in(&duplicates, q.index),
-                similar: count_in(&similar, q.index),
+                duplicates: duplicates_of.get(&q.index).copied().unwrap_or(1),
+                similar: similar_of.get(&q.index).copied().unwrap_or(1),
                 slow: q.reported_slow || q.duration_ms >= settings.slow_ms,
                 transaction: transaction_of.get(&q.index).copied(),
                 sql: q.sql.clone(),
-            }
+            })
         })
         .collect();
     queries.sort_by_key(|q| q.index);
@@ -376,7 +411,7 @@ fn groups(keys: impl Iterator<Item = String>, captured: &Captured) -> Vec<QueryG
 fn n_plus_one(captured: &Captured, normalized: &[String], threshold: usize) -> Vec<NPlusOne> {
     let mut by_place: HashMap<(&str, &[String]), NPlusOne> = HashMap::new();
     for (query, sql) in captured.queries.iter().zip(normalized) {
-        if !matches!(kind(&query.sql).as_str(), "SELECT" | "WITH") {
+        if !(sql.starts_with("SELECT") || sql.starts_with("WITH")) {
             continue;
         }
         let entry = by_place
