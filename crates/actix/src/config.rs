@@ -6,6 +6,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use actix_web::dev::ServiceRequest;
+pub use debug_toolbar_core::ConfigError;
 use debug_toolbar_core::{DynPanel, InMemoryStore, Panel, Store};
 use ipnet::IpNet;
 use tracing_subscriber::filter::LevelFilter;
@@ -288,39 +289,8 @@ impl ToolbarConfigBuilder {
     }
 }
 
-/// A `DEBUG_TOOLBAR_*` variable holds a value the toolbar does not accept.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    variable: &'static str,
-    value: String,
-    expected: &'static str,
-}
-
-impl ConfigError {
-    /// The variable's name.
-    pub fn variable(&self) -> &str {
-        self.variable
-    }
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}={:?} is not valid: expected {}",
-            self.variable, self.value, self.expected
-        )
-    }
-}
-
-impl std::error::Error for ConfigError {}
-
 fn error(variable: &'static str, value: &str, expected: &'static str) -> ConfigError {
-    ConfigError {
-        variable,
-        value: value.to_owned(),
-        expected,
-    }
+    ConfigError::new(variable, value, expected)
 }
 
 fn split_list(value: &str) -> impl Iterator<Item = &str> {

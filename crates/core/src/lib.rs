@@ -44,6 +44,7 @@
 //! debug_toolbar_core::register_panel!(EventCountPanel);
 //! ```
 
+mod config_error;
 mod context;
 mod cpu;
 mod error;
@@ -57,6 +58,7 @@ mod state;
 mod store;
 mod toolbar;
 
+pub use config_error::ConfigError;
 pub use context::{AppInfo, NameValue, RequestInfo, ResponseInfo, StatsContext, Timing};
 pub use cpu::CpuTime;
 pub use error::BuildError;

@@ -1,6 +1,6 @@
 //! The OpenTelemetry panel's configuration: builder and the standard `OTEL_*` variables.
 
-use std::fmt;
+pub use debug_toolbar_core::ConfigError;
 use std::time::Duration;
 
 /// Where the toolbar sends spans and how it samples them; build one with
@@ -170,10 +170,10 @@ impl OtelConfig {
                         target: "debug_toolbar::otel",
                         "{e}; using the default instead"
                     );
-                    if rejected.contains(&e.variable) {
+                    if rejected.contains(&e.variable()) {
                         break;
                     }
-                    rejected.push(e.variable);
+                    rejected.push(e.variable());
                 }
             }
         }
@@ -523,44 +523,8 @@ impl OtelConfigBuilder {
     }
 }
 
-/// An OpenTelemetry variable holds a value the toolbar does not accept.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    variable: &'static str,
-    value: String,
-    expected: &'static str,
-}
-
-impl ConfigError {
-    /// The variable's name.
-    pub fn variable(&self) -> &str {
-        self.variable
-    }
-
-    /// What the variable accepts.
-    pub fn expected(&self) -> &str {
-        self.expected
-    }
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}={:?} is not valid: expected {}",
-            self.variable, self.value, self.expected
-        )
-    }
-}
-
-impl std::error::Error for ConfigError {}
-
 fn error(variable: &'static str, value: &str, expected: &'static str) -> ConfigError {
-    ConfigError {
-        variable,
-        value: value.to_owned(),
-        expected,
-    }
+    ConfigError::new(variable, value, expected)
 }
 
 /// The first of `names` that is set, with its name.
