@@ -243,6 +243,10 @@ impl HeaderLookup for HeaderMapLookup<'_> {
     fn header(&self, name: &str) -> Option<&str> {
         self.0.get(name).and_then(|v| v.to_str().ok())
     }
+
+    fn header_count(&self, name: &str) -> usize {
+        self.0.get_all(name).count()
+    }
 }
 
 /// What to do with a request.

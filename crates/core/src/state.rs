@@ -9,6 +9,12 @@ use std::time::SystemTime;
 pub trait HeaderLookup {
     /// The first value of header `name`, when it is text.
     fn header(&self, name: &str) -> Option<&str>;
+
+    /// How many times header `name` appears. Defaults to one when [`header`](Self::header)
+    /// finds it.
+    fn header_count(&self, name: &str) -> usize {
+        usize::from(self.header(name).is_some())
+    }
 }
 
 /// The request as it starts, before the application handles it.
@@ -52,6 +58,11 @@ impl<'a> RequestHead<'a> {
     /// The first value of header `name`, when it is text. Values are not masked here.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.header(name)
+    }
+
+    /// How many times header `name` appears (e.g. a repeated `traceparent` is invalid).
+    pub fn header_count(&self, name: &str) -> usize {
+        self.headers.header_count(name)
     }
 }
 

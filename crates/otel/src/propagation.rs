@@ -119,9 +119,11 @@ impl TraceContext {
     /// is valid, else a new trace; sampled as `sampler` decides.
     pub fn from_request(head: &RequestHead<'_>, sampler: &dyn ShouldSample) -> Self {
         let ids = RandomIdGenerator::default();
-        let well_formed = head
-            .header(TRACEPARENT)
-            .is_some_and(|v| is_well_formed(v.trim()));
+        // A repeated traceparent is invalid (W3C Trace Context): start a new trace.
+        let well_formed = head.header_count(TRACEPARENT) == 1
+            && head
+                .header(TRACEPARENT)
+                .is_some_and(|v| is_well_formed(v.trim()));
         let parent_cx = if well_formed {
             TraceContextPropagator::new().extract(&HeadExtractor(head))
         } else {
@@ -262,6 +264,13 @@ mod tests {
                 .find(|(n, _)| n.eq_ignore_ascii_case(name))
                 .map(|(_, v)| *v)
         }
+
+        fn header_count(&self, name: &str) -> usize {
+            self.0
+                .iter()
+                .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+                .count()
+        }
     }
 
     fn context(headers: Vec<(&'static str, &'static str)>) -> TraceContext {
@@ -346,6 +355,14 @@ mod tests {
             );
             assert_eq!(cx.trace_state().header(), "", "{header}");
         }
+    }
+
+    #[test]
+    fn a_repeated_traceparent_starts_a_new_trace() {
+        let valid = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let cx = context(vec![("traceparent", valid), ("traceparent", valid)]);
+        assert_ne!(cx.trace_id().to_string(), TRACE);
+        assert_eq!(cx.parent_span_id(), None);
     }
 
     #[test]
