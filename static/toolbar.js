@@ -112,6 +112,7 @@
         for (const sql of panelBody.querySelectorAll("[data-sql]")) highlightSql(sql);
         const history = panelBody.querySelector("[data-history]");
         if (history) fillHistory(history);
+        showCookieToggles(panelBody);
       } else {
         const contentType = response.headers.get("content-type") || "";
         showError(`Could not load this panel (HTTP ${response.status}).`, readableText(body, contentType));
@@ -328,6 +329,32 @@
     if (details && title) details.textContent = title.textContent;
   }
 
+  // A button[data-cookie-toggle="name"] sets the cookie `name=1` for the whole site, or clears
+  // it when it is set; the server reads it on the next requests (e.g. to sample the CPU).
+  // aria-pressed shows whether it is set, and [data-cookie-state="name"] elements show their
+  // data-on or data-off text.
+  function cookieIsSet(name) {
+    const wanted = `${encodeURIComponent(name)}=1`;
+    return document.cookie.split(";").some((pair) => pair.trim() === wanted);
+  }
+
+  function showCookieToggles(scope) {
+    for (const button of scope.querySelectorAll("button[data-cookie-toggle]")) {
+      button.setAttribute("aria-pressed", String(cookieIsSet(button.dataset.cookieToggle)));
+    }
+    for (const state of scope.querySelectorAll("[data-cookie-state]")) {
+      const on = cookieIsSet(state.dataset.cookieState);
+      state.textContent = (on ? state.dataset.on : state.dataset.off) ?? (on ? "on" : "off");
+    }
+  }
+
+  function toggleCookie(button) {
+    const name = encodeURIComponent(button.dataset.cookieToggle);
+    const clear = cookieIsSet(button.dataset.cookieToggle) ? "; max-age=0" : "";
+    document.cookie = `${name}=1; path=/; SameSite=Lax${clear}`;
+    showCookieToggles(panelBody);
+  }
+
   panelBody.addEventListener("input", (event) => {
     const control = event.target.closest("[data-filter-min], [data-filter-contains]");
     const scope = control?.closest("[data-filter-scope]");
@@ -337,6 +364,11 @@
     const sortButton = event.target.closest("table[data-sortable] th button[data-sort]");
     if (sortButton) {
       sortTable(sortButton);
+      return;
+    }
+    const cookieButton = event.target.closest("button[data-cookie-toggle]");
+    if (cookieButton) {
+      toggleCookie(cookieButton);
       return;
     }
     const frame = event.target.closest("[data-flamegraph] .dt-frame");

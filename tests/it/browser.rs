@@ -96,6 +96,7 @@ async fn demo_toolbar_works_in_headless_chromium() {
 async fn walk_through_demo(client: &Client, base: &str) {
     check_home_page(client, base).await;
     check_users_page(client, base).await;
+    check_cpu_sampling_toggle(client, base).await;
 }
 
 async fn check_home_page(client: &Client, base: &str) {
@@ -164,6 +165,50 @@ async fn check_users_page(client: &Client, base: &str) {
     .await;
     move_mouse_away(client).await;
     save_screenshot(client).await;
+
+    assert_no_console_errors(client, &url).await;
+}
+
+/// The Profiling panel's button sets the sampling cookie, the next page load is sampled, and
+/// the button clears the cookie again.
+async fn check_cpu_sampling_toggle(client: &Client, base: &str) {
+    let url = format!("{base}/");
+    goto(client, &url).await;
+    wait_for_toolbar(client).await;
+    let panel = open_panel_by_click(client, "profiling").await;
+    assert!(
+        panel.text.contains("CPU sampling in this browser: off"),
+        "{panel:#?}"
+    );
+
+    let toggle = "button[data-cookie-toggle]";
+    click_in_toolbar(client, toggle).await;
+    wait_for_panel_state(client, "sampling switched on", |p| {
+        p.text.contains("CPU sampling in this browser: on")
+    })
+    .await;
+    let cookies: String = run_script(client, "return document.cookie;")
+        .await
+        .unwrap_or_else(|e| panic!("reading document.cookie failed: {e}"));
+    assert!(cookies.contains("debug-toolbar-cpu=1"), "{cookies:?}");
+
+    goto(client, &url).await;
+    wait_for_toolbar(client).await;
+    let panel = open_panel_by_click(client, "profiling").await;
+    assert!(
+        panel.text.contains("CPU samples (") && panel.text.contains("sampling in this browser: on"),
+        "the page load was sampled: {panel:#?}"
+    );
+
+    click_in_toolbar(client, toggle).await;
+    wait_for_panel_state(client, "sampling switched off", |p| {
+        p.text.contains("CPU sampling in this browser: off")
+    })
+    .await;
+    let cookies: String = run_script(client, "return document.cookie;")
+        .await
+        .unwrap_or_else(|e| panic!("reading document.cookie failed: {e}"));
+    assert!(!cookies.contains("debug-toolbar-cpu"), "{cookies:?}");
 
     assert_no_console_errors(client, &url).await;
 }

@@ -13,6 +13,7 @@ mod logging;
 mod otel;
 mod panels;
 mod profiling;
+mod profiling_cpu;
 mod recording;
 mod sql;
 mod store;

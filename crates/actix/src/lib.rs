@@ -100,6 +100,8 @@ pub(crate) const FEATURES: &[&str] = &[
     "templates-tera1",
     #[cfg(feature = "profiling")]
     "profiling",
+    #[cfg(feature = "profiling-cpu")]
+    "profiling-cpu",
     #[cfg(feature = "otel")]
     "otel",
 ];

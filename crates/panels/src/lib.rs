@@ -16,6 +16,7 @@
 //! | `logging` | [`LoggingPanel`] | every `tracing` event and `log` record, filterable by level and target |
 //! | `templates` | [`TemplatesPanel`] | Tera renders through [`RecordingTera`] (and `RecordingTera1`, `templates-tera1`): time, context, parents |
 //! | `profiling` | [`ProfilingPanel`] | the request's span tree as a flame graph and a table of the hottest spans |
+//! | `profiling-cpu` | [`ProfilingPanel`] | CPU samples of a request that asks for them (a cookie the panel sets), as a second flame graph |
 //!
 //! Secret-looking values arrive masked from the core (see `debug_toolbar_core::redact`).
 
@@ -51,7 +52,9 @@ pub use history::HistoryPanel;
 #[cfg(feature = "logging")]
 pub use logging::{LevelCounts, LogLevel, LogRecord, LoggingPanel, LoggingStats};
 #[cfg(feature = "profiling")]
-pub use profiling::{ProfileNode, ProfilingPanel, ProfilingStats};
+pub use profiling::{
+    CpuFrame, CpuNode, CpuProfile, CpuStatus, ProfileNode, ProfilingPanel, ProfilingStats,
+};
 #[cfg(feature = "request")]
 pub use request::{RequestPanel, RequestStats};
 #[cfg(feature = "response")]

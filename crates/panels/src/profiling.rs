@@ -1,20 +1,43 @@
 use std::borrow::Cow;
 
 use debug_toolbar_core::{Panel, StatsContext, Template, register_panel};
+#[cfg(feature = "profiling-cpu")]
+use debug_toolbar_core::{RequestHead, RequestState};
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "profiling-cpu")]
+mod cpu;
 mod tree;
 
 /// The request's span tree: the application's `#[instrument]`ed functions, template renders and
 /// any library spans, with total, self, busy and idle time per span, repeated calls merged.
 ///
 /// Shown as an icicle flame graph (click a frame to zoom) and a sortable table.
+///
+/// With the cargo feature `profiling-cpu`, a request that carries the cookie `CPU_COOKIE`
+/// (`debug-toolbar-cpu=1`, set by the panel's "Sample CPU on next load" button) is also
+/// sampled: the whole process's stacks, `CPU_FREQUENCY_HZ` (997) times per second of CPU time,
+/// from the request's start until its response is ready, shown as a second flame graph and a
+/// table of the hottest functions (see [`CpuProfile`]). One request is sampled at a time.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ProfilingPanel;
 
 impl ProfilingPanel {
     /// Most tree nodes kept for one request; the rest are counted.
     pub const MAX_NODES: usize = 2000;
+
+    /// The cookie that asks for CPU sampling of a request: `debug-toolbar-cpu=1`.
+    #[cfg(feature = "profiling-cpu")]
+    pub const CPU_COOKIE: &'static str = "debug-toolbar-cpu";
+
+    /// How often the process's stacks are sampled, per second of CPU time (a prime, so that
+    /// sampling does not fall into step with periodic work).
+    #[cfg(feature = "profiling-cpu")]
+    pub const CPU_FREQUENCY_HZ: u32 = 997;
+
+    /// Most functions listed in [`CpuProfile::top`].
+    #[cfg(feature = "profiling-cpu")]
+    pub const CPU_TOP_FRAMES: usize = 50;
 }
 
 /// What the Profiling panel records.
@@ -32,6 +55,10 @@ pub struct ProfilingStats {
     pub dropped_spans: usize,
     /// The deepest node's depth (top-level spans are at depth 1).
     pub max_depth: usize,
+    /// CPU sampling of the request: `None` when the toolbar was built without the cargo
+    /// feature `profiling-cpu`.
+    #[serde(default)]
+    pub cpu: Option<CpuProfile>,
 }
 
 /// One node of the call tree: every span with the same callsite and the same path from the
@@ -76,6 +103,95 @@ pub struct ProfileNode {
     pub hue: u8,
 }
 
+/// What CPU sampling found while one request ran (cargo feature `profiling-cpu`).
+///
+/// Samples are taken process-wide: every thread that used CPU time while the request ran is in
+/// them, including other requests served at the same time. Each stack's outermost frame is its
+/// thread's name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CpuProfile {
+    /// Whether the request was sampled.
+    pub status: CpuStatus,
+    /// The cookie that asks for sampling; the panel's toggle sets and clears it.
+    pub cookie: String,
+    /// The sampling rate, per second of CPU time.
+    pub frequency_hz: u32,
+    /// How long the profiler ran, in milliseconds.
+    pub duration_ms: f64,
+    /// Stacks sampled, over all threads.
+    pub samples: u64,
+    /// The sampled stacks as a tree, in depth-first order, heaviest child first: threads at
+    /// depth 1, their outermost frames at depth 2.
+    pub nodes: Vec<CpuNode>,
+    /// The functions with the most samples of their own, at most
+    /// `ProfilingPanel::CPU_TOP_FRAMES`, most first.
+    pub top: Vec<CpuFrame>,
+    /// Tree nodes past [`ProfilingPanel::MAX_NODES`].
+    pub not_shown: usize,
+    /// The deepest node's depth.
+    pub max_depth: usize,
+}
+
+/// Whether a request was sampled, and if not, why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum CpuStatus {
+    /// The request did not ask for sampling (no cookie).
+    Off,
+    /// The request was sampled.
+    Sampled,
+    /// Another request was being sampled when this one started.
+    Busy,
+    /// The profiler could not run.
+    Failed {
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+/// One node of the CPU samples' tree: a function, under the same callers on the same thread.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CpuNode {
+    /// The function's name, shortened: no generic arguments, paths cut to their last segments.
+    pub label: String,
+    /// The demangled name (or the thread's name at depth 1).
+    pub name: String,
+    /// Index of the parent node in [`CpuProfile::nodes`]; `None` for a thread.
+    pub parent: Option<usize>,
+    /// 1 for a thread, 2 for its outermost frames.
+    pub depth: usize,
+    /// Samples in this function or the functions it called.
+    pub samples: u64,
+    /// Samples in this function itself.
+    pub self_samples: u64,
+    /// Samples as a share of all samples, in percent.
+    pub percent: f64,
+    /// Left edge in the flame graph, as a fraction of its width.
+    pub x: f64,
+    /// Width in the flame graph, as a fraction of its width.
+    pub width: f64,
+    /// Colour class from 0 to 7, stable per label.
+    pub hue: u8,
+}
+
+/// A function's samples over every stack it appears in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CpuFrame {
+    /// The function's name, shortened as in [`CpuNode::label`].
+    pub label: String,
+    /// The demangled name.
+    pub name: String,
+    /// Samples in the function itself.
+    pub self_samples: u64,
+    /// Samples in the function or the functions it called (recursion counted once).
+    pub total_samples: u64,
+    /// `self_samples` as a share of all samples, in percent.
+    pub self_percent: f64,
+    /// `total_samples` as a share of all samples, in percent.
+    pub total_percent: f64,
+}
+
 impl Panel for ProfilingPanel {
     type Stats = ProfilingStats;
     const ID: &'static str = "profiling";
@@ -94,10 +210,21 @@ impl Panel for ProfilingPanel {
             .nodes
             .iter()
             .max_by(|a, b| a.self_ms.total_cmp(&b.self_ms));
-        Some(match hottest {
+        let mut subtitle = match hottest {
             Some(node) => format!("{spans}, hottest: {} {:.2} ms", node.label, node.self_ms),
             None => spans,
-        })
+        };
+        if let Some(cpu) = &stats.cpu
+            && cpu.status == CpuStatus::Sampled
+        {
+            subtitle.push_str(&format!(", {} CPU samples", cpu.samples));
+        }
+        Some(subtitle)
+    }
+
+    #[cfg(feature = "profiling-cpu")]
+    fn on_request(&self, head: &RequestHead<'_>, state: &mut RequestState) {
+        cpu::on_request(head, state);
     }
 
     fn generate_stats(&self, cx: &StatsContext<'_>) -> ProfilingStats {
@@ -111,6 +238,10 @@ impl Panel for ProfilingPanel {
             spans: recording.spans.len(),
             not_shown,
             dropped_spans: recording.dropped_spans,
+            #[cfg(feature = "profiling-cpu")]
+            cpu: Some(cpu::profile(cx)),
+            #[cfg(not(feature = "profiling-cpu"))]
+            cpu: None,
         }
     }
 

@@ -197,7 +197,7 @@ fn millis(d: Duration) -> f64 {
 }
 
 /// A colour class from 0 to 7, stable for a label.
-fn hue(label: &str) -> u8 {
+pub(super) fn hue(label: &str) -> u8 {
     // FNV-1a: stable across runs and platforms, unlike the std hasher.
     let hash = label.bytes().fold(0x811c_9dc5_u32, |h, b| {
         (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
