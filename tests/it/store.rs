@@ -28,7 +28,8 @@ fn record(path: &str) -> RequestRecord {
             id: "timer".into(),
             title: "Time".into(),
             subtitle: None,
-            stats: serde_json::json!({"total_ms": 1.5}),
+            stats: debug_toolbar_core::StatsJson::from_stats(&serde_json::json!({"total_ms": 1.5}))
+                .expect("json"),
             note: None,
             badge: None,
         }],

@@ -55,6 +55,7 @@ mod recording;
 pub mod redact;
 mod render;
 mod state;
+mod stats_json;
 mod store;
 mod toolbar;
 
@@ -76,6 +77,7 @@ pub use recording::{
 };
 pub use render::{RenderError, Renderer, ShellContext};
 pub use state::{HeaderLookup, RequestHead, RequestState};
+pub use stats_json::StatsJson;
 #[cfg(feature = "postgres")]
 pub use store::PostgresStore;
 #[cfg(feature = "redis")]

@@ -4,11 +4,12 @@ use std::any::{Any, TypeId};
 use std::borrow::Cow;
 use std::fmt;
 
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 
 use crate::context::StatsContext;
 use crate::state::{RequestHead, RequestState};
+use crate::stats_json::StatsJson;
 
 /// One section of the toolbar: what it records about a request, and how it shows it.
 ///
@@ -206,7 +207,7 @@ impl ServerTiming {
 /// The result of running one panel: its typed stats and what the toolbar shows of them.
 pub struct GeneratedStats {
     pub(crate) typed: Box<dyn Any + Send + Sync>,
-    pub(crate) json: Result<serde_json::Value, serde_json::Error>,
+    pub(crate) json: Result<StatsJson, serde_json::Error>,
     pub(crate) subtitle: Option<String>,
     pub(crate) server_timing: Vec<ServerTiming>,
     pub(crate) response_headers: Vec<(&'static str, String)>,
@@ -246,7 +247,7 @@ pub trait DynPanel: Send + Sync + 'static {
     fn run_action(
         &self,
         name: &str,
-        stats: &serde_json::Value,
+        stats: &StatsJson,
         params: &[(String, String)],
     ) -> Option<ActionFuture>;
 }
@@ -273,7 +274,7 @@ impl<P: Panel> DynPanel for P {
     fn generate(&self, cx: &StatsContext<'_>) -> GeneratedStats {
         let stats = self.generate_stats(cx);
         GeneratedStats {
-            json: serde_json::to_value(&stats),
+            json: StatsJson::from_stats(&stats),
             subtitle: self.nav_subtitle(&stats),
             server_timing: self.server_timing(&stats),
             response_headers: self.response_headers(&stats),
@@ -287,10 +288,10 @@ impl<P: Panel> DynPanel for P {
     fn run_action(
         &self,
         name: &str,
-        stats: &serde_json::Value,
+        stats: &StatsJson,
         params: &[(String, String)],
     ) -> Option<ActionFuture> {
-        match P::Stats::deserialize(stats) {
+        match stats.parse::<P::Stats>() {
             Ok(stats) => self.action(name, stats, params),
             Err(e) => {
                 let message = format!("the stored stats could not be read: {e}");

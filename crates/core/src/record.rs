@@ -6,6 +6,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::panel::{Badge, Panel};
+use crate::stats_json::StatsJson;
 
 /// Version of the [`RequestRecord`] JSON shape; raised on every incompatible change.
 pub const RECORD_FORMAT_VERSION: u32 = 1;
@@ -103,7 +104,7 @@ pub struct PanelRecord {
     pub subtitle: Option<String>,
     /// The panel's stats as JSON; `null` when the panel failed or its stats were dropped to
     /// keep the record under its size limit (see `note`).
-    pub stats: serde_json::Value,
+    pub stats: StatsJson,
     /// Why the stats are missing, when they are.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
@@ -150,7 +151,7 @@ impl RequestRecord {
         if panel.stats.is_null() && panel.note.is_some() {
             return None;
         }
-        Some(serde_json::from_value(panel.stats.clone()))
+        Some(panel.stats.parse())
     }
 
     /// The record's line in a list.

@@ -168,8 +168,12 @@ impl Renderer {
         let Some(template) = self.templates.get(panel_id) else {
             return Ok(None);
         };
+        let stats: serde_json::Value = part
+            .stats
+            .parse()
+            .map_err(|e| RenderError(tera::Error::message(e.to_string())))?;
         let mut context = Context::new();
-        context.insert("stats", &part.stats);
+        context.insert("stats", &stats);
         context.insert(
             "panel",
             &PanelView {

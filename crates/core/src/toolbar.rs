@@ -13,6 +13,7 @@ use crate::record::{PanelRecord, RECORD_FORMAT_VERSION, RecordId, RequestRecord}
 use crate::recording::{Recording, RecordingLimits};
 use crate::render::Renderer;
 use crate::state::{RequestHead, RequestState};
+use crate::stats_json::StatsJson;
 use crate::store::{InMemoryStore, Store};
 
 /// Settings of the framework-free toolbar.
@@ -333,7 +334,7 @@ impl Toolbar {
                     id: panel.id().to_owned(),
                     title,
                     subtitle: None,
-                    stats: serde_json::Value::Null,
+                    stats: StatsJson::null(),
                     note: Some("This panel is switched off.".to_owned()),
                     badge: None,
                 });
@@ -361,7 +362,7 @@ impl Toolbar {
             let (stats, note) = match generated.json {
                 Ok(stats) => (stats, None),
                 Err(e) => (
-                    serde_json::Value::Null,
+                    StatsJson::null(),
                     Some(format!("The panel's stats could not be serialized: {e}")),
                 ),
             };
@@ -426,12 +427,12 @@ fn fit_record(record: &mut RequestRecord, max_bytes: usize) {
             .panels
             .iter_mut()
             .filter(|p| !p.stats.is_null())
-            .max_by_key(|p| serialized_len(&p.stats))
+            .max_by_key(|p| p.stats.len())
         else {
             return;
         };
-        let panel_size = serialized_len(&largest.stats);
-        largest.stats = serde_json::Value::Null;
+        let panel_size = largest.stats.len();
+        largest.stats = StatsJson::null();
         largest.note = Some(format!(
             "This panel recorded {panel_size} bytes, more than the record limit of {max_bytes} \
              bytes allows; raise the limit to see it."
