@@ -12,7 +12,7 @@
 #
 # Run with `bash scripts/load-otel.sh`. Environment: ROUNDS (default 3), DURATION (default 10s),
 # CONNECTIONS (default 8), PATHS (default "/users"), PORT (default 18090), RECEIVER_PORT
-# (default 18091).
+# (default 18091), PIN=1 (demo on CPU 0, wrk on CPU 1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

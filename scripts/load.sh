@@ -9,7 +9,8 @@
 # ROUNDS x 3 modes x paths x DURATION.
 #
 # Run with `bash scripts/load.sh`. Environment: ROUNDS (default 3), DURATION (default 10s),
-# CONNECTIONS (default 8), PATHS (default "/ /users"), PORT (default 18089).
+# CONNECTIONS (default 8), PATHS (default "/ /users"), PORT (default 18089), PIN=1 (demo on CPU 0,
+# wrk on CPU 1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

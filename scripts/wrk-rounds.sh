@@ -7,6 +7,14 @@
 # shellcheck disable=SC2154 # those variables are the caller's
 
 base="http://127.0.0.1:${port}"
+# PIN=1 puts the demo on CPU 0 and wrk on CPU 1, so that neither takes the other's core and
+# modes compare on equal terms (the demo then runs one worker).
+server_pin=()
+wrk_pin=()
+if [[ "${PIN:-0}" == 1 ]]; then
+    server_pin=(taskset -c 0)
+    wrk_pin=(taskset -c 1)
+fi
 server_pid=""
 results=$(mktemp)
 
@@ -33,7 +41,7 @@ start_server() {
         log "something already listens on port $port; set PORT"
         exit 1
     fi
-    env DEMO_ADDR="127.0.0.1:${port}" RUST_LOG=error "$@" target/release/demo &
+    "${server_pin[@]}" env DEMO_ADDR="127.0.0.1:${port}" RUST_LOG=error "$@" target/release/demo &
     server_pid=$!
     for _ in $(seq 100); do
         if curl -s -o /dev/null "$base/"; then
@@ -53,7 +61,7 @@ start_server() {
 run_wrk() {
     local mode=$1 path=$2
     log "wrk -t1 -c$connections -d$duration $base$path"
-    wrk -t1 -c"$connections" -d"$duration" --latency "$base$path" |
+    "${wrk_pin[@]}" wrk -t1 -c"$connections" -d"$duration" --latency "$base$path" |
         awk -v mode="$mode" -v path="$path" '
             function ms(v) {
                 if (v ~ /us$/) return v / 1000
@@ -97,8 +105,9 @@ run_rounds() {
         done
     done
 
-    printf '\n%s, wrk -t1 -c%s -d%s, median of %s rounds, %s CPUs, load average %s\n\n' \
+    printf '\n%s, wrk -t1 -c%s -d%s, median of %s rounds, %s CPUs%s, load average %s\n\n' \
         "$(date -u +%Y-%m-%dT%H:%MZ)" "$connections" "$duration" "$rounds" "$(nproc)" \
+        "${server_pin:+, demo on CPU 0 and wrk on CPU 1}" \
         "$(cut -d' ' -f1-3 /proc/loadavg)"
     echo "| mode | path | requests/s | p50 (ms) | p99 (ms) | non-2xx/3xx |"
     echo "|---|---|---:|---:|---:|---:|"

@@ -148,3 +148,33 @@ fn a_missing_layer_is_explained_in_the_toolbar() {
         });
     });
 }
+
+/// Whether a `DEBUG` event would be built here, as sqlx asks before it formats a query.
+async fn debug_enabled() -> HttpResponse {
+    let enabled = tracing::enabled!(target: "sqlx::query", tracing::Level::DEBUG)
+        || log::log_enabled!(target: "sqlx::query", log::Level::Debug);
+    HttpResponse::Ok().body(enabled.to_string())
+}
+
+#[actix_web::test]
+async fn behind_the_gate_debug_records_are_built_only_inside_served_requests() {
+    init_tracing();
+    let toolbar = toolbar();
+    let app = init_service(
+        App::new()
+            .wrap(toolbar.clone())
+            .route("/d", web::get().to(debug_enabled)),
+    )
+    .await;
+    let served = call_service(&app, get("/d").to_request()).await;
+    assert_eq!(body_text(served).await, "true");
+    let skipped = actix_web::test::TestRequest::get()
+        .uri("/d")
+        .peer_addr(refused_peer());
+    let skipped = call_service(&app, skipped.to_request()).await;
+    assert_eq!(body_text(skipped).await, "false");
+    assert!(
+        !tracing::enabled!(tracing::Level::DEBUG),
+        "outside any request"
+    );
+}

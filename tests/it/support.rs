@@ -13,13 +13,14 @@ use actix_web::test::TestRequest;
 use serde::{Deserialize, Serialize};
 use tracing_subscriber::prelude::*;
 
-/// Installs, once per test binary, a subscriber that feeds the toolbar's layer.
+/// Installs, once per test binary, a subscriber that feeds the toolbar's layer, behind its gate.
 pub(crate) fn init_tracing() {
     static INIT: Once = Once::new();
     INIT.call_once(|| {
         let toolbar = DebugToolbar::new(ToolbarConfig::default());
         let _ = tracing_subscriber::registry()
             .with(toolbar.layer())
+            .with(toolbar.gate(tracing_subscriber::filter::LevelFilter::OFF))
             .try_init();
     });
 }

@@ -54,6 +54,7 @@ impl Nets {
 
 /// The client's address: the TCP peer, or, when the peer is a trusted proxy, the last address
 /// in the forwarding headers that is not itself a trusted proxy.
+#[inline]
 pub(crate) fn client_addr(
     peer: Option<IpAddr>,
     headers: &HeaderMap,
@@ -63,6 +64,12 @@ pub(crate) fn client_addr(
     if trusted_proxies.is_empty() || !trusted_proxies.contains(peer) {
         return Some(peer);
     }
+    Some(forwarded_client(peer, headers, trusted_proxies))
+}
+
+/// The client behind `peer`, a trusted proxy, as the forwarding headers tell it.
+#[inline(never)]
+fn forwarded_client(peer: IpAddr, headers: &HeaderMap, trusted_proxies: &Nets) -> IpAddr {
     // Walk the chain from the nearest hop outwards; every hop we trust vouches for the next.
     let chain = forwarded_chain(headers);
     let mut client = peer;
@@ -76,7 +83,7 @@ pub(crate) fn client_addr(
             break;
         }
     }
-    Some(client)
+    client
 }
 
 /// IPv4-mapped IPv6 addresses (`::ffff:127.0.0.1`) as IPv4.

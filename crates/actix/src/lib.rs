@@ -57,7 +57,8 @@ pub use debug_toolbar_core::PostgresStore;
 pub use debug_toolbar_core::RedisStore;
 pub use debug_toolbar_core::{
     self as core, InMemoryStore, NameValue, Panel, RecordId, RequestHead, RequestRecord,
-    RequestState, ServerTiming, StatsContext, Store, Template, ToolbarLayer, register_panel,
+    RequestState, ServerTiming, StatsContext, Store, Template, ToolbarGate, ToolbarLayer,
+    register_panel,
 };
 /// The built-in panels enabled by this crate's features.
 pub use debug_toolbar_panels as panels;

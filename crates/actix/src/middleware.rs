@@ -12,7 +12,7 @@ use actix_web::{Error, HttpMessage};
 use debug_toolbar_core::{
     AppInfo, BuildError, CpuTime, FinishedRequest, HeaderLookup, InMemoryStore, LogOnce, RecordId,
     RecordingLimits, RequestFilter, RequestHead, RequestRecorder, RequestState, ShellContext,
-    Store, Timing, Toolbar, ToolbarLayer, ToolbarSettings,
+    Store, Timing, Toolbar, ToolbarGate, ToolbarLayer, ToolbarSettings,
 };
 use tracing::Instrument;
 use tracing_subscriber::filter::Filtered;
@@ -43,13 +43,20 @@ fn default_store(capacity: usize) -> Arc<dyn Store> {
 static REFUSED: LazyLock<LogOnce<IpAddr>> = LazyLock::new(|| LogOnce::new(1024));
 
 thread_local! {
-    /// The addresses this worker already looked up in [`REFUSED`]: the common case, a client
-    /// refused again, then costs no lock.
+    /// The client this worker refused last: a client refused again, the common case, then
+    /// costs one comparison.
+    static LAST_REFUSED: std::cell::Cell<Option<IpAddr>> = const { std::cell::Cell::new(None) };
+    /// The addresses this worker already looked up in [`REFUSED`], so that clients taking turns
+    /// cost no lock either.
     static SEEN_REFUSED: std::cell::RefCell<Vec<IpAddr>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Whether `client` is refused for the first time in this process.
 fn first_refusal(client: IpAddr) -> bool {
+    if LAST_REFUSED.get() == Some(client) {
+        return false;
+    }
+    LAST_REFUSED.set(Some(client));
     SEEN_REFUSED.with(|seen| {
         let mut seen = seen.borrow_mut();
         if seen.contains(&client) {
@@ -152,9 +159,17 @@ impl DebugToolbar {
         ToolbarLayer::filtered(self.shared.config.tracing_level)
     }
 
+    /// A filter for the whole subscriber, added after every other layer: builds a span or event
+    /// only when `others` (the filter of the application's own layers) or this toolbar wants
+    /// it, so that the toolbar's layer costs nothing outside the requests it serves. See
+    /// [`ToolbarGate`].
+    pub fn gate<F>(&self, others: F) -> ToolbarGate<F> {
+        ToolbarGate::new(others, self.shared.config.tracing_level)
+    }
+
     /// Installs a global subscriber that prints `INFO` and above (or what `RUST_LOG` says, in
-    /// `target=level` form) to stderr and feeds this toolbar's layer. Also captures `log`
-    /// records.
+    /// `target=level` form) to stderr and feeds this toolbar's layer, behind its
+    /// [gate](Self::gate). Also captures `log` records.
     pub fn init_tracing(&self) -> Result<(), tracing_subscriber::util::TryInitError> {
         use tracing_subscriber::prelude::*;
         let console = std::env::var("RUST_LOG")
@@ -164,10 +179,12 @@ impl DebugToolbar {
                 tracing_subscriber::filter::Targets::new()
                     .with_default(tracing_subscriber::filter::LevelFilter::INFO)
             });
+        // Off means off: no layer, and no raised level for the rest of the application.
+        let enabled = self.is_enabled();
         tracing_subscriber::registry()
-            .with(tracing_subscriber::fmt::layer().with_filter(console))
-            // Off means off: no layer, and no raised level for the rest of the application.
-            .with(self.is_enabled().then(|| self.layer()))
+            .with(tracing_subscriber::fmt::layer().with_filter(console.clone()))
+            .with(enabled.then(|| self.layer()))
+            .with(enabled.then(|| self.gate(console)))
             .try_init()
     }
 
@@ -332,31 +349,40 @@ where
         }
         match self.shared.decide(&req) {
             Decision::PassThrough => ToolbarFuture::pass_through(self.service.call(req)),
-            Decision::NotFound => {
-                let res = req.into_response(routes::not_found());
-                ToolbarFuture::served(Box::pin(ready(Ok(res.map_into_right_body()))))
-            }
-            Decision::Route => {
-                let shared = self.shared.clone();
-                ToolbarFuture::served(Box::pin(async move {
-                    let (http_req, _payload) = req.into_parts();
-                    let response = match &shared.toolbar {
-                        Some(toolbar) => routes::serve(&shared, toolbar, &http_req).await,
-                        None => routes::not_found(),
-                    };
-                    Ok(ServiceResponse::new(http_req, response).map_into_right_body())
-                }))
-            }
+            Decision::NotFound => Self::not_found(req),
+            Decision::Route => self.route(req),
             Decision::Record(client) => self.record(req, client),
         }
     }
 }
 
+// The served paths build large futures; kept out of line, they leave `call` a small stack frame
+// for the requests the toolbar passes through.
 impl<S, B> ToolbarMiddleware<S>
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
     B: MessageBody + 'static,
 {
+    #[inline(never)]
+    fn not_found(req: ServiceRequest) -> ToolbarFuture<S::Future, B> {
+        let res = req.into_response(routes::not_found());
+        ToolbarFuture::served(Box::pin(ready(Ok(res.map_into_right_body()))))
+    }
+
+    #[inline(never)]
+    fn route(&self, req: ServiceRequest) -> ToolbarFuture<S::Future, B> {
+        let shared = self.shared.clone();
+        ToolbarFuture::served(Box::pin(async move {
+            let (http_req, _payload) = req.into_parts();
+            let response = match &shared.toolbar {
+                Some(toolbar) => routes::serve(&shared, toolbar, &http_req).await,
+                None => routes::not_found(),
+            };
+            Ok(ServiceResponse::new(http_req, response).map_into_right_body())
+        }))
+    }
+
+    #[inline(never)]
     fn record(&self, req: ServiceRequest, client: Option<IpAddr>) -> ToolbarFuture<S::Future, B> {
         let recorder = RequestRecorder::new(RecordingLimits::default());
         let state = match &self.shared.toolbar {

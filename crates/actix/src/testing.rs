@@ -66,6 +66,7 @@ impl TestToolbar {
         SUBSCRIBER.call_once(|| {
             let _ = tracing_subscriber::registry()
                 .with(toolbar.layer())
+                .with(toolbar.gate(tracing_subscriber::filter::LevelFilter::OFF))
                 .try_init();
         });
         Self { toolbar, store }

@@ -48,6 +48,72 @@ impl ToolbarLayer {
     }
 }
 
+/// A filter for a whole subscriber that builds a span or event only when the application's
+/// other layers (`others`, the filter they use) or the toolbar want it. Add it last.
+///
+/// Without it, installing the toolbar's layer makes every `DEBUG` span and event of the process
+/// get built and then dropped: `tracing-subscriber` cannot switch off a callsite that a per-layer
+/// filter wants sometimes, and libraries such as sqlx do real work for each record that is
+/// enabled. With the gate, outside the requests the toolbar serves the process pays what it paid
+/// without the toolbar.
+///
+/// ```
+/// use tracing_subscriber::prelude::*;
+/// use tracing_subscriber::filter::{LevelFilter, Targets};
+/// use debug_toolbar_core::{ToolbarGate, ToolbarLayer};
+///
+/// let console = Targets::new().with_default(LevelFilter::INFO);
+/// let subscriber = tracing_subscriber::registry()
+///     .with(tracing_subscriber::fmt::layer().with_filter(console.clone()))
+///     .with(ToolbarLayer::filtered(LevelFilter::DEBUG))
+///     .with(ToolbarGate::new(console, LevelFilter::DEBUG));
+/// # drop(subscriber);
+/// ```
+#[derive(Debug, Clone)]
+pub struct ToolbarGate<F> {
+    others: F,
+    toolbar: RequestFilter,
+}
+
+impl<F> ToolbarGate<F> {
+    /// A gate that lets through what `others` enables, and what happens inside served requests
+    /// up to `max_level` (the level given to [`ToolbarLayer::filtered`]).
+    pub fn new(others: F, max_level: LevelFilter) -> Self {
+        Self {
+            others,
+            toolbar: RequestFilter { max_level },
+        }
+    }
+}
+
+impl<S, F> Layer<S> for ToolbarGate<F>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    F: Filter<S> + 'static,
+{
+    fn register_callsite(&self, metadata: &'static Metadata<'static>) -> Interest {
+        let others = self.others.callsite_enabled(metadata);
+        if others.is_always() {
+            return others;
+        }
+        let toolbar = Filter::<S>::callsite_enabled(&self.toolbar, metadata);
+        if others.is_never() && toolbar.is_never() {
+            Interest::never()
+        } else {
+            Interest::sometimes()
+        }
+    }
+
+    fn enabled(&self, metadata: &Metadata<'_>, cx: Context<'_, S>) -> bool {
+        self.others.enabled(metadata, &cx) || self.toolbar.enabled(metadata, &cx)
+    }
+
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        let toolbar = Filter::<S>::max_level_hint(&self.toolbar)?;
+        Some(self.others.max_level_hint()?.max(toolbar))
+    }
+}
+
 /// Per-span extension: the request's recorder and this span's index in its recording.
 #[derive(Clone)]
 struct SpanSlot {

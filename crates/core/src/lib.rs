@@ -63,7 +63,7 @@ pub use config_error::ConfigError;
 pub use context::{AppInfo, NameValue, RequestInfo, ResponseInfo, StatsContext, Timing};
 pub use cpu::CpuTime;
 pub use error::BuildError;
-pub use layer::{RequestFilter, ToolbarLayer};
+pub use layer::{RequestFilter, ToolbarGate, ToolbarLayer};
 pub use panel::{
     ActionError, ActionFuture, ActionResponse, Badge, BadgeLevel, DynPanel, GeneratedStats, Panel,
     PanelFactory, ServerTiming, Template,
