@@ -264,6 +264,13 @@ impl HeaderLookup for HeaderMapLookup<'_> {
     fn header_count(&self, name: &str) -> usize {
         self.0.get_all(name).count()
     }
+
+    fn header_values(&self, name: &str) -> Vec<&str> {
+        self.0
+            .get_all(name)
+            .filter_map(|v| v.to_str().ok())
+            .collect()
+    }
 }
 
 /// What to do with a request.

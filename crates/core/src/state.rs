@@ -15,6 +15,11 @@ pub trait HeaderLookup {
     fn header_count(&self, name: &str) -> usize {
         usize::from(self.header(name).is_some())
     }
+
+    /// Every value of header `name` that is text, in order. Defaults to the first.
+    fn header_values(&self, name: &str) -> Vec<&str> {
+        self.header(name).into_iter().collect()
+    }
 }
 
 /// The request as it starts, before the application handles it.
@@ -63,6 +68,12 @@ impl<'a> RequestHead<'a> {
     /// How many times header `name` appears (e.g. a repeated `traceparent` is invalid).
     pub fn header_count(&self, name: &str) -> usize {
         self.headers.header_count(name)
+    }
+
+    /// Every value of header `name` that is text, in order (e.g. `tracestate` may come in
+    /// several headers that together make one list).
+    pub fn header_values(&self, name: &str) -> Vec<&str> {
+        self.headers.header_values(name)
     }
 }
 

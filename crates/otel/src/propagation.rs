@@ -1,7 +1,7 @@
 //! W3C Trace Context in and out: the request's trace, decided as it starts.
 
 use debug_toolbar_core::RequestHead;
-use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
+use opentelemetry::propagation::{Extractor, TextMapPropagator};
 use opentelemetry::trace::{
     SpanContext, SpanId, SpanKind, TraceContextExt, TraceFlags, TraceId, TraceState,
 };
@@ -29,7 +29,8 @@ pub struct TraceContext {
     span_id: SpanId,
     parent: Option<SpanId>,
     sampled: bool,
-    trace_state: TraceState,
+    /// The caller's `tracestate`, checked and normalised; empty when there is none to carry on.
+    tracestate: String,
 }
 
 /// An outgoing call's trace context: the client span's id and the headers to send.
@@ -57,22 +58,6 @@ impl Extractor for HeadExtractor<'_, '_> {
     }
 }
 
-/// Collects the headers the SDK's propagator writes.
-struct VecInjector(Vec<(&'static str, String)>);
-
-impl Injector for VecInjector {
-    fn set(&mut self, key: &str, value: String) {
-        let key = match key {
-            TRACEPARENT => TRACEPARENT,
-            TRACESTATE => TRACESTATE,
-            _ => return,
-        };
-        if !value.is_empty() {
-            self.0.push((key, value));
-        }
-    }
-}
-
 fn is_lower_hex(s: &str, len: usize) -> bool {
     s.len() == len
         && s.bytes()
@@ -97,6 +82,81 @@ pub(crate) fn is_well_formed(value: &str) -> bool {
         return false;
     }
     is_lower_hex(trace, 32) && is_lower_hex(span, 16) && is_lower_hex(flags, 2)
+}
+
+/// Most list-members a `tracestate` may have.
+const MAX_TRACESTATE_MEMBERS: usize = 32;
+
+/// The `tracestate` made of `values` (one list over every header), normalised to its
+/// list-members joined by `,`; `None` when it breaks the W3C grammar: a member that is not
+/// `key=value` by the specification's rules, a key twice, or more than 32 members. The
+/// specification then has the whole state dropped, not partly carried on.
+pub(crate) fn parse_tracestate(values: &[&str]) -> Option<String> {
+    let mut members: Vec<(&str, &str)> = Vec::new();
+    for member in values.iter().flat_map(|v| v.split(',')) {
+        let member = member.trim_matches([' ', '\t']);
+        if member.is_empty() {
+            continue;
+        }
+        let (key, value) = member.split_once('=')?;
+        if !is_tracestate_key(key)
+            || !is_tracestate_value(value)
+            || members.iter().any(|(k, _)| *k == key)
+        {
+            return None;
+        }
+        members.push((key, value));
+        if members.len() > MAX_TRACESTATE_MEMBERS {
+            return None;
+        }
+    }
+    let mut header = String::new();
+    for (i, (key, value)) in members.iter().enumerate() {
+        if i > 0 {
+            header.push(',');
+        }
+        header.push_str(key);
+        header.push('=');
+        header.push_str(value);
+    }
+    Some(header)
+}
+
+/// `simple-key` (`lcalpha` then up to 255 of `lcalpha / DIGIT / _ - * /`) or
+/// `tenant-id@system-id` (up to 241 starting with `lcalpha / DIGIT`, `@`, up to 14 starting
+/// with `lcalpha`).
+fn is_tracestate_key(key: &str) -> bool {
+    let rest = |s: &str| {
+        s.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'-' | b'*' | b'/')
+        })
+    };
+    let starts = |s: &str, digit: bool| {
+        s.bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_lowercase() || (digit && b.is_ascii_digit()))
+    };
+    match key.split_once('@') {
+        None => key.len() <= 256 && starts(key, false) && rest(key),
+        Some((tenant, system)) => {
+            tenant.len() <= 241
+                && system.len() <= 14
+                && starts(tenant, true)
+                && starts(system, false)
+                && rest(tenant)
+                && rest(system)
+        }
+    }
+}
+
+/// Up to 256 printable ASCII characters but `,` and `=`, not ending in a space (which the
+/// caller has trimmed as the list's optional white space).
+fn is_tracestate_value(value: &str) -> bool {
+    !value.is_empty()
+        && value.len() <= 256
+        && value
+            .bytes()
+            .all(|b| (0x20..=0x7e).contains(&b) && b != b',' && b != b'=')
 }
 
 /// The SDK sampler for a [`Sampling`].
@@ -143,16 +203,16 @@ impl TraceContext {
             &[],
             &[],
         );
+        let tracestate = match parent {
+            Some(_) => parse_tracestate(&head.header_values(TRACESTATE)).unwrap_or_default(),
+            None => String::new(),
+        };
         Self {
             trace_id,
             span_id: ids.new_span_id(),
             parent,
             sampled: result.decision == SamplingDecision::RecordAndSample,
-            trace_state: if parent.is_some() {
-                result.trace_state
-            } else {
-                TraceState::default()
-            },
+            tracestate,
         }
     }
 
@@ -164,7 +224,7 @@ impl TraceContext {
             span_id,
             parent,
             sampled,
-            trace_state: TraceState::default(),
+            tracestate: String::new(),
         }
     }
 
@@ -188,9 +248,15 @@ impl TraceContext {
         self.sampled
     }
 
-    /// The vendor trace state carried on from the caller.
-    pub fn trace_state(&self) -> &TraceState {
-        &self.trace_state
+    /// The vendor trace state carried on from the caller, as OpenTelemetry holds it (which may
+    /// refuse keys the W3C grammar allows, and then holds none).
+    pub fn trace_state(&self) -> TraceState {
+        self.tracestate.parse().unwrap_or_default()
+    }
+
+    /// The caller's `tracestate` header, checked and normalised, when there is one to carry on.
+    pub fn tracestate(&self) -> Option<&str> {
+        (!self.tracestate.is_empty()).then_some(self.tracestate.as_str())
     }
 
     fn flags(&self) -> TraceFlags {
@@ -210,16 +276,21 @@ impl TraceContext {
             self.span_id,
             self.flags(),
             true,
-            self.trace_state.clone(),
+            self.trace_state(),
         ))
     }
 
     /// `00-{trace id}-{server span id}-{flags}`: the `traceresponse` header's value.
     pub fn traceresponse(&self) -> String {
+        self.traceparent(self.span_id)
+    }
+
+    /// `00-{trace id}-{span_id}-{flags}`.
+    fn traceparent(&self, span_id: SpanId) -> String {
         format!(
             "00-{}-{}-{:02x}",
             self.trace_id,
-            self.span_id,
+            span_id,
             self.flags().to_u8()
         )
     }
@@ -228,19 +299,13 @@ impl TraceContext {
     /// client span whose id is returned with them.
     pub fn outgoing(&self) -> OutgoingContext {
         let span_id = RandomIdGenerator::default().new_span_id();
-        let span_context = SpanContext::new(
-            self.trace_id,
-            span_id,
-            self.flags(),
-            false,
-            self.trace_state.clone(),
-        );
-        let cx = opentelemetry::Context::new().with_remote_span_context(span_context);
-        let mut injector = VecInjector(Vec::with_capacity(2));
-        TraceContextPropagator::new().inject_context(&cx, &mut injector);
+        let mut headers = vec![(TRACEPARENT, self.traceparent(span_id))];
+        if let Some(state) = self.tracestate() {
+            headers.push((TRACESTATE, state.to_owned()));
+        }
         OutgoingContext {
             span_id: span_id.to_string(),
-            headers: injector.0,
+            headers,
         }
     }
 }
@@ -266,10 +331,15 @@ mod tests {
         }
 
         fn header_count(&self, name: &str) -> usize {
+            self.header_values(name).len()
+        }
+
+        fn header_values(&self, name: &str) -> Vec<&str> {
             self.0
                 .iter()
                 .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-                .count()
+                .map(|(_, v)| *v)
+                .collect()
         }
     }
 
@@ -371,6 +441,100 @@ mod tests {
         assert_eq!(
             cx.traceresponse(),
             format!("00-{}-{}-01", cx.trace_id(), cx.span_id())
+        );
+    }
+
+    const PARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+    /// The `tracestate` an outgoing call carries on after a request with `states`.
+    fn carried(states: &[&'static str]) -> Option<String> {
+        let mut headers = vec![("traceparent", PARENT)];
+        headers.extend(states.iter().map(|s| ("tracestate", *s)));
+        let cx = context(headers);
+        assert_eq!(cx.trace_id().to_string(), TRACE, "the trace goes on");
+        let out = cx.outgoing();
+        out.headers
+            .iter()
+            .find(|(name, _)| *name == "tracestate")
+            .map(|(_, value)| value.clone())
+    }
+
+    #[test]
+    fn tracestate_headers_make_one_list() {
+        assert_eq!(
+            carried(&["foo=1,bar=2", "rojo=1,congo=2"]).as_deref(),
+            Some("foo=1,bar=2,rojo=1,congo=2")
+        );
+        assert_eq!(carried(&["", "foo=1"]).as_deref(), Some("foo=1"));
+        assert_eq!(
+            carried(&[" foo=1 ,\t, bar=2\t"]).as_deref(),
+            Some("foo=1,bar=2")
+        );
+        assert_eq!(carried(&[]), None);
+        assert_eq!(carried(&[""]), None);
+    }
+
+    #[test]
+    fn tracestate_keys_follow_the_w3c_grammar() {
+        let vendor14 = "t@abcdefghijklmn=1";
+        let key256 = format!("{}=1", "k".repeat(256));
+        let tenant241 = format!("{}@v=1", "t".repeat(241));
+        for valid in [
+            "foo=1",
+            "a1_-*/=1",
+            "0tenant@vendor=1",
+            vendor14,
+            &key256,
+            &tenant241,
+        ] {
+            let leaked: &'static str = Box::leak(valid.to_owned().into_boxed_str());
+            assert_eq!(carried(&[leaked]).as_deref(), Some(valid), "{valid}");
+        }
+        let key257 = format!("{}=1", "k".repeat(257));
+        let tenant242 = format!("{}@v=1", "t".repeat(242));
+        for invalid in [
+            "Foo=1",
+            "1foo=1",
+            "foo@=1",
+            "@foo=1",
+            "foo@@bar=1",
+            "foo@bar@baz=1",
+            "t@abcdefghijklmno=1",
+            "t@1vendor=1",
+            &key257,
+            &tenant242,
+        ] {
+            let with_good: &'static str =
+                Box::leak(format!("good=1,{invalid}").into_boxed_str());
+            assert_eq!(carried(&[with_good]), None, "{invalid}");
+        }
+    }
+
+    #[test]
+    fn a_tracestate_breaking_the_rules_is_dropped_whole() {
+        for state in [
+            "foo=",
+            "foo=bar=baz",
+            "foo=\u{7f}",
+            "foo",
+            "foo=1,foo=1",
+            "foo=1,foo=2",
+        ] {
+            let state: &'static str = Box::leak(format!("{state},bar=2").into_boxed_str());
+            assert_eq!(carried(&[state]), None, "{state}");
+        }
+        let value256 = format!("foo={}", "v".repeat(256));
+        assert_eq!(parse_tracestate(&[&value256]).as_deref(), Some(value256.as_str()));
+        assert_eq!(parse_tracestate(&[&format!("foo={}", "v".repeat(257))]), None);
+        let members = |n: usize| (0..n).map(|i| format!("k{i}=v")).collect::<Vec<_>>().join(",");
+        let thirty_two = members(32);
+        assert_eq!(parse_tracestate(&[&thirty_two]).as_deref(), Some(thirty_two.as_str()));
+        assert_eq!(parse_tracestate(&[&members(33)]), None);
+        let (first, second) = thirty_two.split_at(thirty_two.find(",k16").unwrap());
+        assert_eq!(
+            parse_tracestate(&[first, &second[1..]]).as_deref(),
+            Some(thirty_two.as_str()),
+            "32 members over two headers"
         );
     }
 }
