@@ -426,10 +426,40 @@
       if (p.subtitle) link.append(element("span", "dt-panel-subtitle", p.subtitle));
       if (p.badge) link.append(element("span", `dt-badge dt-badge-${p.badge.level}`, p.badge.text));
       const item = element("li");
-      item.append(link);
+      item.append(panelSwitch(p), link);
       return item;
     });
     root.querySelector(".dt-panel-list").replaceChildren(...items);
+  }
+
+  // The checkbox beside a panel switches it on or off for this browser's next requests, in the
+  // cookie the server reads (`+id` on, `-id` off, `|` between), over the configured default.
+  const PANELS_COOKIE = "debug-toolbar-panels";
+
+  function panelSwitch(panel) {
+    const checkbox = element("input", "dt-panel-switch");
+    checkbox.type = "checkbox";
+    checkbox.dataset.panelId = panel.id;
+    checkbox.checked = !panel.switched_off;
+    checkbox.setAttribute("aria-label", `Record ${panel.title} from the next request on`);
+    return checkbox;
+  }
+
+  function panelSwitches() {
+    const prefix = `${PANELS_COOKIE}=`;
+    const pair = document.cookie.split(";").map((p) => p.trim()).find((p) => p.startsWith(prefix));
+    const switches = new Map();
+    for (const item of (pair ?? prefix).slice(prefix.length).split("|")) {
+      if (item.length > 1 && (item[0] === "+" || item[0] === "-")) switches.set(item.slice(1), item[0]);
+    }
+    return switches;
+  }
+
+  function switchPanel(checkbox) {
+    const switches = panelSwitches();
+    switches.set(checkbox.dataset.panelId, checkbox.checked ? "+" : "-");
+    const value = [...switches].map(([id, sign]) => sign + id).join("|");
+    document.cookie = `${PANELS_COOKIE}=${value}; path=/; max-age=31536000; SameSite=Lax`;
   }
 
   // Fills the History panel's list from the store.
@@ -527,6 +557,10 @@
     if (!link) return;
     if (link === openLink) closePanel();
     else openPanel(link.dataset.panelId);
+  });
+  root.querySelector(".dt-panel-list").addEventListener("change", (event) => {
+    const checkbox = event.target.closest(".dt-panel-switch");
+    if (checkbox) switchPanel(checkbox);
   });
   root.getElementById("dt-ajax").addEventListener("click", (event) => {
     const button = event.target.closest("button[data-switch]");

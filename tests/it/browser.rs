@@ -97,6 +97,7 @@ async fn walk_through_demo(client: &Client, base: &str) {
     check_home_page(client, base).await;
     check_users_page(client, base).await;
     check_cpu_sampling_toggle(client, base).await;
+    check_panel_switch(client, base).await;
 }
 
 async fn check_home_page(client: &Client, base: &str) {
@@ -210,6 +211,48 @@ async fn check_cpu_sampling_toggle(client: &Client, base: &str) {
         .unwrap_or_else(|e| panic!("reading document.cookie failed: {e}"));
     assert!(!cookies.contains("debug-toolbar-cpu"), "{cookies:?}");
 
+    assert_no_console_errors(client, &url).await;
+}
+
+/// A panel's checkbox switches it off for the next requests of this browser, and on again.
+async fn check_panel_switch(client: &Client, base: &str) {
+    let url = format!("{base}/");
+    let switch = r#".dt-panel-switch[data-panel-id="headers"]"#;
+    let checked = format!(
+        r#"return document.getElementById("debug-toolbar").shadowRoot.querySelector('{switch}').checked;"#
+    );
+    let cookies = || async {
+        run_script::<String>(client, "return document.cookie;")
+            .await
+            .unwrap_or_else(|e| panic!("reading document.cookie failed: {e}"))
+    };
+
+    goto(client, &url).await;
+    if !wait_for_toolbar(client).await.open {
+        click_in_toolbar(client, "#dt-handle").await;
+    }
+    assert_eq!(run_script::<bool>(client, &checked).await, Ok(true));
+    click_in_toolbar(client, switch).await;
+    let set = cookies().await;
+    assert!(set.contains("debug-toolbar-panels=-headers"), "{set:?}");
+
+    goto(client, &url).await;
+    wait_for_toolbar(client).await;
+    assert_eq!(run_script::<bool>(client, &checked).await, Ok(false));
+    let panel = open_panel_by_click(client, "headers").await;
+    assert!(
+        panel.text.contains("This panel is switched off"),
+        "{panel:#?}"
+    );
+
+    click_in_toolbar(client, switch).await;
+    let set = cookies().await;
+    assert!(set.contains("debug-toolbar-panels=+headers"), "{set:?}");
+    goto(client, &url).await;
+    wait_for_toolbar(client).await;
+    assert_eq!(run_script::<bool>(client, &checked).await, Ok(true));
+    let panel = open_panel_by_click(client, "headers").await;
+    assert!(!panel.text.contains("switched off"), "{panel:#?}");
     assert_no_console_errors(client, &url).await;
 }
 

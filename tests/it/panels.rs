@@ -13,7 +13,9 @@ use debug_toolbar_core::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::support::{assert_contains, assert_lacks, body_text, config, get, header, stored_stats};
+use crate::support::{
+    assert_contains, assert_lacks, body_text, config, get, header, stored_record, stored_stats,
+};
 
 /// Reads the Timer panel's typed stats and doubles its total.
 #[derive(Debug, Clone, Copy)]
@@ -378,4 +380,54 @@ async fn state_kept_at_request_start_reaches_the_handler_and_the_stats() {
     assert_eq!(body_text(res).await, "GET /s t1");
     let stats = stored_stats::<StartPanel>(&toolbar, &id).await;
     assert_eq!(stats.as_deref(), Some("GET /s t1"));
+}
+
+#[actix_web::test]
+async fn the_browser_switches_panels_on_and_off_over_the_configured_ones() {
+    let toolbar = DebugToolbar::new(config().disabled_panels(["headers"]).build());
+    let app = init_service(App::new().wrap(toolbar.clone()).route(
+        "/",
+        web::get().to(|| async { HttpResponse::Ok().content_type("text/html").body(PAGE) }),
+    ))
+    .await;
+    let switched_off = |record: &actix_debug_toolbar::RequestRecord| {
+        record
+            .panels
+            .iter()
+            .filter(|p| p.switched_off)
+            .map(|p| p.id.clone())
+            .collect::<Vec<_>>()
+    };
+
+    let res = call_service(&app, get("/").to_request()).await;
+    let id = header(&res, "x-debug-toolbar-id").expect("served");
+    let page = body_text(res).await;
+    assert_contains(
+        &page,
+        r#"<input type="checkbox" class="dt-panel-switch" data-panel-id="headers" aria-label="Record Headers from the next request on">"#,
+    );
+    assert_contains(
+        &page,
+        r#"data-panel-id="request" aria-label="Record Request from the next request on" checked>"#,
+    );
+    let record = stored_record(&toolbar, &id).await;
+    assert_eq!(switched_off(&record), ["headers"], "as configured");
+
+    let res = call_service(
+        &app,
+        get("/")
+            .insert_header((
+                "cookie",
+                "a=1; debug-toolbar-panels=+headers|-request|-nonesuch|junk|-",
+            ))
+            .to_request(),
+    )
+    .await;
+    let id = header(&res, "x-debug-toolbar-id").expect("served");
+    let record = stored_record(&toolbar, &id).await;
+    assert_eq!(switched_off(&record), ["request"], "as the browser asked");
+    let request = record.panel("request").expect("listed");
+    assert!(request.stats.is_null());
+    assert_contains(request.note.as_deref().unwrap_or(""), "switched off");
+    assert!(!record.panel("headers").expect("listed").stats.is_null());
 }

@@ -32,6 +32,7 @@ fn record(path: &str) -> RequestRecord {
                 .expect("json"),
             note: None,
             badge: None,
+            switched_off: false,
         }],
     }
 }

@@ -84,7 +84,7 @@ pub use store::PostgresStore;
 pub use store::RedisStore;
 pub use store::{InMemoryStore, Page, Store, StoreError, StoreFuture};
 pub use toolbar::{
-    FinishedRequest, LogOnce, PanelPanicked, RecordOutcome, Toolbar, ToolbarBuilder,
+    FinishedRequest, LogOnce, PANELS_COOKIE, PanelPanicked, RecordOutcome, Toolbar, ToolbarBuilder,
     ToolbarSettings,
 };
 

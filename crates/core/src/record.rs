@@ -111,6 +111,10 @@ pub struct PanelRecord {
     /// The panel's mark on the toolbar's handle.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub badge: Option<Badge>,
+    /// Whether the panel was switched off for this request (by configuration or by the
+    /// browser's [`PANELS_COOKIE`](crate::PANELS_COOKIE)), so that it did not run.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub switched_off: bool,
 }
 
 /// Everything the toolbar keeps of one request.

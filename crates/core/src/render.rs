@@ -89,6 +89,7 @@ struct PanelLink<'a> {
     title: &'a str,
     subtitle: Option<&'a str>,
     enabled: bool,
+    switched_off: bool,
     badge: Option<&'a Badge>,
 }
 
@@ -137,6 +138,7 @@ impl Renderer {
                 title: &p.title,
                 subtitle: p.subtitle.as_deref(),
                 enabled: !p.stats.is_null() || p.note.is_none(),
+                switched_off: p.switched_off,
                 badge: p.badge.as_ref(),
             })
             .collect();

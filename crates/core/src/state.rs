@@ -75,6 +75,18 @@ impl<'a> RequestHead<'a> {
     pub fn header_values(&self, name: &str) -> Vec<&str> {
         self.headers.header_values(name)
     }
+
+    /// The value of cookie `name`, from any `Cookie` header.
+    pub fn cookie(&self, name: &str) -> Option<&str> {
+        self.headers
+            .header_values("cookie")
+            .into_iter()
+            .flat_map(|cookies| cookies.split(';'))
+            .find_map(|pair| {
+                let (key, value) = pair.trim().split_once('=')?;
+                (key == name).then_some(value)
+            })
+    }
 }
 
 /// Typed values panels keep for one request: set in [`crate::Panel::on_request`], read back in

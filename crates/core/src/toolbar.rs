@@ -16,6 +16,14 @@ use crate::state::{RequestHead, RequestState};
 use crate::stats_json::StatsJson;
 use crate::store::{InMemoryStore, Store};
 
+/// The cookie with which a browser switches panels on (`+id`) and off (`-id`) for its own
+/// requests, over [`ToolbarSettings::disabled_panels`]: e.g. `debug-toolbar-panels=-sql|+otel`.
+/// The toolbar's checkboxes set it.
+pub const PANELS_COOKIE: &str = "debug-toolbar-panels";
+
+/// The panels switched off for one request, when its browser changed the configured ones.
+struct SwitchedOff(BTreeSet<String>);
+
 /// Settings of the framework-free toolbar.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -305,8 +313,10 @@ impl Toolbar {
     /// panel that panics is skipped and logged once.
     pub fn start_request(&self, head: &RequestHead<'_>) -> RequestState {
         let mut state = RequestState::default();
+        let switched = head.cookie(PANELS_COOKIE).map(|s| self.switched_off(s));
+        let off = switched.as_ref().unwrap_or(&self.settings.disabled_panels);
         for panel in &self.panels {
-            if self.settings.disabled_panels.contains(panel.id()) {
+            if off.contains(panel.id()) {
                 continue;
             }
             let started = catch_unwind(AssertUnwindSafe(|| panel.on_request(head, &mut state)));
@@ -315,7 +325,39 @@ impl Toolbar {
                 self.log_failure_once(&format!("panel:{}:on_request", panel.id()), &failure);
             }
         }
+        if let Some(switched) = switched {
+            state.insert(SwitchedOff(switched));
+        }
         state
+    }
+
+    /// The configured switched-off panels changed by the `+id|-id` items of a
+    /// [`PANELS_COOKIE`]; ids of panels this toolbar does not have are ignored.
+    fn switched_off(&self, switches: &str) -> BTreeSet<String> {
+        let mut off = self.settings.disabled_panels.clone();
+        for item in switches.split('|') {
+            let (on, id) = match item.split_at_checked(1) {
+                Some(("+", id)) => (true, id),
+                Some(("-", id)) => (false, id),
+                _ => continue,
+            };
+            if !self.panel_ids.contains(&id) {
+                continue;
+            }
+            if on {
+                off.remove(id);
+            } else {
+                off.insert(id.to_owned());
+            }
+        }
+        off
+    }
+
+    /// The panels switched off for the request whose state this is.
+    fn off<'a>(settings: &'a ToolbarSettings, state: &'a RequestState) -> &'a BTreeSet<String> {
+        state
+            .get::<SwitchedOff>()
+            .map_or(&settings.disabled_panels, |s| &s.0)
     }
 
     /// Runs every enabled panel over a finished request and builds its record.
@@ -327,16 +369,22 @@ impl Toolbar {
         let mut parts = Vec::with_capacity(self.panels.len());
         let mut server_timing = Vec::new();
         let mut response_headers = Vec::new();
+        let off = Self::off(&self.settings, finished.state);
         for panel in &self.panels {
             let title = panel.title().into_owned();
-            if self.settings.disabled_panels.contains(panel.id()) {
+            if off.contains(panel.id()) {
                 parts.push(PanelRecord {
                     id: panel.id().to_owned(),
                     title,
                     subtitle: None,
                     stats: StatsJson::null(),
-                    note: Some("This panel is switched off.".to_owned()),
+                    note: Some(
+                        "This panel is switched off. Tick its box in the toolbar to record it \
+                         from the next request on."
+                            .to_owned(),
+                    ),
                     badge: None,
+                    switched_off: true,
                 });
                 continue;
             }
@@ -373,6 +421,7 @@ impl Toolbar {
                 stats,
                 note,
                 badge: generated.badge,
+                switched_off: false,
             });
             server_timing.extend(generated.server_timing);
             response_headers.extend(generated.response_headers);

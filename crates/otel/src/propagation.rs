@@ -504,8 +504,7 @@ mod tests {
             &key257,
             &tenant242,
         ] {
-            let with_good: &'static str =
-                Box::leak(format!("good=1,{invalid}").into_boxed_str());
+            let with_good: &'static str = Box::leak(format!("good=1,{invalid}").into_boxed_str());
             assert_eq!(carried(&[with_good]), None, "{invalid}");
         }
     }
@@ -524,11 +523,25 @@ mod tests {
             assert_eq!(carried(&[state]), None, "{state}");
         }
         let value256 = format!("foo={}", "v".repeat(256));
-        assert_eq!(parse_tracestate(&[&value256]).as_deref(), Some(value256.as_str()));
-        assert_eq!(parse_tracestate(&[&format!("foo={}", "v".repeat(257))]), None);
-        let members = |n: usize| (0..n).map(|i| format!("k{i}=v")).collect::<Vec<_>>().join(",");
+        assert_eq!(
+            parse_tracestate(&[&value256]).as_deref(),
+            Some(value256.as_str())
+        );
+        assert_eq!(
+            parse_tracestate(&[&format!("foo={}", "v".repeat(257))]),
+            None
+        );
+        let members = |n: usize| {
+            (0..n)
+                .map(|i| format!("k{i}=v"))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
         let thirty_two = members(32);
-        assert_eq!(parse_tracestate(&[&thirty_two]).as_deref(), Some(thirty_two.as_str()));
+        assert_eq!(
+            parse_tracestate(&[&thirty_two]).as_deref(),
+            Some(thirty_two.as_str())
+        );
         assert_eq!(parse_tracestate(&[&members(33)]), None);
         let (first, second) = thirty_two.split_at(thirty_two.find(",k16").unwrap());
         assert_eq!(

@@ -62,15 +62,9 @@ impl Drop for Slot {
     }
 }
 
-/// Whether the `Cookie` header sets the sampling cookie to `1`.
+/// Whether the request sets the sampling cookie to `1`.
 fn asks_for_sampling(head: &RequestHead<'_>) -> bool {
-    head.header("cookie").is_some_and(|cookies| {
-        cookies.split(';').any(|pair| {
-            pair.trim()
-                .split_once('=')
-                .is_some_and(|(name, value)| name == ProfilingPanel::CPU_COOKIE && value == "1")
-        })
-    })
+    head.cookie(ProfilingPanel::CPU_COOKIE) == Some("1")
 }
 
 /// Starts the profiler for a request that asks for it, unless another request holds it.
