@@ -502,7 +502,7 @@
   }
 
   // Lists a request the page's scripts made (or switches to it, by setting).
-  function noteScriptRequest(id, kind, url, status) {
+  function noteScriptRequest(id, method, kind, url, status) {
     if (!id || ajaxList.querySelector(`[data-switch="${CSS.escape(id)}"]`)) return;
     const button = element("button", "dt-switch");
     button.type = "button";
@@ -514,7 +514,8 @@
     } catch {
       // keep the URL as given
     }
-    button.append(element("span", "dt-method", kind), " ", element("span", "dt-path", path));
+    button.title = `${kind} ${url}`;
+    button.append(element("span", "dt-method", method), " ", element("span", "dt-path", path));
     if (status) button.append(" ", element("span", "dt-status", String(status)));
     const item = element("li");
     item.append(button);
@@ -534,7 +535,11 @@
         if (entry.initiatorType !== "fetch" && entry.initiatorType !== "xmlhttprequest") continue;
         if (entry.name.includes(prefix)) continue;
         const mark = entry.serverTiming?.find((timing) => timing.name === "debug-toolbar");
-        if (mark) noteScriptRequest(mark.description, entry.initiatorType === "fetch" ? "fetch" : "xhr", entry.name, entry.responseStatus);
+        if (!mark) continue;
+        // `{record id} {method}`
+        const [id, method = "?"] = mark.description.split(" ");
+        const kind = entry.initiatorType === "fetch" ? "fetch" : "xhr";
+        noteScriptRequest(id, method, kind, entry.name, entry.responseStatus);
       }
     });
     try {

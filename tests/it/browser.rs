@@ -261,9 +261,7 @@ async fn check_panel_switch(client: &Client, base: &str) {
 async fn check_script_requests_and_history(client: &Client) {
     open_panel_by_api(client, "request").await;
     wait_for_toolbar_state(client, "listing the page's fetch of /api/users", |t| {
-        t.script_requests
-            .iter()
-            .any(|r| r == "fetch /api/users 200")
+        t.script_requests.iter().any(|r| r == "GET /api/users 200")
     })
     .await;
     click_in_toolbar(client, "#dt-ajax button[data-switch]").await;

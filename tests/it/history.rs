@@ -43,7 +43,7 @@ async fn served_responses_name_their_record_in_server_timing_for_scripts() {
     let res = call_service(&app, get("/page").to_request()).await;
     let id = header(&res, "x-debug-toolbar-id").expect("served");
     let timing = header(&res, "server-timing").expect("server-timing");
-    assert_contains(&timing, &format!("debug-toolbar;desc=\"{id}\""));
+    assert_contains(&timing, &format!("debug-toolbar;desc=\"{id} GET\""));
 }
 
 #[actix_web::test]

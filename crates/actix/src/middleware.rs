@@ -488,17 +488,21 @@ where
                 }
             });
             let mut res = res;
+            let method = res.request().method().clone();
             let headers = res.headers_mut();
             if let Ok(value) = HeaderValue::from_str(&id.to_string()) {
                 headers.insert(TOOLBAR_ID_HEADER, value);
             }
-            // The record id also goes into Server-Timing, where the toolbar's script finds it for
-            // the page's own fetch/XHR requests through Resource Timing.
+            // The record id and the method also go into Server-Timing, where the toolbar's
+            // script finds them for the page's own fetch/XHR requests through Resource Timing
+            // (which tells neither). A method is a token: it needs no escaping in the quotes.
             let timings: Vec<String> = outcome
                 .server_timing
                 .iter()
                 .map(|t| t.to_header_value())
-                .chain(std::iter::once(format!("debug-toolbar;desc=\"{id}\"")))
+                .chain(std::iter::once(format!(
+                    "debug-toolbar;desc=\"{id} {method}\""
+                )))
                 .collect();
             if let Ok(value) = HeaderValue::from_str(&timings.join(", ")) {
                 headers.append(header::HeaderName::from_static("server-timing"), value);
