@@ -14,9 +14,6 @@ const SHELL: &str = "toolbar.html";
 const MESSAGE: &str = "message.html";
 const REDIRECT: &str = "redirect.html";
 
-/// The line a user adds to their subscriber when `ToolbarLayer` is missing.
-pub(crate) const LAYER_HINT: &str = "tracing_subscriber::registry().with(toolbar.layer()).init();";
-
 /// Renders the toolbar's HTML with Tera; every value is escaped.
 pub struct Renderer {
     tera: Tera,
@@ -149,7 +146,6 @@ impl Renderer {
         let badges: Vec<&PanelLink<'_>> = panels.iter().filter(|p| p.badge.is_some()).collect();
         context.insert("badges", &badges);
         context.insert("panels", &panels);
-        context.insert("layer_hint", LAYER_HINT);
         context.insert("update_on_fetch", &cx.update_on_fetch);
         self.tera.render(SHELL, &context).map_err(RenderError)
     }
