@@ -162,6 +162,48 @@ async fn tells_identical_from_similar_statements() {
 }
 
 #[actix_web::test]
+async fn the_n_plus_one_and_slow_thresholds_are_settings() {
+    let similar = [
+        "SELECT name FROM items WHERE id = 1",
+        "SELECT name FROM items WHERE id = 2",
+        "SELECT name FROM items WHERE id = 3",
+    ];
+    let (toolbar, id, _) = sqlite_request(
+        |_| {
+            SqlPanel::new()
+                .with_n_plus_one_threshold(3)
+                .with_slow_threshold(std::time::Duration::ZERO)
+        },
+        &similar,
+    )
+    .await;
+    let stats: SqlStats = stored_stats::<SqlPanel>(&toolbar, &id).await;
+    assert_eq!(stats.n_plus_one.len(), 1, "{:?}", stats.n_plus_one);
+    assert_eq!(stats.n_plus_one[0].count, 3);
+    assert_eq!(stats.n_plus_one[0].span_path, ["load_items"]);
+    assert!(
+        stats.queries.iter().all(|q| q.slow),
+        "nothing is under 0 ms"
+    );
+
+    let (toolbar, id, _) = sqlite_request(
+        |_| {
+            SqlPanel::new()
+                .with_n_plus_one_threshold(1)
+                .with_slow_threshold(std::time::Duration::from_secs(60))
+        },
+        &similar[..2],
+    )
+    .await;
+    let stats: SqlStats = stored_stats::<SqlPanel>(&toolbar, &id).await;
+    assert_eq!(
+        stats.n_plus_one[0].count, 2,
+        "a threshold under two is two: one query is no pattern"
+    );
+    assert!(stats.queries.iter().all(|q| !q.slow));
+}
+
+#[actix_web::test]
 async fn keeps_at_most_the_limit_but_counts_everything() {
     let statements = ["SELECT 1", "SELECT 2", "SELECT 3", "SELECT 4", "SELECT 5"];
     let (toolbar, id, _) =

@@ -293,3 +293,19 @@ async fn an_expired_record_gives_a_clear_message() {
     .await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
 }
+
+#[actix_web::test]
+async fn a_postgres_table_name_must_be_a_plain_identifier() {
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .connect_lazy("postgres://nobody@127.0.0.1:9/none")
+        .expect("url parses");
+    for table in ["", "1records", "records; DROP TABLE users", "\"quoted\""] {
+        let err = PostgresStore::new(pool.clone(), table, 5).expect_err(table);
+        assert_eq!(
+            err.to_string(),
+            format!("{table:?} is not a plain table name (letters, digits and _)")
+        );
+        assert!(std::error::Error::source(&err).is_none());
+    }
+    assert!(PostgresStore::new(pool, "debug_toolbar_2", 5).is_ok());
+}

@@ -450,6 +450,96 @@ mod tests {
     }
 
     #[test]
+    fn switches_read_every_spelling() {
+        for (value, expected) in [
+            ("1", true),
+            ("YES", true),
+            (" on ", true),
+            ("0", false),
+            ("No", false),
+            ("off", false),
+        ] {
+            let config = from(&[
+                ("DEBUG_TOOLBAR_INTERCEPT_REDIRECTS", value),
+                ("DEBUG_TOOLBAR_UPDATE_ON_FETCH", value),
+            ])
+            .unwrap();
+            assert_eq!(config.intercept_redirects, expected, "{value}");
+            assert_eq!(config.update_on_fetch, expected, "{value}");
+        }
+        let err = from(&[("DEBUG_TOOLBAR_UPDATE_ON_FETCH", "sometimes")]).unwrap_err();
+        assert_eq!(err.variable(), "DEBUG_TOOLBAR_UPDATE_ON_FETCH");
+    }
+
+    // sqlx starts the PostgreSQL pool's maintenance task on the current Tokio runtime.
+    #[cfg(all(feature = "store-postgres", feature = "store-redis"))]
+    #[actix_web::test]
+    async fn the_store_variable_names_a_shared_store_without_connecting() {
+        let config = from(&[("DEBUG_TOOLBAR_STORE", " memory ")]).unwrap();
+        assert!(config.store.is_none(), "the shared in-memory default");
+        let config = from(&[
+            ("DEBUG_TOOLBAR_STORE_CAPACITY", "7"),
+            ("DEBUG_TOOLBAR_STORE", "postgres://u:p@127.0.0.1:9/none"),
+        ])
+        .unwrap();
+        let store = format!("{:?}", config.store.expect("a store"));
+        assert!(store.starts_with("PostgresStore"), "{store}");
+        assert!(store.contains("capacity: 7"), "{store}");
+        let config = from(&[("DEBUG_TOOLBAR_STORE", "redis://127.0.0.1:9/")]).unwrap();
+        let store = format!("{:?}", config.store.expect("a store"));
+        assert!(store.starts_with("RedisStore"), "{store}");
+    }
+
+    #[cfg(all(feature = "store-postgres", feature = "store-redis"))]
+    #[test]
+    fn an_unusable_store_url_is_reported_without_its_password() {
+        for value in [
+            "postgres://admin:hunter2@db:notaport/app",
+            "redis://admin:hunter2@cache:notaport/",
+        ] {
+            let err = from(&[("DEBUG_TOOLBAR_STORE", value)]).unwrap_err();
+            let message = err.to_string();
+            assert_eq!(err.variable(), "DEBUG_TOOLBAR_STORE");
+            assert!(!message.contains("hunter2"), "{message}");
+            assert!(message.contains("://********@"), "{message}");
+            assert!(message.contains("postgres://"), "{message}");
+        }
+        let err = from(&[("DEBUG_TOOLBAR_STORE", "sqlite:records.db")]).unwrap_err();
+        assert!(err.to_string().contains("sqlite:records.db"), "{err}");
+    }
+
+    #[test]
+    fn the_builder_sets_what_the_variables_set() {
+        let config = ToolbarConfig::builder()
+            .prefix(" //tools// ")
+            .disabled_panels(["sql", "logging"])
+            .update_on_fetch(true)
+            .tracing_level(LevelFilter::INFO)
+            .store_capacity(0)
+            .show_toolbar(|_| true)
+            .build();
+        assert_eq!(config.prefix(), "/tools/");
+        assert_eq!(
+            config.disabled_panels.iter().collect::<Vec<_>>(),
+            ["logging", "sql"]
+        );
+        assert!(config.update_on_fetch);
+        assert_eq!(config.tracing_level, LevelFilter::INFO);
+        assert_eq!(config.store_capacity, 1, "at least one record");
+        assert_eq!(
+            ToolbarConfig::builder().prefix("/").build().prefix(),
+            "/__debug_toolbar/",
+            "an empty prefix keeps the default"
+        );
+        let debug = format!("{config:?}");
+        assert!(debug.contains("prefix: \"/tools/\""), "{debug}");
+        assert!(
+            debug.contains("show_toolbar: Some(\"Fn\")"),
+            "the callback is named, not printed: {debug}"
+        );
+    }
+
+    #[test]
     fn invalid_values_name_the_variable_and_what_is_accepted() {
         let cases = [
             ("DEBUG_TOOLBAR_ENABLED", "maybe", "true or false"),

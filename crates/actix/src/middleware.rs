@@ -636,3 +636,42 @@ async fn inject_into<B: MessageBody + 'static>(
     let res = head.set_body(body);
     Ok(ServiceResponse::new(req, res).map_into_right_body())
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::expect_used)]
+
+    use super::*;
+
+    // The only test of this binary that installs a global subscriber.
+    #[test]
+    fn init_tracing_feeds_the_toolbar_layer_once_per_process() {
+        let toolbar = DebugToolbar::new(
+            ToolbarConfig::builder()
+                .enabled(true)
+                .store(Arc::new(InMemoryStore::new(1)))
+                .build(),
+        );
+        toolbar.init_tracing().expect("the first global subscriber");
+        assert!(
+            toolbar.init_tracing().is_err(),
+            "a process has one global subscriber"
+        );
+        let recorder = RequestRecorder::new(RecordingLimits::default());
+        let span = recorder.open_request_span("GET", "/");
+        assert!(
+            recorder.is_attached(),
+            "the toolbar's layer took the request"
+        );
+        span.in_scope(|| tracing::debug!(target: "app", "inside"));
+        tracing::debug!(target: "app", "outside");
+        drop(span);
+        let recording = recorder.finish();
+        let messages: Vec<String> = recording
+            .events
+            .iter()
+            .filter_map(|e| e.field("message").map(|m| m.to_text()))
+            .collect();
+        assert_eq!(messages, ["inside"], "DEBUG inside the request only");
+    }
+}

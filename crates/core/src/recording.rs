@@ -435,3 +435,134 @@ impl Visit for FieldCollector {
         self.push_str(field, format!("{value:?}"));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use tracing_subscriber::filter::LevelFilter;
+    use tracing_subscriber::prelude::*;
+
+    use super::*;
+    use crate::ToolbarLayer;
+
+    /// What `limits` let one request record of `emit`, run inside the request span.
+    fn record(limits: RecordingLimits, emit: impl FnOnce()) -> Recording {
+        let subscriber =
+            tracing_subscriber::registry().with(ToolbarLayer::filtered(LevelFilter::DEBUG));
+        tracing::subscriber::with_default(subscriber, || {
+            let recorder = RequestRecorder::new(limits);
+            let request = recorder.open_request_span("GET", "/");
+            assert!(recorder.is_attached());
+            request.in_scope(emit);
+            drop(request);
+            recorder.finish()
+        })
+    }
+
+    fn message(event: &RecordedEvent) -> String {
+        event
+            .field("message")
+            .map(FieldValue::to_text)
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn events_and_spans_over_the_limits_are_counted_not_kept() {
+        let limits = RecordingLimits {
+            max_events: 2,
+            max_spans: 1,
+            ..RecordingLimits::default()
+        };
+        let recording = record(limits, || {
+            tracing::info_span!("kept").in_scope(|| {
+                tracing::info!("first");
+                tracing::info_span!("dropped").in_scope(|| tracing::info!("second"));
+            });
+            tracing::info_span!("dropped too").in_scope(|| tracing::info!("third"));
+            tracing::info!("fourth");
+        });
+        let spans: Vec<&str> = recording.spans.iter().map(|s| s.metadata.name()).collect();
+        assert_eq!(spans, ["kept"]);
+        assert_eq!(recording.dropped_spans, 2);
+        let events: Vec<(String, Vec<&str>)> = recording
+            .events
+            .iter()
+            .map(|e| (message(e), recording.span_path(e.span)))
+            .collect();
+        assert_eq!(
+            events,
+            [
+                ("first".to_owned(), vec!["kept"]),
+                ("second".to_owned(), vec!["kept"]),
+            ],
+            "an event in a dropped span goes to its nearest kept span"
+        );
+        assert_eq!(recording.dropped_events, 2);
+    }
+
+    #[test]
+    fn long_values_are_cut_on_a_char_boundary() {
+        let limits = RecordingLimits {
+            max_value_len: 5,
+            ..RecordingLimits::default()
+        };
+        let recording = record(limits, || {
+            tracing::info!(name = "añañaña", short = "ok", "x");
+            let error = std::io::Error::other("disk on fire");
+            tracing::warn!(error = &error as &(dyn std::error::Error + 'static));
+        });
+        let event = &recording.events[0];
+        // "añ" is 3 bytes; byte 5 falls inside the second "ñ".
+        assert_eq!(event.field("name"), Some(&FieldValue::Str("aña…".into())));
+        assert_eq!(event.field("short"), Some(&FieldValue::Str("ok".into())));
+        assert_eq!(
+            recording.events[1].field("error"),
+            Some(&FieldValue::Str("disk …".into()))
+        );
+    }
+
+    #[test]
+    fn nothing_is_recorded_after_the_request_finished() {
+        let subscriber =
+            tracing_subscriber::registry().with(ToolbarLayer::filtered(LevelFilter::DEBUG));
+        tracing::subscriber::with_default(subscriber, || {
+            let recorder = RequestRecorder::new(RecordingLimits::default());
+            let request = recorder.open_request_span("GET", "/");
+            let open = request.in_scope(|| tracing::info_span!("open", n = 1));
+            let first = recorder.finish();
+            assert_eq!(first.spans.len(), 1);
+            open.record("n", 2);
+            request.in_scope(|| {
+                tracing::info!("late");
+                tracing::info_span!("late span").in_scope(|| {});
+            });
+            drop(open);
+            let second = recorder.finish();
+            assert!(second.events.is_empty() && second.spans.is_empty());
+            assert_eq!(
+                first.spans[0].end, None,
+                "closed after the request finished"
+            );
+            assert_eq!(first.spans[0].fields, [("n", FieldValue::I64(1))]);
+        });
+    }
+
+    #[test]
+    fn field_values_convert_as_their_kind_allows() {
+        let cases = [
+            (FieldValue::Bool(true), "true", None, None, None),
+            (FieldValue::I64(-3), "-3", Some(-3.0), None, None),
+            (FieldValue::I64(4), "4", Some(4.0), Some(4), None),
+            (FieldValue::U64(5), "5", Some(5.0), Some(5), None),
+            (FieldValue::F64(1.5), "1.5", Some(1.5), None, None),
+            (FieldValue::Str("s".into()), "s", None, None, Some("s")),
+        ];
+        for (value, text, float, unsigned, string) in cases {
+            assert_eq!(value.to_text(), text, "{value:?}");
+            assert_eq!(value.as_f64(), float, "{value:?}");
+            assert_eq!(value.as_u64(), unsigned, "{value:?}");
+            assert_eq!(value.as_str(), string, "{value:?}");
+        }
+    }
+}

@@ -190,3 +190,162 @@ pub(crate) fn record(span: &SpanData, started_at: SystemTime) -> SpanRecord {
         width_pct: 0.0,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use opentelemetry::trace::{Event, SpanContext, TraceFlags, TraceState};
+    use opentelemetry::{InstrumentationScope, KeyValue};
+    use opentelemetry_sdk::trace::{SpanEvents, SpanLinks};
+
+    use super::*;
+
+    const TRACE: TraceId = TraceId::from_bytes([7; 16]);
+
+    fn span(
+        trace: TraceId,
+        id: u8,
+        kind: SpanKind,
+        start: SystemTime,
+        end: SystemTime,
+    ) -> SpanData {
+        SpanData {
+            span_context: SpanContext::new(
+                trace,
+                SpanId::from_bytes([id; 8]),
+                TraceFlags::SAMPLED,
+                false,
+                TraceState::default(),
+            ),
+            parent_span_id: SpanId::INVALID,
+            parent_span_is_remote: false,
+            span_kind: kind,
+            name: format!("span {id}").into(),
+            start_time: start,
+            end_time: end,
+            attributes: Vec::new(),
+            dropped_attributes_count: 0,
+            events: SpanEvents::default(),
+            links: SpanLinks::default(),
+            status: Status::Unset,
+            instrumentation_scope: InstrumentationScope::builder("my-app").build(),
+        }
+    }
+
+    #[test]
+    fn captured_spans_keep_their_kind_attributes_events_and_status() {
+        let request = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
+        let ms = |n: u64| request + Duration::from_millis(n);
+        let mut data = span(TRACE, 1, SpanKind::Producer, ms(2), ms(5));
+        data.parent_span_id = SpanId::from_bytes([9; 8]);
+        data.attributes = vec![
+            KeyValue::new("ok", true),
+            KeyValue::new("items", 3_i64),
+            KeyValue::new("ratio", 0.5),
+            KeyValue::new("queue", "orders"),
+        ];
+        data.events.events = vec![Event::new(
+            "queued early",
+            request - Duration::from_millis(1),
+            vec![KeyValue::new("depth", 4_i64)],
+            0,
+        )];
+        data.status = Status::error("broker down");
+        let record = record(&data, request);
+        assert_eq!(record.span_id, SpanId::from_bytes([1; 8]).to_string());
+        assert_eq!(record.parent_span_id, Some("0909090909090909".to_owned()));
+        assert_eq!(
+            (record.kind, record.category),
+            (Kind::Client, Category::Internal)
+        );
+        assert!((record.start_ms - 2.0).abs() < 1e-9 && (record.duration_ms - 3.0).abs() < 1e-9);
+        let attributes: Vec<(&str, &AttributeValue)> = record
+            .attributes
+            .iter()
+            .map(|a| (a.key.as_str(), &a.value))
+            .collect();
+        assert_eq!(
+            attributes,
+            [
+                ("ok", &AttributeValue::Bool(true)),
+                ("items", &AttributeValue::Int(3)),
+                ("ratio", &AttributeValue::Float(0.5)),
+                ("queue", &AttributeValue::from("orders")),
+                ("otel.scope.name", &AttributeValue::from("my-app")),
+            ]
+        );
+        let event = &record.events[0];
+        assert_eq!(event.name, "queued early");
+        assert!(
+            (event.offset_ms + 1.0).abs() < 1e-9,
+            "before the request: {event:?}"
+        );
+        assert_eq!(event.attributes[0].value, AttributeValue::from("4"));
+        assert_eq!(record.error.as_deref(), Some("broker down"));
+        assert!(record.captured);
+
+        let kinds = [
+            (SpanKind::Server, Kind::Server, Category::Server),
+            (SpanKind::Client, Kind::Client, Category::Internal),
+            (SpanKind::Consumer, Kind::Internal, Category::Internal),
+            (SpanKind::Internal, Kind::Internal, Category::Internal),
+        ];
+        for (sdk, kind, category) in kinds {
+            let record = super::record(&span(TRACE, 2, sdk.clone(), ms(0), ms(1)), request);
+            assert_eq!((record.kind, record.category), (kind, category), "{sdk:?}");
+            assert_eq!(record.parent_span_id, None);
+            assert_eq!(record.error, None);
+        }
+    }
+
+    #[test]
+    fn only_watched_traces_are_kept_until_taken() {
+        let capture = Capture::default();
+        let processor = CaptureProcessor::new(capture.clone());
+        let now = SystemTime::now();
+        let other = TraceId::from_bytes([8; 16]);
+        capture.watch(TRACE);
+        capture.watch(TRACE);
+        processor.on_end(span(TRACE, 1, SpanKind::Internal, now, now));
+        processor.on_end(span(other, 2, SpanKind::Internal, now, now));
+        assert!(processor.force_flush().is_ok());
+        let taken = capture.take(TRACE);
+        assert_eq!(taken.len(), 1, "watching twice keeps one list");
+        assert_eq!(taken[0].name, "span 1");
+        assert!(capture.take(TRACE).is_empty(), "taken once");
+        processor.on_end(span(TRACE, 3, SpanKind::Internal, now, now));
+        assert!(capture.take(TRACE).is_empty(), "no longer watched");
+        assert!(
+            processor
+                .shutdown_with_timeout(Duration::from_secs(1))
+                .is_ok()
+        );
+        assert_eq!(format!("{processor:?}"), "CaptureProcessor { .. }");
+    }
+
+    #[test]
+    fn watching_is_bounded_per_trace_and_in_traces() {
+        let capture = Capture::default();
+        let processor = CaptureProcessor::new(capture.clone());
+        let now = SystemTime::now();
+        capture.watch(TRACE);
+        for _ in 0..MAX_SPANS_PER_TRACE + 10 {
+            processor.on_end(span(TRACE, 1, SpanKind::Internal, now, now));
+        }
+        for n in 0..MAX_TRACES {
+            let mut id = [0u8; 16];
+            id[..8].copy_from_slice(&(n as u64 + 1).to_be_bytes());
+            capture.watch(TraceId::from_bytes(id));
+        }
+        assert!(
+            capture.take(TRACE).is_empty(),
+            "the oldest trace is forgotten past {MAX_TRACES}"
+        );
+        capture.watch(TRACE);
+        for _ in 0..MAX_SPANS_PER_TRACE + 10 {
+            processor.on_end(span(TRACE, 1, SpanKind::Internal, now, now));
+        }
+        assert_eq!(capture.take(TRACE).len(), MAX_SPANS_PER_TRACE);
+    }
+}

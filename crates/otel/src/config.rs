@@ -907,6 +907,149 @@ mod tests {
     }
 
     #[test]
+    fn the_builder_sets_what_the_variables_set() {
+        let config = OtelConfig::builder()
+            .exporters([Exporter::Zipkin, Exporter::Otlp, Exporter::Zipkin])
+            .otlp_headers([("api-key", "k1"), ("x-team", "web")])
+            .service_name("shop")
+            .service_version("1.2.3")
+            .resource_attribute("deployment.environment.name", "dev")
+            .sampler(Sampling::TraceIdRatio(0.5))
+            .zipkin("http://z:9411/api/v2/spans")
+            .jaeger_ui("http://jaeger:16686/")
+            .zipkin_ui("http://zipkin:9411/")
+            .build();
+        assert_eq!(
+            config.exporters(),
+            &[Exporter::Zipkin, Exporter::Otlp],
+            "listed once each, in order"
+        );
+        assert_eq!(
+            config.otlp_headers(),
+            &[
+                ("api-key".to_owned(), "k1".to_owned()),
+                ("x-team".to_owned(), "web".to_owned())
+            ]
+        );
+        assert_eq!(config.service_name(), "shop");
+        assert_eq!(config.service_version.as_deref(), Some("1.2.3"));
+        assert_eq!(
+            config.resource_attributes(),
+            &[("deployment.environment.name".to_owned(), "dev".to_owned())]
+        );
+        assert_eq!(config.sampler(), Sampling::TraceIdRatio(0.5));
+        assert_eq!(config.zipkin_endpoint(), "http://z:9411/api/v2/spans");
+        assert_eq!(config.jaeger_ui(), Some("http://jaeger:16686"));
+        assert_eq!(config.zipkin_ui(), Some("http://zipkin:9411"));
+        assert_eq!(config.export_scope(), ExportScope::Served);
+
+        let names: Vec<&str> = config.exporters().iter().map(|e| e.name()).collect();
+        assert_eq!(names, ["zipkin", "otlp"]);
+        assert_eq!(
+            [Protocol::Grpc.name(), Protocol::HttpProtobuf.name()],
+            ["grpc", "http/protobuf"]
+        );
+    }
+
+    #[test]
+    fn sdk_disabled_lists_no_exporter_and_exports_nothing() {
+        let config = OtelConfig::builder()
+            .otlp(Protocol::Grpc, "http://collector:4317")
+            .sdk_disabled(true)
+            .build();
+        assert!(!config.exports());
+        assert!(config.exporters().is_empty());
+        let config = from(&[
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+            ("OTEL_TRACES_EXPORTER", "otlp"),
+        ])
+        .unwrap();
+        assert_eq!(
+            config.otlp_endpoint(),
+            "http://localhost:4317",
+            "gRPC's default port"
+        );
+    }
+
+    #[test]
+    fn variables_apply_over_what_the_builder_set() {
+        let vars: HashMap<&str, &str> = [
+            ("OTEL_EXPORTER_ZIPKIN_TIMEOUT", "250"),
+            ("OTEL_RESOURCE_ATTRIBUTES", "service.version=2.0.0,team=web"),
+            ("DEBUG_TOOLBAR_OTEL_ZIPKIN_UI", "https://zipkin.example/"),
+            ("DEBUG_TOOLBAR_OTEL_EXPORT", " Served "),
+            ("OTEL_TRACES_SAMPLER_ARG", "0.1"),
+        ]
+        .into_iter()
+        .collect();
+        let config = OtelConfig::builder()
+            .sampler(Sampling::ParentBasedTraceIdRatio(1.0))
+            .vars(|name| vars.get(name).map(|v| (*v).to_owned()))
+            .unwrap()
+            .build();
+        assert_eq!(config.zipkin_timeout, Duration::from_millis(250));
+        assert_eq!(config.service_version.as_deref(), Some("2.0.0"));
+        assert_eq!(
+            config.resource_attributes(),
+            &[("team".to_owned(), "web".to_owned())]
+        );
+        assert_eq!(config.zipkin_ui(), Some("https://zipkin.example"));
+        assert_eq!(config.export_scope(), ExportScope::Served);
+        assert_eq!(
+            config.sampler(),
+            Sampling::ParentBasedTraceIdRatio(0.1),
+            "the argument alone adjusts a ratio sampler set in code"
+        );
+    }
+
+    #[test]
+    fn a_sampler_argument_alone_leaves_other_samplers_alone() {
+        for (sampler, expected) in [
+            (Sampling::TraceIdRatio(1.0), Sampling::TraceIdRatio(0.3)),
+            (Sampling::AlwaysOff, Sampling::AlwaysOff),
+            (Sampling::ParentBasedAlwaysOn, Sampling::ParentBasedAlwaysOn),
+        ] {
+            let config = OtelConfig::builder()
+                .sampler(sampler)
+                .vars(|name| (name == "OTEL_TRACES_SAMPLER_ARG").then(|| "0.3".to_owned()))
+                .unwrap()
+                .build();
+            assert_eq!(config.sampler(), expected, "{sampler:?}");
+        }
+        let err = OtelConfig::builder()
+            .sampler(Sampling::TraceIdRatio(1.0))
+            .vars(|name| (name == "OTEL_TRACES_SAMPLER_ARG").then(|| "half".to_owned()))
+            .unwrap_err();
+        assert_eq!(err.variable(), "OTEL_TRACES_SAMPLER_ARG");
+    }
+
+    #[test]
+    fn more_invalid_values_name_the_variable() {
+        type Case<'a> = (&'a str, &'a str, &'a str);
+        let cases: &[Case<'_>] = &[
+            ("OTEL_RESOURCE_ATTRIBUTES", "=nameless", "key=value"),
+            (
+                "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+                "a=%4",
+                "percent-encoded",
+            ),
+            ("OTEL_EXPORTER_ZIPKIN_TIMEOUT", "0", "greater than 0"),
+            (
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                "http:///v1/traces",
+                "URL",
+            ),
+            ("DEBUG_TOOLBAR_OTEL_ZIPKIN_UI", "zipkin:9411", "URL"),
+        ];
+        for (variable, value, expected) in cases {
+            let err = from(&[(variable, value)]).unwrap_err();
+            assert_eq!(err.variable(), *variable);
+            assert!(err.expected().contains(expected), "{err}");
+            assert!(err.to_string().contains(value), "{err}");
+        }
+    }
+
+    #[test]
     fn the_lossy_constructor_keeps_defaults_for_invalid_values_only() {
         let vars: HashMap<&str, &str> = [
             ("OTEL_EXPORTER_OTLP_PROTOCOL", "carrier-pigeon"),

@@ -373,13 +373,17 @@ fn client_span(span: &mut SpanRecord, recorded: &debug_toolbar_core::RecordedSpa
     if let Some(url) = recorded
         .field(semconv::URL_FULL)
         .and_then(FieldValue::as_str)
-        && let Some((host, port)) = url_host(url)
     {
-        span.attributes
-            .push(Attribute::new(semconv::SERVER_ADDRESS, host));
+        push_server(&mut span.attributes, url);
+    }
+}
+
+/// `server.address` and `server.port` of a call to `url` (required on HTTP client spans).
+fn push_server(attributes: &mut Vec<Attribute>, url: &str) {
+    if let Some((host, port)) = url_host(url) {
+        attributes.push(Attribute::new(semconv::SERVER_ADDRESS, host));
         if let Some(port) = port {
-            span.attributes
-                .push(Attribute::new(semconv::SERVER_PORT, i64::from(port)));
+            attributes.push(Attribute::new(semconv::SERVER_PORT, i64::from(port)));
         }
     }
 }
@@ -545,6 +549,9 @@ fn add_injected_calls(
             .filter(|(k, _)| *k != "message" && *k != SPAN_ID_FIELD)
             .map(|(k, v)| Attribute::new(*k, v))
             .collect();
+        if let Some(url) = event.field(semconv::URL_FULL).and_then(FieldValue::as_str) {
+            push_server(&mut attributes, url);
+        }
         attributes.push(Attribute::new("debug_toolbar.end_estimated", true));
         spans.push(SpanRecord {
             span_id: id.to_owned(),

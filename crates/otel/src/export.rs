@@ -542,3 +542,299 @@ pub(crate) fn span_data(
         instrumentation_scope: scope.clone(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::{SocketAddr, TcpListener};
+    use std::task::{Context, Poll, Waker};
+
+    use opentelemetry::trace::TraceId;
+
+    use super::*;
+    use crate::span::SpanEvent;
+
+    /// Polls `future` to the end on this thread (the exporters here block inside `export`).
+    fn block_on<F: std::future::Future>(future: F) -> F::Output {
+        let mut future = std::pin::pin!(future);
+        let mut cx = Context::from_waker(Waker::noop());
+        loop {
+            if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+                return out;
+            }
+            std::thread::yield_now();
+        }
+    }
+
+    /// An HTTP server answering its requests with `statuses` in turn (the last one after
+    /// that); the bodies it received come out of the returned channel.
+    fn collector(statuses: &'static [u16]) -> (SocketAddr, std::sync::mpsc::Receiver<String>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (sender, bodies) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut answered = 0;
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { return };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut writer = stream;
+                loop {
+                    let mut length = 0;
+                    let mut line = String::new();
+                    loop {
+                        line.clear();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            break;
+                        }
+                        let lower = line.to_ascii_lowercase();
+                        if let Some(value) = lower.strip_prefix("content-length:") {
+                            length = value.trim().parse().unwrap();
+                        }
+                        if line == "\r\n" {
+                            break;
+                        }
+                    }
+                    if line != "\r\n" {
+                        break;
+                    }
+                    let mut body = vec![0; length];
+                    reader.read_exact(&mut body).unwrap();
+                    let status = statuses[answered.min(statuses.len() - 1)];
+                    answered += 1;
+                    let _ = sender.send(String::from_utf8(body).unwrap());
+                    write!(
+                        writer,
+                        "HTTP/1.1 {status} Whatever\r\ncontent-length: 0\r\n\r\n"
+                    )
+                    .unwrap();
+                }
+            }
+        });
+        (addr, bodies)
+    }
+
+    fn trace() -> TraceContext {
+        TraceContext::new(
+            TraceId::from_bytes([0x4b; 16]),
+            SpanId::from_bytes([0x0a; 8]),
+            Some(SpanId::from_bytes([0x0f; 8])),
+            true,
+        )
+    }
+
+    fn record(id: SpanId, parent: Option<SpanId>, name: &str) -> SpanRecord {
+        SpanRecord {
+            span_id: id.to_string(),
+            parent_span_id: parent.map(|p| p.to_string()),
+            name: name.to_owned(),
+            kind: Kind::Internal,
+            category: crate::Category::Internal,
+            start_ms: 1.0,
+            duration_ms: 2.0,
+            depth: 0,
+            attributes: Vec::new(),
+            events: Vec::new(),
+            error: None,
+            captured: false,
+            left_pct: 0.0,
+            width_pct: 0.0,
+        }
+    }
+
+    /// The server span of [`trace`] and a failed child with attributes of every kind and an
+    /// event.
+    fn spans() -> Vec<SpanRecord> {
+        let trace = trace();
+        let mut server = record(trace.span_id(), trace.parent_span_id(), "GET /users");
+        server.kind = Kind::Server;
+        let mut child = record(SpanId::from_bytes([0x0c; 8]), Some(trace.span_id()), "load");
+        child.attributes = vec![
+            Attribute::new("cache.hit", false),
+            Attribute::new("rows", 3_i64),
+            Attribute::new("ratio", 0.25),
+            Attribute::new("table", "users"),
+        ];
+        child.events = vec![SpanEvent {
+            name: "retrying".to_owned(),
+            offset_ms: 1.5,
+            level: Some("WARN".to_owned()),
+            attributes: vec![Attribute::new("attempt", 2_i64)],
+            left_pct: 0.0,
+        }];
+        child.error = Some("timed out".to_owned());
+        vec![server, child]
+    }
+
+    #[test]
+    fn spans_become_sdk_spans_of_the_trace() {
+        let started = SystemTime::UNIX_EPOCH + Duration::from_secs(100);
+        let scope = InstrumentationScope::builder("actix-debug-toolbar").build();
+        let data: Vec<SpanData> = spans()
+            .iter()
+            .map(|s| span_data(s, &trace(), started, &scope).unwrap())
+            .collect();
+        let (server, child) = (&data[0], &data[1]);
+        assert_eq!(server.span_kind, SpanKind::Server);
+        assert!(server.parent_span_is_remote, "the caller's span is remote");
+        assert_eq!(server.parent_span_id, SpanId::from_bytes([0x0f; 8]));
+        assert_eq!(server.status, Status::Unset);
+        assert_eq!(child.span_kind, SpanKind::Internal);
+        assert!(!child.parent_span_is_remote);
+        assert_eq!(
+            child.span_context.trace_id(),
+            TraceId::from_bytes([0x4b; 16])
+        );
+        assert_eq!(child.start_time, started + Duration::from_millis(1));
+        assert_eq!(child.end_time, started + Duration::from_millis(3));
+        assert_eq!(
+            child.attributes,
+            [
+                KeyValue::new("cache.hit", false),
+                KeyValue::new("rows", 3_i64),
+                KeyValue::new("ratio", 0.25),
+                KeyValue::new("table", "users"),
+            ]
+        );
+        assert_eq!(child.status, Status::error("timed out"));
+        let event = &child.events.events[0];
+        assert_eq!(event.name, "retrying");
+        assert_eq!(event.timestamp, started + Duration::from_micros(1500));
+        assert_eq!(event.attributes, [KeyValue::new("attempt", 2_i64)]);
+
+        let mut bad = record(SpanId::from_bytes([1; 8]), None, "bad");
+        bad.span_id = "not hex".to_owned();
+        assert!(span_data(&bad, &trace(), started, &scope).is_none());
+    }
+
+    #[test]
+    fn the_resource_names_the_service_its_version_and_attributes() {
+        let config = OtelConfig::builder()
+            .service_name("shop")
+            .service_version("1.2.3")
+            .resource_attribute("deployment.environment.name", "dev")
+            .build();
+        let resource = resource(&config);
+        let get = |key: &'static str| {
+            resource
+                .get(&opentelemetry::Key::from_static_str(key))
+                .map(|v| v.to_string())
+        };
+        assert_eq!(get("service.name").as_deref(), Some("shop"));
+        assert_eq!(get("service.version").as_deref(), Some("1.2.3"));
+        assert_eq!(get("deployment.environment.name").as_deref(), Some("dev"));
+        assert_eq!(get("telemetry.sdk.language").as_deref(), Some("rust"));
+    }
+
+    #[test]
+    fn a_failing_exporter_is_counted_and_its_recovery_seen() {
+        let (addr, bodies) = collector(&[500, 202]);
+        let mut inner = ZipkinExporter::new(
+            &format!("http://{addr}/api/v2/spans"),
+            Duration::from_secs(5),
+        )
+        .unwrap();
+        inner.set_resource(&resource(
+            &OtelConfig::builder().service_name("shop").build(),
+        ));
+        let counters = Arc::new(Counters::default());
+        counters.pending.store(3, Ordering::Relaxed);
+        let observed = Observed {
+            label: "zipkin".to_owned(),
+            inner,
+            counters: counters.clone(),
+        };
+        let started = SystemTime::now();
+        let scope = InstrumentationScope::builder("actix-debug-toolbar").build();
+        let data: Vec<SpanData> = spans()
+            .iter()
+            .map(|s| span_data(s, &trace(), started, &scope).unwrap())
+            .collect();
+
+        let failed = block_on(observed.export(data.clone())).unwrap_err();
+        assert!(
+            failed.to_string().contains("Zipkin answered 500"),
+            "{failed}"
+        );
+        assert_eq!(counters.failed.load(Ordering::Relaxed), 2);
+        assert!(counters.failing.load(Ordering::Relaxed));
+        assert_eq!(counters.pending.load(Ordering::Relaxed), 1);
+        let _ = bodies.recv_timeout(Duration::from_secs(10)).unwrap();
+
+        block_on(observed.export(data)).unwrap();
+        assert_eq!(counters.exported.load(Ordering::Relaxed), 2);
+        assert!(!counters.failing.load(Ordering::Relaxed), "works again");
+        assert_eq!(counters.failed_in_run.load(Ordering::Relaxed), 0);
+        assert_eq!(
+            counters.pending.load(Ordering::Relaxed),
+            0,
+            "never below zero"
+        );
+        let last = counters.last_error.lock().unwrap().clone();
+        assert!(last.unwrap().contains("Zipkin answered 500"));
+
+        let sent: serde_json::Value =
+            serde_json::from_str(&bodies.recv_timeout(Duration::from_secs(10)).unwrap()).unwrap();
+        let server = &sent[0];
+        assert_eq!(server["name"], "GET /users");
+        assert_eq!(server["kind"], "SERVER");
+        assert_eq!(server["parentId"], "0f0f0f0f0f0f0f0f");
+        assert_eq!(server["localEndpoint"]["serviceName"], "shop");
+        let child = &sent[1];
+        assert!(child.get("kind").is_none(), "internal spans have no kind");
+        assert_eq!(child["tags"]["error"], "timed out");
+        assert_eq!(child["tags"]["otel.status_code"], "ERROR");
+        assert_eq!(child["tags"]["rows"], "3");
+        assert_eq!(child["tags"]["otel.scope.name"], "actix-debug-toolbar");
+        assert_eq!(child["annotations"][0]["value"], "retrying");
+        assert_eq!(child["duration"], 2000);
+    }
+
+    #[test]
+    fn an_unreachable_zipkin_is_reported_with_the_cause() {
+        // Nothing listens on port 9 of loopback.
+        let exporter =
+            ZipkinExporter::new("http://127.0.0.1:9/api/v2/spans", Duration::from_secs(2)).unwrap();
+        let started = SystemTime::now();
+        let scope = InstrumentationScope::builder("actix-debug-toolbar").build();
+        let data = vec![span_data(&spans()[0], &trace(), started, &scope).unwrap()];
+        let error = block_on(exporter.export(data)).unwrap_err().to_string();
+        assert!(error.contains("error sending request"), "{error}");
+        assert!(
+            error.to_ascii_lowercase().contains("refused"),
+            "the cause: {error}"
+        );
+    }
+
+    #[test]
+    fn a_pipeline_sends_until_it_is_shut_down() {
+        let (addr, bodies) = collector(&[200]);
+        let config = OtelConfig::builder()
+            .zipkin(format!("http://{addr}/api/v2/spans"))
+            .scheduled_delay(Duration::from_millis(10))
+            .build();
+        let pipeline = Arc::new(Pipeline::build(&config).unwrap().expect("exports"));
+        pipeline.send(&[], &trace(), SystemTime::now());
+        pipeline.send(&spans(), &trace(), SystemTime::now());
+        pipeline.shutdown(Duration::from_secs(5)).unwrap();
+        let sent: serde_json::Value =
+            serde_json::from_str(&bodies.recv_timeout(Duration::from_secs(10)).unwrap()).unwrap();
+        assert_eq!(sent.as_array().unwrap().len(), 2);
+        let status = pipeline.status();
+        assert_eq!((status[0].exported, status[0].pending), (2, 0));
+        assert_eq!(status[0].exporter, "zipkin");
+
+        pipeline.send(&spans(), &trace(), SystemTime::now());
+        assert_eq!(
+            pipeline.status()[0].pending,
+            0,
+            "nothing is queued after shutdown"
+        );
+        assert_eq!(pipeline.shutdown(Duration::from_secs(1)), Ok(()));
+        assert!(
+            Pipeline::build(&OtelConfig::default()).unwrap().is_none(),
+            "nothing to build when nothing is exported"
+        );
+    }
+}

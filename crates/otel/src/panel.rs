@@ -406,3 +406,72 @@ impl debug_toolbar_core::HeaderLookup for NoHeaders {
 }
 
 register_panel!(OtelPanel::global());
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::time::SystemTime;
+
+    use debug_toolbar_core::{
+        FinishedRequest, RecordId, Recording, RequestInfo, ResponseInfo, Timing, Toolbar,
+    };
+
+    use super::*;
+
+    #[test]
+    fn a_request_recorded_without_its_start_gets_a_trace_of_its_own() {
+        let otel = OtelPanel::new(OtelConfig::builder().service_name("shop").build());
+        assert_eq!(
+            format!("{otel:?}"),
+            format!(
+                "OtelPanel {{ global: false, config: {:?}, exporting: false }}",
+                otel.config()
+            )
+        );
+        let toolbar = Toolbar::builder()
+            .without_registered_panels()
+            .panel(otel)
+            .build()
+            .unwrap();
+        let mut request = RequestInfo::new("POST", "/orders");
+        request.route_pattern = Some("/orders".to_owned());
+        let response = ResponseInfo::new(201);
+        let timing = Timing {
+            started_at: SystemTime::now(),
+            wall: Duration::from_millis(4),
+            cpu: None,
+        };
+        let recording = Recording::default();
+        // No `start_request`: the state holds no trace context.
+        let state = RequestState::default();
+        let outcome = toolbar
+            .record(&FinishedRequest {
+                id: RecordId::random().unwrap(),
+                request: &request,
+                response: &response,
+                timing: &timing,
+                recording: &recording,
+                state: &state,
+                layer_attached: true,
+            })
+            .unwrap();
+        let stats = outcome.record.stats::<OtelPanel>().unwrap().unwrap();
+        assert_eq!(stats.trace_id.len(), 32);
+        assert_ne!(stats.trace_id, "0".repeat(32));
+        assert_eq!(stats.parent_span_id, None);
+        assert!(stats.sampled, "parentbased_always_on starts sampled traces");
+        assert_eq!(stats.spans.len(), 1);
+        assert_eq!(stats.spans[0].name, "POST /orders");
+        assert_eq!(stats.spans[0].span_id, stats.span_id);
+        assert!((stats.total_ms - 4.0).abs() < 1e-9);
+        assert_eq!(
+            outcome.response_headers,
+            [(TRACERESPONSE, stats.traceresponse.clone())]
+        );
+        assert_eq!(
+            outcome.record.panel("otel").unwrap().subtitle.as_deref(),
+            Some(format!("1 span · trace {}…", &stats.trace_id[..8]).as_str())
+        );
+    }
+}

@@ -182,3 +182,41 @@ impl SpanRecord {
             .map(|a| &a.value)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use debug_toolbar_core::FieldValue;
+
+    use super::*;
+
+    #[test]
+    fn field_values_become_attribute_values_that_keep_their_kind_when_stored() {
+        let cases = [
+            (FieldValue::Bool(true), AttributeValue::Bool(true), "true"),
+            (FieldValue::I64(-7), AttributeValue::Int(-7), "-7"),
+            (FieldValue::U64(7), AttributeValue::Int(7), "7"),
+            (
+                FieldValue::U64(u64::MAX),
+                AttributeValue::Str(u64::MAX.to_string()),
+                "18446744073709551615",
+            ),
+            (FieldValue::F64(2.0), AttributeValue::Float(2.0), "2"),
+            (FieldValue::F64(0.25), AttributeValue::Float(0.25), "0.25"),
+            (
+                FieldValue::Str("a b".into()),
+                AttributeValue::from("a b"),
+                "a b",
+            ),
+        ];
+        for (field, expected, text) in cases {
+            let value = AttributeValue::from(&field);
+            assert_eq!(value, expected, "{field:?}");
+            assert_eq!(value.to_string(), text, "{field:?}");
+            let stored = serde_json::to_string(&Attribute::new("k", value.clone())).unwrap();
+            let read: Attribute = serde_json::from_str(&stored).unwrap();
+            assert_eq!(read.value, value, "{stored}");
+        }
+    }
+}

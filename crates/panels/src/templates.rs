@@ -240,6 +240,24 @@ impl Panel for TemplatesPanel {
 
 register_panel!(TemplatesPanel);
 
+/// The renders `render` makes inside a recorded request, for the engines' tests.
+#[cfg(test)]
+pub(crate) fn renders_in_request(render: impl FnOnce()) -> Vec<TemplateRender> {
+    use debug_toolbar_core::{RecordingLimits, RequestRecorder, ToolbarLayer};
+    use tracing_subscriber::filter::LevelFilter;
+    use tracing_subscriber::prelude::*;
+
+    let subscriber =
+        tracing_subscriber::registry().with(ToolbarLayer::filtered(LevelFilter::DEBUG));
+    tracing::subscriber::with_default(subscriber, || {
+        let recorder = RequestRecorder::new(RecordingLimits::default());
+        let request = recorder.open_request_span("GET", "/");
+        request.in_scope(render);
+        drop(request);
+        TemplatesPanel::stats_of(&recorder.finish()).renders
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use std::cell::Cell;

@@ -126,3 +126,108 @@ impl DerefMut for RecordingTera1 {
         &mut self.tera
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use crate::templates::renders_in_request as renders;
+
+    fn tera() -> RecordingTera1 {
+        let mut tera = tera1::Tera::default();
+        tera.add_raw_templates([
+            ("base.html", "<main>{% block body %}{% endblock body %}</main>"),
+            (
+                "page.html",
+                r#"{% extends "base.html" %}{% block body %}
+                {% for item in items %}{% include "row.html" %}{% else %}{% include "empty.html" %}{% endfor %}
+                {% if admin %}{% include "admin.html" %}{% elif guest %}{% include "guest.html" %}{% else %}{% include "anonymous.html" %}{% endif %}
+                {% filter upper %}{% include "shout.html" %}{% endfilter %}
+                {% endblock body %}"#,
+            ),
+            ("row.html", "<li>{{ item }}</li>"),
+            ("empty.html", "none"),
+            ("admin.html", "admin"),
+            ("guest.html", "guest"),
+            ("anonymous.html", "anonymous"),
+            ("shout.html", "hey"),
+        ])
+        .unwrap();
+        RecordingTera1::from(tera)
+    }
+
+    #[test]
+    fn includes_in_every_kind_of_block_are_listed() {
+        let tera = tera();
+        let mut context = tera1::Context::new();
+        context.insert("items", &Vec::<u32>::new());
+        context.insert("guest", &true);
+        let mut out = Vec::new();
+        let renders = renders(|| tera.render_to("page.html", &context, &mut out).unwrap());
+        let out = String::from_utf8(out).unwrap();
+        assert!(
+            out.contains("none") && out.contains("guest") && out.contains("HEY"),
+            "{out}"
+        );
+        assert_eq!(renders.len(), 1);
+        let render = &renders[0];
+        assert_eq!(
+            (render.name.as_str(), render.engine.as_str()),
+            ("page.html", "tera 1")
+        );
+        assert_eq!(
+            render.parents.as_deref(),
+            Some(&["base.html".to_owned()][..])
+        );
+        assert_eq!(
+            render.includes.as_deref().unwrap(),
+            [
+                "admin.html",
+                "anonymous.html",
+                "empty.html",
+                "guest.html",
+                "row.html",
+                "shout.html"
+            ]
+        );
+        let names: Vec<&str> = render.context.iter().map(|v| v.name.as_str()).collect();
+        assert_eq!(names, ["guest", "items"]);
+        assert_eq!(render.error, None);
+    }
+
+    #[test]
+    fn a_missing_template_is_recorded_with_its_context_and_error() {
+        let tera = tera();
+        let mut context = tera1::Context::new();
+        context.insert("title", "Home");
+        let mut out = Vec::new();
+        let renders = renders(|| {
+            tera.render_to("nope.html", &context, &mut out).unwrap_err();
+        });
+        assert!(out.is_empty());
+        let render = &renders[0];
+        assert_eq!(render.name, "nope.html");
+        assert_eq!(
+            (render.parents.as_ref(), render.includes.as_ref()),
+            (None, None)
+        );
+        assert_eq!(render.context[0].name, "title");
+        assert_eq!(render.context[0].value, "\"Home\"");
+        assert!(
+            render.error.as_deref().unwrap().contains("nope.html"),
+            "{render:?}"
+        );
+    }
+
+    #[test]
+    fn the_wrapped_tera_is_reached_and_given_back() {
+        let mut tera = RecordingTera1::new(tera1::Tera::default());
+        tera.add_raw_template("hi.html", "hi {{ name }}").unwrap();
+        assert_eq!(tera.get_template_names().collect::<Vec<_>>(), ["hi.html"]);
+        let inner = tera.into_inner();
+        let mut context = tera1::Context::new();
+        context.insert("name", "Ada");
+        assert_eq!(inner.render("hi.html", &context).unwrap(), "hi Ada");
+    }
+}

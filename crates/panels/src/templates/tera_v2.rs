@@ -111,3 +111,62 @@ impl DerefMut for RecordingTera {
         &mut self.tera
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use crate::templates::renders_in_request as renders;
+
+    #[test]
+    fn render_to_writes_the_page_and_records_the_variables_it_uses() {
+        let mut tera = RecordingTera::from(tera::Tera::new());
+        tera.add_raw_template("hello.html", "<p>{{ greeting }} {{ name }}</p>")
+            .unwrap();
+        let mut context = tera::Context::new();
+        context.insert("name", "Ada");
+        context.insert("greeting", "Hello");
+        context.insert("unused", "not in the template");
+        let mut out = Vec::new();
+        let renders = renders(|| tera.render_to("hello.html", &context, &mut out).unwrap());
+        assert_eq!(String::from_utf8(out).unwrap(), "<p>Hello Ada</p>");
+        let render = &renders[0];
+        assert_eq!(
+            (render.name.as_str(), render.engine.as_str()),
+            ("hello.html", "tera 2")
+        );
+        let names: Vec<&str> = render.context.iter().map(|v| v.name.as_str()).collect();
+        assert_eq!(names, ["greeting", "name"], "sorted, only what is used");
+        assert_eq!(
+            (render.parents.as_ref(), render.includes.as_ref()),
+            (None, None)
+        );
+    }
+
+    #[test]
+    fn a_failed_render_to_is_recorded_with_its_error() {
+        let tera = RecordingTera::new(tera::Tera::new());
+        let renders = renders(|| {
+            tera.render_to("nope.html", &tera::Context::new(), std::io::sink())
+                .unwrap_err();
+        });
+        assert_eq!(renders[0].name, "nope.html");
+        assert!(renders[0].context.is_empty());
+        assert!(
+            renders[0].error.as_deref().unwrap().contains("nope.html"),
+            "{:?}",
+            renders[0]
+        );
+    }
+
+    #[test]
+    fn the_wrapped_tera_is_given_back() {
+        let mut tera = RecordingTera::default();
+        tera.add_raw_template("hi.html", "hi {{ name }}").unwrap();
+        let inner = tera.into_inner();
+        let mut context = tera::Context::new();
+        context.insert("name", "Ada");
+        assert_eq!(inner.render("hi.html", &context).unwrap(), "hi Ada");
+    }
+}
