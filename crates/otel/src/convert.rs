@@ -17,7 +17,9 @@ use opentelemetry_sdk::trace::{IdGenerator, RandomIdGenerator};
 use opentelemetry_semantic_conventions::attribute as semconv;
 
 use crate::propagation::TraceContext;
-use crate::span::{Attribute, Category, Kind, SpanEvent, SpanRecord};
+#[cfg(feature = "logging")]
+use crate::span::SpanEvent;
+use crate::span::{Attribute, Category, Kind, SpanRecord};
 
 /// Name of the `tracing` span the client helpers open around an outgoing call.
 pub const CLIENT_SPAN_NAME: &str = "http.client";
@@ -395,7 +397,7 @@ fn url_host(url: &str) -> Option<(String, Option<u16>)> {
     split_host(authority)
 }
 
-#[allow(unused_variables)]
+#[cfg_attr(not(feature = "sql"), allow(unused_variables, clippy::ptr_arg))]
 fn add_queries(
     sources: &Sources<'_>,
     spans: &mut Vec<SpanRecord>,
