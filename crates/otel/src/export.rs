@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use opentelemetry::trace::{Event, SpanContext, SpanId, SpanKind, Status, TraceFlags};
+use opentelemetry::trace::{Event, SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceState};
 use opentelemetry::{InstrumentationScope, KeyValue, Value};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
@@ -230,9 +230,10 @@ impl Pipeline {
         if self.shut_down.load(Ordering::Acquire) || spans.is_empty() {
             return;
         }
+        let state = trace.trace_state();
         let data: Vec<SpanData> = spans
             .iter()
-            .filter_map(|s| span_data(s, trace, started_at, &self.scope))
+            .filter_map(|s| span_data(s, trace, &state, started_at, &self.scope))
             .collect();
         for sink in &self.sinks {
             for span in &data {
@@ -486,10 +487,11 @@ fn at(started_at: SystemTime, ms: f64) -> SystemTime {
     started_at + Duration::from_secs_f64((ms / 1000.0).max(0.0))
 }
 
-/// The SDK's form of a span, ready for any exporter.
+/// The SDK's form of a span of `trace`, whose trace state is `state`, ready for any exporter.
 pub(crate) fn span_data(
     span: &SpanRecord,
     trace: &TraceContext,
+    state: &TraceState,
     started_at: SystemTime,
     scope: &InstrumentationScope,
 ) -> Option<SpanData> {
@@ -519,7 +521,7 @@ pub(crate) fn span_data(
             span_id,
             TraceFlags::SAMPLED,
             false,
-            trace.trace_state().clone(),
+            state.clone(),
         ),
         parent_span_id: parent,
         parent_span_is_remote: is_server && trace.parent_span_id().is_some(),
@@ -673,7 +675,7 @@ mod tests {
         let scope = InstrumentationScope::builder("actix-debug-toolbar").build();
         let data: Vec<SpanData> = spans()
             .iter()
-            .map(|s| span_data(s, &trace(), started, &scope).unwrap())
+            .map(|s| span_data(s, &trace(), &TraceState::default(), started, &scope).unwrap())
             .collect();
         let (server, child) = (&data[0], &data[1]);
         assert_eq!(server.span_kind, SpanKind::Server);
@@ -705,7 +707,7 @@ mod tests {
 
         let mut bad = record(SpanId::from_bytes([1; 8]), None, "bad");
         bad.span_id = "not hex".to_owned();
-        assert!(span_data(&bad, &trace(), started, &scope).is_none());
+        assert!(span_data(&bad, &trace(), &TraceState::default(), started, &scope).is_none());
     }
 
     #[test]
@@ -749,7 +751,7 @@ mod tests {
         let scope = InstrumentationScope::builder("actix-debug-toolbar").build();
         let data: Vec<SpanData> = spans()
             .iter()
-            .map(|s| span_data(s, &trace(), started, &scope).unwrap())
+            .map(|s| span_data(s, &trace(), &TraceState::default(), started, &scope).unwrap())
             .collect();
 
         let failed = block_on(observed.export(data.clone())).unwrap_err();
@@ -798,7 +800,16 @@ mod tests {
             ZipkinExporter::new("http://127.0.0.1:9/api/v2/spans", Duration::from_secs(2)).unwrap();
         let started = SystemTime::now();
         let scope = InstrumentationScope::builder("actix-debug-toolbar").build();
-        let data = vec![span_data(&spans()[0], &trace(), started, &scope).unwrap()];
+        let data = vec![
+            span_data(
+                &spans()[0],
+                &trace(),
+                &TraceState::default(),
+                started,
+                &scope,
+            )
+            .unwrap(),
+        ];
         let error = block_on(exporter.export(data)).unwrap_err().to_string();
         assert!(error.contains("error sending request"), "{error}");
         assert!(

@@ -92,6 +92,7 @@ const MAX_TRACESTATE_MEMBERS: usize = 32;
 /// `key=value` by the specification's rules, a key twice, or more than 32 members. The
 /// specification then has the whole state dropped, not partly carried on.
 pub(crate) fn parse_tracestate(values: &[&str]) -> Option<String> {
+    // Each member as (key, `key=value`).
     let mut members: Vec<(&str, &str)> = Vec::new();
     for member in values.iter().flat_map(|v| v.split(',')) {
         let member = member.trim_matches([' ', '\t']);
@@ -105,21 +106,13 @@ pub(crate) fn parse_tracestate(values: &[&str]) -> Option<String> {
         {
             return None;
         }
-        members.push((key, value));
+        members.push((key, member));
         if members.len() > MAX_TRACESTATE_MEMBERS {
             return None;
         }
     }
-    let mut header = String::new();
-    for (i, (key, value)) in members.iter().enumerate() {
-        if i > 0 {
-            header.push(',');
-        }
-        header.push_str(key);
-        header.push('=');
-        header.push_str(value);
-    }
-    Some(header)
+    let members: Vec<&str> = members.into_iter().map(|(_, member)| member).collect();
+    Some(members.join(","))
 }
 
 /// `simple-key` (`lcalpha` then up to 255 of `lcalpha / DIGIT / _ - * /`) or
