@@ -333,9 +333,15 @@
   // it when it is set; the server reads it on the next requests (e.g. to sample the CPU).
   // aria-pressed shows whether it is set, and [data-cookie-state="name"] elements show their
   // data-on or data-off text.
+  // The value of cookie `name` in this document, or undefined.
+  function cookieValue(name) {
+    const prefix = `${encodeURIComponent(name)}=`;
+    const pair = document.cookie.split(";").map((p) => p.trim()).find((p) => p.startsWith(prefix));
+    return pair?.slice(prefix.length);
+  }
+
   function cookieIsSet(name) {
-    const wanted = `${encodeURIComponent(name)}=1`;
-    return document.cookie.split(";").some((pair) => pair.trim() === wanted);
+    return cookieValue(name) === "1";
   }
 
   function showCookieToggles(scope) {
@@ -446,10 +452,8 @@
   }
 
   function panelSwitches() {
-    const prefix = `${PANELS_COOKIE}=`;
-    const pair = document.cookie.split(";").map((p) => p.trim()).find((p) => p.startsWith(prefix));
     const switches = new Map();
-    for (const item of (pair ?? prefix).slice(prefix.length).split("|")) {
+    for (const item of (cookieValue(PANELS_COOKIE) ?? "").split("|")) {
       if (item.length > 1 && (item[0] === "+" || item[0] === "-")) switches.set(item.slice(1), item[0]);
     }
     return switches;

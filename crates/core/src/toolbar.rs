@@ -354,10 +354,10 @@ impl Toolbar {
     }
 
     /// The panels switched off for the request whose state this is.
-    fn off<'a>(settings: &'a ToolbarSettings, state: &'a RequestState) -> &'a BTreeSet<String> {
+    fn off<'a>(&'a self, state: &'a RequestState) -> &'a BTreeSet<String> {
         state
             .get::<SwitchedOff>()
-            .map_or(&settings.disabled_panels, |s| &s.0)
+            .map_or(&self.settings.disabled_panels, |s| &s.0)
     }
 
     /// Runs every enabled panel over a finished request and builds its record.
@@ -369,7 +369,7 @@ impl Toolbar {
         let mut parts = Vec::with_capacity(self.panels.len());
         let mut server_timing = Vec::new();
         let mut response_headers = Vec::new();
-        let off = Self::off(&self.settings, finished.state);
+        let off = self.off(finished.state);
         for panel in &self.panels {
             let title = panel.title().into_owned();
             if off.contains(panel.id()) {
