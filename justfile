@@ -20,6 +20,10 @@ bench:
 load:
     bash scripts/load.sh
 
+# Package the library crates and build each from its .crate file, as crates.io would
+package:
+    cargo package --locked -p debug-toolbar-core -p debug-toolbar-panels -p debug-toolbar-otel -p actix-debug-toolbar
+
 # Formatting, lints and docs as CI checks them
 lint:
     cargo fmt --all -- --check && cargo clippy --workspace --all-targets -- -D warnings && RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps

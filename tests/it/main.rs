@@ -13,6 +13,7 @@ mod injection;
 mod logging;
 mod otel;
 mod otel_waterfall;
+mod packaging;
 mod panels;
 mod profiling;
 mod profiling_cpu;
