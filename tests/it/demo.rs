@@ -87,7 +87,21 @@ async fn a_broken_budget_marks_the_toolbar_handle() {
     )
     .await;
     let res = actix_web::test::call_service(&app, crate::support::get("/users").to_request()).await;
+    let id = crate::support::header(&res, "x-debug-toolbar-id").expect("served");
     let page = crate::support::body_text(res).await;
     crate::support::assert_contains(&page, "dt-badge dt-badge-error");
     crate::support::assert_contains(&page, "over max queries");
+
+    // `/users` sets its own query limits; the fallback fills in the rest, and the panel says so.
+    let panel = actix_web::test::call_service(
+        &app,
+        crate::support::get(&crate::support::panel_uri(&id, "budgets")).to_request(),
+    )
+    .await;
+    let panel = crate::support::body_text(panel).await;
+    crate::support::assert_contains(&panel, "the limits it leaves unset come from the fallback");
+    crate::support::assert_contains(
+        &panel,
+        "500.0 ms <span class=\"dt-empty\">(from the fallback)</span>",
+    );
 }

@@ -253,3 +253,84 @@ async fn hostile_messages_fields_and_targets_come_out_escaped() {
     assert_eq!(stats.records[1].target, "<b>bold</b>");
     assert_eq!(stats.records[1].level, LogLevel::Warn);
 }
+
+/// A `MakeWriter` that keeps what a fmt layer prints.
+#[derive(Clone, Default)]
+struct Console(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Console {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Console {
+    type Writer = Console;
+
+    fn make_writer(&'a self) -> Console {
+        self.clone()
+    }
+}
+
+async fn console_handler() -> HttpResponse {
+    tracing::info!(user = "ada", "loading the page");
+    async { tracing::warn!("inside a span of the application's") }
+        .instrument(tracing::info_span!("load", rows = 3))
+        .await;
+    page()
+}
+
+/// What the application's own fmt layer (INFO, the README's own-subscriber recipe) prints for
+/// one request, with or without the toolbar wrapping the app.
+async fn console_lines(with_toolbar: bool) -> String {
+    use tracing_subscriber::prelude::*;
+    let console = Console::default();
+    let toolbar = DebugToolbar::new(config().build());
+    let filter = tracing_subscriber::filter::Targets::new()
+        .with_default(tracing_subscriber::filter::LevelFilter::INFO);
+    let subscriber = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(console.clone())
+                .without_time()
+                .with_ansi(false)
+                .with_filter(filter.clone()),
+        )
+        .with(toolbar.layer())
+        .with(toolbar.gate(filter));
+    let _default = tracing::subscriber::set_default(subscriber);
+    let app = init_service(
+        App::new()
+            .wrap(actix_web::middleware::Condition::new(
+                with_toolbar,
+                toolbar.clone(),
+            ))
+            .route("/", web::get().to(console_handler)),
+    )
+    .await;
+    let res = call_service(&app, get("/").to_request()).await;
+    assert_eq!(
+        header(&res, "x-debug-toolbar-id").is_some(),
+        with_toolbar,
+        "served only with the toolbar"
+    );
+    let printed = console.0.lock().unwrap().clone();
+    String::from_utf8(printed).unwrap()
+}
+
+#[actix_web::test]
+async fn the_application_s_console_lines_are_the_same_with_the_toolbar() {
+    let without = console_lines(false).await;
+    let with = console_lines(true).await;
+    assert_contains(&without, "loading the page");
+    assert_contains(&without, "load{rows=3}: ");
+    assert_eq!(
+        with, without,
+        "the toolbar changed the application's console lines"
+    );
+}

@@ -576,3 +576,113 @@ fn a_configured_panel_replaces_the_registered_one() {
     );
     assert!(toolbar.is_ok(), "{:?}", toolbar.err());
 }
+
+/// Runs one statement that fails, logging the error as an application would, then one that
+/// works; or, with `?bind=1`, the same parameterised statement twice.
+async fn failing_or_bound(
+    pool: web::Data<SqlitePool>,
+    query: web::Query<std::collections::HashMap<String, String>>,
+) -> HttpResponse {
+    let pool = pool.get_ref();
+    if query.contains_key("bind") {
+        for id in [1_i64, 2] {
+            sqlx::query("SELECT name FROM items WHERE id = ?")
+                .bind(id)
+                .fetch_all(pool)
+                .await
+                .expect("query");
+        }
+    } else if query.contains_key("fail") {
+        if let Err(e) = sqlx::query("SELECT nope FROM missing")
+            .fetch_all(pool)
+            .await
+        {
+            tracing::error!(error = %e, "loading the items failed");
+        }
+        sqlx::query("SELECT id FROM items")
+            .fetch_all(pool)
+            .await
+            .expect("query");
+    }
+    HttpResponse::Ok()
+        .content_type("text/html")
+        .body("<html><body>ok</body></html>")
+}
+
+/// Serves `uri` through [`failing_or_bound`]; returns the toolbar, the record id and the
+/// response's `Server-Timing`.
+async fn serve_failing_or_bound(uri: &str) -> (DebugToolbar, String, String) {
+    init_tracing();
+    let pool = sqlite().await;
+    let toolbar = toolbar(SqlPanel::new().with_sqlite(pool.clone()));
+    let app = init_service(
+        App::new()
+            .wrap(toolbar.clone())
+            .app_data(web::Data::new(pool))
+            .route("/", web::get().to(failing_or_bound)),
+    )
+    .await;
+    let res = call_service(&app, get(uri).to_request()).await;
+    let id = header(&res, "x-debug-toolbar-id").expect("served");
+    let timing = header(&res, "server-timing").unwrap_or_default();
+    (toolbar, id, timing)
+}
+
+#[actix_web::test]
+async fn a_failed_sqlite_query_is_marked_with_the_error_the_application_logged() {
+    let (toolbar, id, _) = serve_failing_or_bound("/?fail=1").await;
+    let stats: SqlStats = stored_stats::<SqlPanel>(&toolbar, &id).await;
+    assert_eq!(stats.queries.len(), 2, "{:?}", stats.queries);
+    let error = stats.queries[0]
+        .error
+        .as_deref()
+        .expect("the failed query is marked");
+    assert_contains(error, "loading the items failed");
+    assert_contains(error, "missing");
+    assert_eq!(stats.queries[1].error, None, "the next query worked");
+    let record = crate::support::stored_record(&toolbar, &id).await;
+    let badge = record
+        .panel("sql")
+        .and_then(|p| p.badge.as_ref())
+        .expect("a badge");
+    assert_eq!(badge.text, "SQL error");
+    let app = init_service(App::new().wrap(toolbar.clone())).await;
+    let body = body_text(
+        call_service(
+            &app,
+            get(&crate::support::panel_uri(&id, "sql")).to_request(),
+        )
+        .await,
+    )
+    .await;
+    assert_contains(&body, "dt-sql-error");
+    assert_contains(&body, "loading the items failed");
+}
+
+#[actix_web::test]
+async fn statements_with_parameters_are_the_same_statement_not_identical() {
+    let (toolbar, id, _) = serve_failing_or_bound("/?bind=1").await;
+    let stats: SqlStats = stored_stats::<SqlPanel>(&toolbar, &id).await;
+    assert_eq!(stats.duplicates.len(), 1);
+    assert!(stats.duplicates[0].parameters, "the ids are not recorded");
+    assert!(stats.queries.iter().all(|q| q.parameters));
+    let app = init_service(App::new().wrap(toolbar.clone())).await;
+    let body = body_text(
+        call_service(
+            &app,
+            get(&crate::support::panel_uri(&id, "sql")).to_request(),
+        )
+        .await,
+    )
+    .await;
+    assert_contains(&body, "same statement ×2 (parameters not recorded)");
+    assert_lacks(&body, "× identical");
+}
+
+#[actix_web::test]
+async fn served_responses_report_sql_time_only_when_sql_ran() {
+    let (_, _, without) = serve_failing_or_bound("/").await;
+    assert_lacks(&without, "sql;");
+    let (_, _, with) = serve_failing_or_bound("/?fail=1").await;
+    assert_contains(&with, "sql;dur=");
+}

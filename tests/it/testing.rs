@@ -100,7 +100,7 @@ async fn error_logs_are_listed_with_their_target() {
 }
 
 #[actix_web::test]
-#[should_panic(expected = "GET / ran N+1 queries:\n  5× from the handler: SELECT ")]
+#[should_panic(expected = "GET / ran N+1 queries:\n  5× from the request handler: SELECT ")]
 async fn n_plus_one_queries_from_the_handler_itself_say_so() {
     sloppy_app!(toolbar, app);
     toolbar

@@ -178,18 +178,7 @@ impl Recorded {
             let found: Vec<String> = sql
                 .n_plus_one
                 .iter()
-                .map(|n| {
-                    format!(
-                        "  {}× from {}: {}",
-                        n.count,
-                        if n.span_path.is_empty() {
-                            "the handler".to_owned()
-                        } else {
-                            n.span_path.join(" › ")
-                        },
-                        n.sql
-                    )
-                })
+                .map(|n| format!("  {}× from {}: {}", n.count, n.origin, n.sql))
                 .collect();
             panic!("{} ran N+1 queries:\n{}", self.what(), found.join("\n"));
         }

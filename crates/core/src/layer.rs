@@ -159,7 +159,8 @@ where
     }
 
     fn max_level_hint(&self) -> Option<LevelFilter> {
-        Some(self.max_level.max(LevelFilter::INFO))
+        // The request span is at TRACE.
+        Some(LevelFilter::TRACE)
     }
 }
 

@@ -13,7 +13,7 @@ use tracing::field::{Field, Visit};
 /// Name of the span that marks a request the toolbar serves.
 pub const REQUEST_SPAN_NAME: &str = "toolbar.request";
 /// Target of the request span.
-pub const REQUEST_SPAN_TARGET: &str = "debug_toolbar";
+pub const REQUEST_SPAN_TARGET: &str = "debug_toolbar::request";
 
 /// How much one request may record; what goes over is counted, not kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -252,8 +252,10 @@ impl RequestRecorder {
     /// afterwards: without the layer in the subscriber nothing is recorded.
     pub fn open_request_span(&self, method: &str, path: &str) -> tracing::Span {
         PENDING.with(|p| *p.borrow_mut() = Some(self.clone()));
-        let span = tracing::info_span!(
-            target: "debug_toolbar",
+        // TRACE, so that the application's own layers, filtered at their usual levels, never
+        // show it in the lines they print; the toolbar's filter takes it at any level.
+        let span = tracing::trace_span!(
+            target: "debug_toolbar::request",
             "toolbar.request",
             http.request.method = method,
             url.path = path,

@@ -456,6 +456,10 @@ fn add_queries(
                     i64::try_from(affected).unwrap_or(i64::MAX),
                 ));
             }
+            if query.error.is_some() {
+                // The failure is known from the application's log, not its kind.
+                attributes.push(Attribute::new(semconv::ERROR_TYPE, "_OTHER"));
+            }
             spans.push(SpanRecord {
                 span_id: ids.new_span_id().to_string(),
                 parent_span_id: Some(parent),
@@ -467,7 +471,7 @@ fn add_queries(
                 depth: 0,
                 attributes,
                 events: Vec::new(),
-                error: None,
+                error: query.error.clone(),
                 captured: false,
                 left_pct: 0.0,
                 width_pct: 0.0,

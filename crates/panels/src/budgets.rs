@@ -80,17 +80,65 @@ impl BudgetsPanel {
         self
     }
 
-    fn budget_for(&self, route: Option<&str>) -> Option<&Budget> {
-        route
-            .and_then(|route| {
-                self.routes
-                    .iter()
-                    .find(|(pattern, _)| pattern == route)
-                    .map(|(_, budget)| budget)
-            })
-            .or(self.fallback.as_ref())
+    /// The budget of `route`: its own, with each limit it leaves unset taken from the fallback;
+    /// the fallback alone for a route without one. Also says which limits came from the
+    /// fallback.
+    fn budget_for(&self, route: Option<&str>) -> Option<(Budget, Vec<String>)> {
+        let own = route.and_then(|route| {
+            self.routes
+                .iter()
+                .find(|(pattern, _)| pattern == route)
+                .map(|(_, budget)| budget)
+        });
+        match (own, &self.fallback) {
+            (None, None) => None,
+            (Some(own), None) => Some((own.clone(), Vec::new())),
+            (None, Some(fallback)) => Some((fallback.clone(), Vec::new())),
+            (Some(own), Some(fallback)) => Some(own.completed_by(fallback)),
+        }
     }
 }
+
+impl Budget {
+    /// This budget with every limit it leaves unset taken from `fallback`, and the names of
+    /// the limits taken.
+    fn completed_by(&self, fallback: &Budget) -> (Budget, Vec<String>) {
+        let taken = [
+            (
+                self.max_queries.is_none() && fallback.max_queries.is_some(),
+                LIMIT_MAX_QUERIES,
+            ),
+            (
+                self.max_duration_ms.is_none() && fallback.max_duration_ms.is_some(),
+                LIMIT_MAX_DURATION,
+            ),
+            (
+                !self.no_n_plus_one && fallback.no_n_plus_one,
+                LIMIT_N_PLUS_ONE,
+            ),
+            (
+                !self.no_error_logs && fallback.no_error_logs,
+                LIMIT_ERROR_LOGS,
+            ),
+        ]
+        .into_iter()
+        .filter(|&(taken, _)| taken)
+        .map(|(_, name)| name.to_owned())
+        .collect();
+        let budget = Budget {
+            max_queries: self.max_queries.or(fallback.max_queries),
+            max_duration_ms: self.max_duration_ms.or(fallback.max_duration_ms),
+            no_n_plus_one: self.no_n_plus_one || fallback.no_n_plus_one,
+            no_error_logs: self.no_error_logs || fallback.no_error_logs,
+        };
+        (budget, taken)
+    }
+}
+
+const LIMIT_MAX_QUERIES: &str = "max queries";
+const LIMIT_MAX_DURATION: &str = "max duration";
+const LIMIT_N_PLUS_ONE: &str = "N+1";
+const LIMIT_ERROR_LOGS: &str = "error logs";
 
 /// A budget a request went over.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,8 +156,12 @@ pub struct BrokenBudget {
 pub struct BudgetsStats {
     /// The route pattern the budget was looked up by.
     pub route: Option<String>,
-    /// The budget that applied.
+    /// The budget that applied: the route's own, completed limit by limit by the fallback, or
+    /// the fallback alone.
     pub budget: Option<Budget>,
+    /// The limits the fallback filled in where the route's own budget left them unset.
+    #[serde(default)]
+    pub from_fallback: Vec<String>,
     /// The limits the request went over.
     pub broken: Vec<BrokenBudget>,
 }
@@ -151,10 +203,11 @@ impl Panel for BudgetsPanel {
 
     fn generate_stats(&self, cx: &StatsContext<'_>) -> BudgetsStats {
         let route = cx.request().route_pattern.clone();
-        let Some(budget) = self.budget_for(route.as_deref()).cloned() else {
+        let Some((budget, from_fallback)) = self.budget_for(route.as_deref()) else {
             return BudgetsStats {
                 route,
                 budget: None,
+                from_fallback: Vec::new(),
                 broken: Vec::new(),
             };
         };
@@ -163,7 +216,7 @@ impl Panel for BudgetsPanel {
             let spent = cx.timing().wall.as_secs_f64() * 1000.0;
             if spent > max {
                 broken.push(BrokenBudget {
-                    limit: "max duration".to_owned(),
+                    limit: LIMIT_MAX_DURATION.to_owned(),
                     detail: format!("{spent:.1} ms, at most {max:.1} ms"),
                     offenders: Vec::new(),
                 });
@@ -174,6 +227,7 @@ impl Panel for BudgetsPanel {
         BudgetsStats {
             route,
             budget: Some(budget),
+            from_fallback,
             broken,
         }
     }
@@ -195,7 +249,7 @@ fn check_sql(cx: &StatsContext<'_>, budget: &Budget, broken: &mut Vec<BrokenBudg
         && sql.total_count > max
     {
         broken.push(BrokenBudget {
-            limit: "max queries".to_owned(),
+            limit: LIMIT_MAX_QUERIES.to_owned(),
             detail: format!("{} queries, at most {max}", sql.total_count),
             offenders: sql
                 .queries
@@ -206,12 +260,12 @@ fn check_sql(cx: &StatsContext<'_>, budget: &Budget, broken: &mut Vec<BrokenBudg
     }
     if budget.no_n_plus_one && !sql.n_plus_one.is_empty() {
         broken.push(BrokenBudget {
-            limit: "N+1".to_owned(),
+            limit: LIMIT_N_PLUS_ONE.to_owned(),
             detail: format!("{} repeated statement(s)", sql.n_plus_one.len()),
             offenders: sql
                 .n_plus_one
                 .iter()
-                .map(|n| format!("{}× from {}: {}", n.count, n.span_path.join(" › "), n.sql))
+                .map(|n| format!("{}× from {}: {}", n.count, n.origin, n.sql))
                 .collect(),
         });
     }
@@ -227,7 +281,7 @@ fn check_logs(cx: &StatsContext<'_>, budget: &Budget, broken: &mut Vec<BrokenBud
     };
     if budget.no_error_logs && logs.counts.error > 0 {
         broken.push(BrokenBudget {
-            limit: "error logs".to_owned(),
+            limit: LIMIT_ERROR_LOGS.to_owned(),
             detail: format!("{} error record(s)", logs.counts.error),
             offenders: logs
                 .records
@@ -243,3 +297,35 @@ fn check_logs(cx: &StatsContext<'_>, budget: &Budget, broken: &mut Vec<BrokenBud
 fn check_logs(_: &StatsContext<'_>, _: &Budget, _: &mut Vec<BrokenBudget>) {}
 
 register_panel!(BudgetsPanel::new());
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_route_s_budget_is_completed_limit_by_limit_by_the_fallback() {
+        let panel = BudgetsPanel::new()
+            .route("/users", Budget::new().max_queries(3))
+            .route("/all", Budget::new().max_queries(9).no_error_logs())
+            .fallback(
+                Budget::new()
+                    .max_queries(5)
+                    .max_duration(Duration::from_millis(100))
+                    .no_error_logs(),
+            );
+        let (budget, from_fallback) = panel.budget_for(Some("/users")).unwrap();
+        assert_eq!(budget.max_queries, Some(3), "the route's own limit wins");
+        assert_eq!(budget.max_duration_ms, Some(100.0));
+        assert!(budget.no_error_logs && !budget.no_n_plus_one);
+        assert_eq!(from_fallback, ["max duration", "error logs"]);
+
+        let (_, from_fallback) = panel.budget_for(Some("/all")).unwrap();
+        assert_eq!(from_fallback, ["max duration"]);
+
+        let (budget, from_fallback) = panel.budget_for(Some("/other")).unwrap();
+        assert_eq!(budget.max_queries, Some(5), "the fallback alone");
+        assert!(from_fallback.is_empty());
+
+        assert!(BudgetsPanel::new().budget_for(Some("/users")).is_none());
+    }
+}

@@ -124,6 +124,10 @@ pub struct QueryRecord {
     pub span_path: Vec<String>,
     /// How many queries of the request have exactly this statement.
     pub duplicates: usize,
+    /// Whether the statement takes bind parameters (`?`, `$1`). sqlx does not report their
+    /// values, so queries with the same statement may still have differed in them.
+    #[serde(default)]
+    pub parameters: bool,
     /// How many have this statement once literals and parameters are normalised.
     pub similar: usize,
     /// At least the slow threshold.
@@ -132,6 +136,12 @@ pub struct QueryRecord {
     pub transaction: Option<usize>,
     /// Whether EXPLAIN can run it, or why not.
     pub explain: Explainability,
+    /// The error the application logged right after this query, taken as its failure: sqlx
+    /// reports a failed statement like a successful one, so this is the best signal there is
+    /// (an `ERROR`, or a `WARN` with an `error` field, in the query's span or one enclosing
+    /// it, before the next query).
+    #[serde(default)]
+    pub error: Option<String>,
 }
 
 /// Whether a query can be explained.
@@ -156,6 +166,10 @@ pub struct QueryGroup {
     pub total_ms: f64,
     /// Indexes of the queries.
     pub queries: Vec<usize>,
+    /// Whether the statement takes bind parameters, whose values are not recorded: the queries
+    /// ran the same statement but may have differed in them.
+    #[serde(default)]
+    pub parameters: bool,
 }
 
 /// Similar queries run again and again from one place: probably a loop that should be a join.
@@ -167,8 +181,24 @@ pub struct NPlusOne {
     pub count: usize,
     /// The span path it ran from, outermost first.
     pub span_path: Vec<String>,
+    /// Where it ran from, in words: the span path joined with ` › `, or "the request handler"
+    /// when it ran in no span of the application's. The SQL and Budgets panels and the
+    /// `testing` assertions all say this.
+    pub origin: String,
     /// Their total time in milliseconds.
     pub total_ms: f64,
+}
+
+/// How the toolbar names the place of queries run outside any span of the application's.
+const HANDLER_ORIGIN: &str = "the request handler";
+
+/// Where queries with this span path ran from, in words.
+pub(crate) fn origin(span_path: &[String]) -> String {
+    if span_path.is_empty() {
+        HANDLER_ORIGIN.to_owned()
+    } else {
+        span_path.join(" › ")
+    }
 }
 
 /// A transaction: its queries and how it ended.
@@ -197,7 +227,8 @@ pub struct SqlStats {
     pub share_of_request: Option<f64>,
     /// Index of the slowest query.
     pub slowest: Option<usize>,
-    /// Groups of identical statements run more than once.
+    /// Groups of queries that ran the same statement more than once (identical unless the
+    /// statement takes parameters, whose values are not recorded).
     pub duplicates: Vec<QueryGroup>,
     /// Groups of statements equal but for literals and parameters, run more than once.
     pub similar: Vec<QueryGroup>,
@@ -236,7 +267,9 @@ impl Panel for SqlPanel {
     }
 
     fn badge(&self, stats: &SqlStats) -> Option<Badge> {
-        if !stats.n_plus_one.is_empty() {
+        if stats.queries.iter().any(|q| q.error.is_some()) {
+            Some(Badge::new(BadgeLevel::Error, "SQL error"))
+        } else if !stats.n_plus_one.is_empty() {
             Some(Badge::new(BadgeLevel::Warning, "N+1"))
         } else if stats.queries.iter().any(|q| q.slow) {
             Some(Badge::new(BadgeLevel::Warning, "slow SQL"))
@@ -251,10 +284,7 @@ impl Panel for SqlPanel {
     }
 
     fn template(&self) -> Template {
-        Template::new(
-            "panels/sql.html",
-            include_str!("../templates/sql.html"),
-        )
+        Template::new("panels/sql.html", include_str!("../templates/sql.html"))
     }
 
     fn action_templates(&self) -> Vec<Template> {
@@ -264,7 +294,11 @@ impl Panel for SqlPanel {
         )]
     }
 
+    /// Total SQL time, on requests that ran SQL.
     fn server_timing(&self, stats: &SqlStats) -> Vec<ServerTiming> {
+        if stats.total_count == 0 {
+            return Vec::new();
+        }
         vec![ServerTiming {
             name: "sql",
             duration_ms: stats.total_ms,

@@ -280,6 +280,8 @@ fn pretty(sql: &str) -> String {
 /// What is worked out once per distinct statement.
 struct Statement {
     normalized: String,
+    /// It takes bind parameters.
+    parameters: bool,
     kind: String,
     formatted: String,
     explain: super::Explainability,
@@ -290,6 +292,7 @@ impl Statement {
         let kind = kind(sql);
         Self {
             normalized: normalize(sql),
+            parameters: tokens(sql).contains(&Token::Placeholder),
             formatted: pretty(sql),
             explain: explain::explainability(sql, &kind, backend, pools),
             kind,
@@ -317,7 +320,10 @@ pub(super) fn analyse(
         .iter()
         .map(|q| statement(&q.sql).map_or_else(String::new, |s| s.normalized.clone()))
         .collect();
-    let duplicates = groups(captured.queries.iter().map(|q| q.sql.clone()), &captured);
+    let mut duplicates = groups(captured.queries.iter().map(|q| q.sql.clone()), &captured);
+    for group in &mut duplicates {
+        group.parameters = statement(&group.sql).is_some_and(|s| s.parameters);
+    }
     let mut similar = groups(normalized.iter().cloned(), &captured);
     // A similar group made of one identical group says nothing new.
     similar.retain(|s| !duplicates.iter().any(|d| d.queries == s.queries));
@@ -347,10 +353,12 @@ pub(super) fn analyse(
                 backend: q.backend.map(str::to_owned),
                 span_path: q.span_path.clone(),
                 duplicates: duplicates_of.get(&q.index).copied().unwrap_or(1),
+                parameters: statement.parameters,
                 similar: similar_of.get(&q.index).copied().unwrap_or(1),
                 slow: q.reported_slow || q.duration_ms >= settings.slow_ms,
                 transaction: transaction_of.get(&q.index).copied(),
                 sql: q.sql.clone(),
+                error: q.error.clone(),
             })
         })
         .collect();
@@ -393,6 +401,7 @@ fn groups(keys: impl Iterator<Item = String>, captured: &Captured) -> Vec<QueryG
             count: 0,
             total_ms: 0.0,
             queries: Vec::new(),
+            parameters: false,
         });
         group.count += 1;
         group.total_ms += query.duration_ms;
@@ -420,6 +429,7 @@ fn n_plus_one(captured: &Captured, normalized: &[String], threshold: usize) -> V
                 sql: sql.clone(),
                 count: 0,
                 span_path: query.span_path.clone(),
+                origin: super::origin(&query.span_path),
                 total_ms: 0.0,
             });
         entry.count += 1;

@@ -20,6 +20,8 @@ pub(super) struct CapturedQuery {
     pub(super) backend: Option<&'static str>,
     pub(super) span_path: Vec<String>,
     pub(super) reported_slow: bool,
+    /// The error the application logged right after this query (see [`failure`]).
+    pub(super) error: Option<String>,
 }
 
 /// Every statement of a request, up to the limit, with the true totals.
@@ -34,9 +36,18 @@ pub(super) struct Captured {
 
 pub(super) fn capture(recording: &Recording, settings: &SqlSettings, pools: &Pools) -> Captured {
     let mut captured = Captured::default();
+    // The last query kept, while no other query or error has come after it: the one an error
+    // logged now would be about.
+    let mut last: Option<(usize, Option<usize>)> = None;
     for event in &recording.events {
         let target = event.metadata.target();
         if !target.starts_with("sqlx") {
+            if let Some((position, span)) = last
+                && let Some(message) = failure(event, span, recording)
+            {
+                captured.queries[position].error = Some(message);
+                last = None;
+            }
             continue;
         }
         captured.saw_sqlx = true;
@@ -53,6 +64,7 @@ pub(super) fn capture(recording: &Recording, settings: &SqlSettings, pools: &Poo
         if captured.queries.len() >= settings.max_queries {
             continue;
         }
+        last = Some((captured.queries.len(), event.span));
         let sql = statement(event);
         let backend = backend(event, recording, &sql).or_else(|| pools.only_backend());
         captured.queries.push(CapturedQuery {
@@ -72,9 +84,49 @@ pub(super) fn capture(recording: &Recording, settings: &SqlSettings, pools: &Poo
                 .and_then(FieldValue::as_str)
                 .is_some_and(|m| m.starts_with("slow statement")),
             sql,
+            error: None,
         });
     }
     captured
+}
+
+/// The message of `event` when it reports the failure of the query that ran just before it
+/// in span `query_span`.
+///
+/// sqlx reports a failed statement like a successful one, with no error field, so the honest
+/// signal is the application's own: an `ERROR` (or a `WARN` with an `error` field) logged in
+/// the query's span or a span enclosing it, before any other query ran.
+fn failure(
+    event: &RecordedEvent,
+    query_span: Option<usize>,
+    recording: &Recording,
+) -> Option<String> {
+    let level = *event.metadata.level();
+    let says_error = level == tracing::Level::ERROR
+        || (level == tracing::Level::WARN && event.field("error").is_some());
+    if !says_error || !encloses(event.span, query_span, recording) {
+        return None;
+    }
+    let message = event.field("message").map(FieldValue::to_text);
+    let error = event.field("error").map(FieldValue::to_text);
+    Some(match (message, error) {
+        (Some(message), Some(error)) => format!("{message}: {error}"),
+        (Some(text), None) | (None, Some(text)) => text,
+        (None, None) => event.metadata.name().to_owned(),
+    })
+}
+
+/// Whether span `outer` is span `inner` or one of its ancestors (`None` is the request span,
+/// which encloses everything).
+fn encloses(outer: Option<usize>, mut inner: Option<usize>, recording: &Recording) -> bool {
+    let Some(outer) = outer else { return true };
+    while let Some(index) = inner {
+        if index == outer {
+            return true;
+        }
+        inner = recording.spans.get(index).and_then(|span| span.parent);
+    }
+    false
 }
 
 /// The full statement: `db.statement` when sqlx filled it, else the summary (the whole
