@@ -376,10 +376,7 @@ impl Panel for OtelPanel {
     }
 
     fn template(&self) -> Template {
-        Template::new(
-            "panels/otel.html",
-            include_str!("../../../templates/panels/otel.html"),
-        )
+        Template::new("panels/otel.html", include_str!("../templates/otel.html"))
     }
 
     fn response_headers(&self, stats: &OtelStats) -> Vec<(&'static str, String)> {

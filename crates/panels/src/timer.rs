@@ -55,10 +55,7 @@ impl Panel for TimerPanel {
     }
 
     fn template(&self) -> Template {
-        Template::new(
-            "panels/timer.html",
-            include_str!("../../../templates/panels/timer.html"),
-        )
+        Template::new("panels/timer.html", include_str!("../templates/timer.html"))
     }
 
     fn server_timing(&self, stats: &TimerStats) -> Vec<ServerTiming> {
