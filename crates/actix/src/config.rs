@@ -599,6 +599,8 @@ mod tests {
             vec!["127.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()]
         );
         assert!(config.trusted_proxies.is_empty());
+        assert_eq!(config.forwarded_header, ForwardedHeader::XForwardedFor);
+        assert!(config.allowed_hosts.is_empty());
         assert_eq!(config.prefix, "/__debug_toolbar/");
         assert_eq!(config.store_capacity, 25);
         assert_eq!(config.max_body_bytes, 5 * 1024 * 1024);
@@ -610,6 +612,11 @@ mod tests {
             ("DEBUG_TOOLBAR_ENABLED", "off"),
             ("DEBUG_TOOLBAR_ALLOWED_IPS", "10.0.0.0/8, 192.168.1.7"),
             ("DEBUG_TOOLBAR_TRUSTED_PROXIES", "172.17.0.1"),
+            ("DEBUG_TOOLBAR_FORWARDED_HEADER", " X-Real-IP "),
+            (
+                "DEBUG_TOOLBAR_ALLOWED_HOSTS",
+                "Dev.Example.TEST., .apps.example.test",
+            ),
             ("DEBUG_TOOLBAR_PREFIX", "debug"),
             ("DEBUG_TOOLBAR_STORE_CAPACITY", "5"),
             ("DEBUG_TOOLBAR_MAX_BODY_BYTES", "1000"),
@@ -620,6 +627,11 @@ mod tests {
         assert_eq!(config.allowed_ips.len(), 2);
         assert_eq!(config.allowed_ips[1], "192.168.1.7/32".parse().unwrap());
         assert_eq!(config.trusted_proxies.len(), 1);
+        assert_eq!(config.forwarded_header, ForwardedHeader::XRealIp);
+        assert_eq!(
+            config.allowed_hosts,
+            ["dev.example.test", ".apps.example.test"]
+        );
         assert_eq!(config.prefix, "/debug/");
         assert_eq!(config.store_capacity, 5);
         assert_eq!(config.max_body_bytes, 1000);
@@ -721,6 +733,13 @@ mod tests {
         let cases = [
             ("DEBUG_TOOLBAR_ENABLED", "maybe", "true or false"),
             ("DEBUG_TOOLBAR_ALLOWED_IPS", "localhost", "CIDR"),
+            ("DEBUG_TOOLBAR_FORWARDED_HEADER", "x-client-ip", "x-real-ip"),
+            (
+                "DEBUG_TOOLBAR_ALLOWED_HOSTS",
+                "dev.example.test:8080",
+                "host names",
+            ),
+            ("DEBUG_TOOLBAR_ALLOWED_HOSTS", "a..b", "host names"),
             ("DEBUG_TOOLBAR_STORE_CAPACITY", "0", "whole number"),
             ("DEBUG_TOOLBAR_PREFIX", "<script>", "URL path"),
             (
