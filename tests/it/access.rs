@@ -232,18 +232,24 @@ fn assert_untouched<B>(res: &ServiceResponse<B>, what: &str) {
 
 /// Sends `req` to the page and to `api/requests`, and asserts that the page is untouched and the
 /// API answers 404.
-async fn assert_refused(config: ToolbarConfigBuilder, req: impl Fn(&str) -> test::TestRequest) {
+async fn assert_refused(
+    config: ToolbarConfigBuilder,
+    req: impl Fn(&str) -> test::TestRequest,
+    what: &str,
+) {
     let app = app!(config);
     let res = test::call_service(&app, req("/").to_request()).await;
-    assert_untouched(&res, "the page");
-    assert_eq!(body_text(res).await, PAGE, "the page's body");
+    assert_untouched(&res, &format!("{what}: the page"));
+    assert_eq!(body_text(res).await, PAGE, "{what}: the page's body");
     let res = test::call_service(&app, req("/__debug_toolbar/api/requests").to_request()).await;
-    assert_eq!(res.status(), StatusCode::NOT_FOUND, "api/requests");
-    assert_eq!(body_text(res).await, "Not Found");
+    assert_eq!(res.status(), StatusCode::NOT_FOUND, "{what}: api/requests");
+    assert_eq!(body_text(res).await, "Not Found", "{what}");
 }
 
+/// Makes a request for a URI.
+type MakeRequest = dyn Fn(&str) -> test::TestRequest;
+
 /// Sends `req` to the page and to `api/requests`, and asserts that both are served.
-#[track_caller]
 async fn assert_served(
     config: ToolbarConfigBuilder,
     req: impl Fn(&str) -> test::TestRequest,
@@ -264,16 +270,19 @@ async fn assert_served(
 async fn a_same_host_proxy_forwarding_a_remote_client_is_refused() {
     // nginx on the same host, trusted or not, appending the remote client to X-Forwarded-For;
     // the client wrote a Forwarded header naming an allowed address.
-    for trusting in [
-        config(),
-        config().trusted_proxies(["127.0.0.1/32".parse().expect("net")]),
+    for (trusting, what) in [
+        (config(), "untrusted"),
+        (
+            config().trusted_proxies(["127.0.0.1/32".parse().expect("net")]),
+            "trusted",
+        ),
     ] {
-        assert_refused(trusting, |uri| {
+        let forwarded = |uri: &str| {
             get(uri)
                 .insert_header(("x-forwarded-for", "203.0.113.9"))
                 .insert_header(("forwarded", "for=127.0.0.1"))
-        })
-        .await;
+        };
+        assert_refused(trusting, forwarded, what).await;
     }
 }
 
@@ -285,11 +294,12 @@ async fn a_trusted_proxy_naming_no_readable_client_is_refused() {
         Some(("forwarded", "for=unknown")),
         Some(("x-forwarded-for", "127.0.0.1, unknown")),
     ] {
-        assert_refused(trusting(), |uri| match forwarded {
+        let what = format!("{forwarded:?}");
+        let req = |uri: &str| match forwarded {
             Some(pair) => get(uri).insert_header(pair),
             None => get(uri),
-        })
-        .await;
+        };
+        assert_refused(trusting(), req, &what).await;
     }
 }
 
@@ -301,17 +311,16 @@ async fn a_foreign_host_gets_the_untouched_page_and_404_on_toolbar_routes() {
         "localhost.attacker.example",
         "127.0.0.1.nip.io",
     ] {
-        assert_refused(config(), |uri| get(uri).insert_header(("host", host))).await;
+        let req = |uri: &str| get(uri).insert_header(("host", host));
+        assert_refused(config(), req, host).await;
     }
     // An absolute URI, as HTTP/2 sends its `:authority`, counts as much as `Host`.
-    assert_refused(config(), |uri| {
-        get(&format!("http://attacker.example:8080{uri}"))
-    })
-    .await;
-    assert_refused(config(), |uri| {
+    let absolute = |uri: &str| get(&format!("http://attacker.example:8080{uri}"));
+    assert_refused(config(), absolute, "an absolute URI").await;
+    let both = |uri: &str| {
         get(&format!("http://attacker.example:8080{uri}")).insert_header(("host", "localhost:8080"))
-    })
-    .await;
+    };
+    assert_refused(config(), both, "an absolute URI and a loopback Host").await;
 }
 
 #[actix_web::test]
@@ -349,7 +358,8 @@ async fn loopback_names_ip_literals_and_allowed_hosts_are_served() {
         "dev.example.test.attacker.example",
         "xapps.example.test",
     ] {
-        assert_refused(hosts(), |uri| get(uri).insert_header(("host", host))).await;
+        let req = |uri: &str| get(uri).insert_header(("host", host));
+        assert_refused(hosts(), req, host).await;
     }
 }
 
@@ -374,7 +384,12 @@ impl Panel for PingPanel {
         Template::new("panels/ping.html", "<p>ping</p>")
     }
 
-    fn action(&self, name: &str, _stats: bool, _params: &[(String, String)]) -> Option<ActionFuture> {
+    fn action(
+        &self,
+        name: &str,
+        _stats: bool,
+        _params: &[(String, String)],
+    ) -> Option<ActionFuture> {
         (name == "pong").then(|| -> ActionFuture {
             Box::pin(async {
                 Ok(ActionResponse {
@@ -394,7 +409,7 @@ impl Panel for PingPanel {
 /// `make(&action_uri)` makes; returns the status and body of each.
 async fn ping(
     config: ToolbarConfigBuilder,
-    requests: &[&dyn Fn(&str) -> test::TestRequest],
+    requests: &[&MakeRequest],
 ) -> Vec<(StatusCode, String)> {
     let app = app!(config.panel(PingPanel));
     let res = test::call_service(&app, get("/").to_request()).await;
@@ -500,10 +515,10 @@ async fn show_toolbar_guards_every_toolbar_route() {
         "/__debug_toolbar/static/toolbar.js".to_owned(),
     ];
     let ping = format!("/__debug_toolbar/ping/pong?request={id}");
-    let requests: Vec<(&str, &dyn Fn(&str) -> test::TestRequest)> = gets
+    let requests: Vec<(&str, &MakeRequest)> = gets
         .iter()
-        .map(|uri| (uri.as_str(), &get as &dyn Fn(&str) -> test::TestRequest))
-        .chain([(ping.as_str(), &action as &dyn Fn(&str) -> test::TestRequest)])
+        .map(|uri| (uri.as_str(), &get as &MakeRequest))
+        .chain([(ping.as_str(), &action as &MakeRequest)])
         .collect();
     for (uri, make) in requests {
         let res = test::call_service(&app, make(uri).to_request()).await;
