@@ -1,12 +1,19 @@
-//! Who is shown the toolbar, and that everyone else sees the application as if it were absent.
+//! Who is shown the toolbar, and that everyone else sees the application as if it were absent:
+//! clients, forwarding proxies, host names, the `show_toolbar` callback and the marks of actions.
 
+use std::borrow::Cow;
 use std::net::SocketAddr;
 
-use actix_debug_toolbar::{DebugToolbar, ToolbarConfigBuilder};
+use actix_debug_toolbar::core::{ActionFuture, ActionResponse};
+use actix_debug_toolbar::{DebugToolbar, Panel, StatsContext, Template, ToolbarConfigBuilder};
+use actix_web::body::MessageBody;
+use actix_web::dev::ServiceResponse;
 use actix_web::http::StatusCode;
 use actix_web::{App, HttpResponse, test, web};
 
-use crate::support::{allowed_peer, assert_contains, body_text, config, get, header, refused_peer};
+use crate::support::{
+    action, allowed_peer, assert_contains, body_text, config, get, header, refused_peer,
+};
 
 const PAGE: &str = "<html><body><p>app</p></body></html>";
 
@@ -211,4 +218,328 @@ async fn a_custom_prefix_moves_the_routes() {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
+}
+
+/// Asserts that the toolbar left `res` alone: the page as the application made it, and no
+/// header of the toolbar's.
+#[track_caller]
+fn assert_untouched<B>(res: &ServiceResponse<B>, what: &str) {
+    assert_eq!(res.status(), StatusCode::OK, "{what}");
+    for name in ["x-debug-toolbar-id", "x-debug-toolbar", "server-timing"] {
+        assert_eq!(header(res, name), None, "{what}: no {name} header");
+    }
+}
+
+/// Sends `req` to the page and to `api/requests`, and asserts that the page is untouched and the
+/// API answers 404.
+async fn assert_refused(
+    config: ToolbarConfigBuilder,
+    req: impl Fn(&str) -> test::TestRequest,
+    what: &str,
+) {
+    let app = app!(config);
+    let res = test::call_service(&app, req("/").to_request()).await;
+    assert_untouched(&res, &format!("{what}: the page"));
+    assert_eq!(body_text(res).await, PAGE, "{what}: the page's body");
+    let res = test::call_service(&app, req("/__debug_toolbar/api/requests").to_request()).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND, "{what}: api/requests");
+    assert_eq!(body_text(res).await, "Not Found", "{what}");
+}
+
+/// Makes a request for a URI.
+type MakeRequest = dyn Fn(&str) -> test::TestRequest;
+
+/// Sends `req` to the page and to `api/requests`, and asserts that both are served.
+async fn assert_served(
+    config: ToolbarConfigBuilder,
+    req: impl Fn(&str) -> test::TestRequest,
+    what: &str,
+) {
+    let app = app!(config);
+    let res = test::call_service(&app, req("/").to_request()).await;
+    assert!(
+        header(&res, "x-debug-toolbar-id").is_some(),
+        "{what}: the page is recorded"
+    );
+    assert_contains(&body_text(res).await, "<div id=\"debug-toolbar\"");
+    let res = test::call_service(&app, req("/__debug_toolbar/api/requests").to_request()).await;
+    assert_eq!(res.status(), StatusCode::OK, "{what}: api/requests");
+}
+
+#[actix_web::test]
+async fn a_same_host_proxy_forwarding_a_remote_client_is_refused() {
+    // nginx on the same host, trusted or not, appending the remote client to X-Forwarded-For;
+    // the client wrote a Forwarded header naming an allowed address.
+    for (trusting, what) in [
+        (config(), "untrusted"),
+        (
+            config().trusted_proxies(["127.0.0.1/32".parse().expect("net")]),
+            "trusted",
+        ),
+    ] {
+        let forwarded = |uri: &str| {
+            get(uri)
+                .insert_header(("x-forwarded-for", "203.0.113.9"))
+                .insert_header(("forwarded", "for=127.0.0.1"))
+        };
+        assert_refused(trusting, forwarded, what).await;
+    }
+}
+
+#[actix_web::test]
+async fn a_trusted_proxy_naming_no_readable_client_is_refused() {
+    let trusting = || config().trusted_proxies(["127.0.0.1/32".parse().expect("net")]);
+    for forwarded in [
+        None,
+        Some(("forwarded", "for=unknown")),
+        Some(("x-forwarded-for", "127.0.0.1, unknown")),
+    ] {
+        let what = format!("{forwarded:?}");
+        let req = |uri: &str| match forwarded {
+            Some(pair) => get(uri).insert_header(pair),
+            None => get(uri),
+        };
+        assert_refused(trusting(), req, &what).await;
+    }
+}
+
+#[actix_web::test]
+async fn a_foreign_host_gets_the_untouched_page_and_404_on_toolbar_routes() {
+    for host in [
+        "attacker.example:8080",
+        "attacker.example",
+        "localhost.attacker.example",
+        "127.0.0.1.nip.io",
+    ] {
+        let req = |uri: &str| get(uri).insert_header(("host", host));
+        assert_refused(config(), req, host).await;
+    }
+    // An absolute URI, as HTTP/2 sends its `:authority`, counts as much as `Host`.
+    let absolute = |uri: &str| get(&format!("http://attacker.example:8080{uri}"));
+    assert_refused(config(), absolute, "an absolute URI").await;
+    let both = |uri: &str| {
+        get(&format!("http://attacker.example:8080{uri}")).insert_header(("host", "localhost:8080"))
+    };
+    assert_refused(config(), both, "an absolute URI and a loopback Host").await;
+}
+
+#[actix_web::test]
+async fn loopback_names_ip_literals_and_allowed_hosts_are_served() {
+    for host in [
+        "localhost:8080",
+        "localhost",
+        "LocalHost.",
+        "app.localhost:3000",
+        "127.0.0.1",
+        "127.0.0.1:8080",
+        "[::1]:8080",
+        "10.0.0.7:80",
+    ] {
+        assert_served(config(), |uri| get(uri).insert_header(("host", host)), host).await;
+    }
+    assert_served(
+        config(),
+        |uri| get(&format!("http://localhost:8080{uri}")),
+        "an absolute URI",
+    )
+    .await;
+    let hosts = || config().allowed_hosts(["dev.example.test", ".apps.example.test"]);
+    for host in [
+        "dev.example.test",
+        "DEV.example.test:8443",
+        "apps.example.test",
+        "a.b.apps.example.test",
+    ] {
+        assert_served(hosts(), |uri| get(uri).insert_header(("host", host)), host).await;
+    }
+    for host in [
+        "example.test",
+        "other.example.test",
+        "dev.example.test.attacker.example",
+        "xapps.example.test",
+    ] {
+        let req = |uri: &str| get(uri).insert_header(("host", host));
+        assert_refused(hosts(), req, host).await;
+    }
+}
+
+/// A panel with one action, `ping/pong`, answering "pong".
+#[derive(Debug, Clone, Copy)]
+struct PingPanel;
+
+impl Panel for PingPanel {
+    /// Whether the panel ran (stats that are not `null`, which would mean "no stats").
+    type Stats = bool;
+    const ID: &'static str = "ping";
+
+    fn title(&self) -> Cow<'static, str> {
+        "Ping".into()
+    }
+
+    fn generate_stats(&self, _cx: &StatsContext<'_>) -> bool {
+        true
+    }
+
+    fn template(&self) -> Template {
+        Template::new("panels/ping.html", "<p>ping</p>")
+    }
+
+    fn action(
+        &self,
+        name: &str,
+        _stats: bool,
+        _params: &[(String, String)],
+    ) -> Option<ActionFuture> {
+        (name == "pong").then(|| -> ActionFuture {
+            Box::pin(async {
+                Ok(ActionResponse {
+                    template: "panels/ping_pong.html",
+                    data: serde_json::json!("pong"),
+                })
+            })
+        })
+    }
+
+    fn action_templates(&self) -> Vec<Template> {
+        vec![Template::new("panels/ping_pong.html", "<p>{{ data }}</p>")]
+    }
+}
+
+/// Records the page at `/` with `config` and the ping panel, then sends each request
+/// `make(&action_uri)` makes; returns the status and body of each.
+async fn ping(
+    config: ToolbarConfigBuilder,
+    requests: &[&MakeRequest],
+) -> Vec<(StatusCode, String)> {
+    let app = app!(config.panel(PingPanel));
+    let res = test::call_service(&app, get("/").to_request()).await;
+    let id = header(&res, "x-debug-toolbar-id").expect("served");
+    let uri = format!("/__debug_toolbar/ping/pong?request={id}");
+    let mut answers = Vec::new();
+    for make in requests {
+        let res = test::call_service(&app, make(&uri).to_request()).await;
+        answers.push((res.status(), body_text(res).await));
+    }
+    answers
+}
+
+#[actix_web::test]
+async fn marked_same_origin_actions_reach_the_action() {
+    let answers = ping(
+        config(),
+        &[
+            &|uri| action(uri),
+            &|uri| {
+                action(uri)
+                    .insert_header(("host", "localhost:8080"))
+                    .insert_header(("origin", "http://localhost:8080"))
+                    .insert_header(("sec-fetch-site", "same-origin"))
+            },
+            &|uri| {
+                action(uri)
+                    .insert_header(("host", "127.0.0.1"))
+                    .insert_header(("origin", "http://127.0.0.1"))
+            },
+            &|uri| {
+                // TLS ended by a proxy: the origin's scheme is not the connection's.
+                action(uri)
+                    .insert_header(("host", "localhost"))
+                    .insert_header(("origin", "https://localhost:443"))
+            },
+        ],
+    )
+    .await;
+    for (i, (status, body)) in answers.iter().enumerate() {
+        assert_eq!(*status, StatusCode::OK, "request {i}: {body}");
+        assert_eq!(body, "<p>pong</p>", "request {i}");
+    }
+}
+
+#[actix_web::test]
+async fn cross_site_actions_are_forbidden() {
+    let answers = ping(
+        config(),
+        &[
+            // A plain HTML form of another site: no header of the toolbar's.
+            &|uri| {
+                test::TestRequest::post()
+                    .uri(uri)
+                    .peer_addr(allowed_peer())
+                    .insert_header(("content-type", "application/x-www-form-urlencoded"))
+                    .insert_header(("origin", "https://attacker.example"))
+                    .insert_header(("sec-fetch-site", "cross-site"))
+            },
+            // No Origin or Sec-Fetch-Site either (an old browser): still no mark.
+            &|uri| test::TestRequest::post().uri(uri).peer_addr(allowed_peer()),
+            &|uri| action(uri).insert_header(("x-debug-toolbar-action", "yes")),
+            // Marked, but from elsewhere.
+            &|uri| {
+                action(uri)
+                    .insert_header(("host", "localhost:8080"))
+                    .insert_header(("origin", "https://attacker.example"))
+            },
+            &|uri| {
+                action(uri)
+                    .insert_header(("host", "localhost:8080"))
+                    .insert_header(("origin", "http://localhost:8081"))
+            },
+            &|uri| action(uri).insert_header(("origin", "null")),
+            &|uri| action(uri).insert_header(("sec-fetch-site", "cross-site")),
+            &|uri| action(uri).insert_header(("sec-fetch-site", "same-site")),
+        ],
+    )
+    .await;
+    for (i, (status, body)) in answers.iter().enumerate() {
+        assert_eq!(*status, StatusCode::FORBIDDEN, "request {i}: {body}");
+        assert_contains(body, "Forbidden");
+    }
+}
+
+#[actix_web::test]
+async fn show_toolbar_guards_every_toolbar_route() {
+    // A stand-in for an application's own check (a session, in a real one).
+    let staff = config()
+        .panel(PingPanel)
+        .show_toolbar(|req| req.headers().contains_key("x-test-staff"));
+    let app = app!(staff);
+    let as_staff = |req: test::TestRequest| req.insert_header(("x-test-staff", "1"));
+    let res = test::call_service(&app, as_staff(get("/")).to_request()).await;
+    let id = header(&res, "x-debug-toolbar-id").expect("staff are served");
+    let res = test::call_service(&app, get("/").to_request()).await;
+    assert_untouched(&res, "the page, for others");
+
+    let gets = [
+        "/__debug_toolbar/api/requests".to_owned(),
+        format!("/__debug_toolbar/api/requests/{id}"),
+        format!("/__debug_toolbar/panels/{id}/request"),
+        "/__debug_toolbar/static/toolbar.js".to_owned(),
+    ];
+    let ping = format!("/__debug_toolbar/ping/pong?request={id}");
+    let requests: Vec<(&str, &MakeRequest)> = gets
+        .iter()
+        .map(|uri| (uri.as_str(), &get as &MakeRequest))
+        .chain([(ping.as_str(), &action as &MakeRequest)])
+        .collect();
+    for (uri, make) in requests {
+        let res = test::call_service(&app, make(uri).to_request()).await;
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{uri}, for others");
+        assert_eq!(body_text(res).await, "Not Found", "{uri}");
+        let res = test::call_service(&app, as_staff(make(uri)).to_request()).await;
+        assert_eq!(res.status(), StatusCode::OK, "{uri}, for staff");
+    }
+}
+
+#[actix_web::test]
+async fn refusals_leave_pages_byte_for_byte_and_toolbar_free() {
+    let app = app!(config());
+    let res = test::call_service(
+        &app,
+        get("/")
+            .insert_header(("host", "attacker.example"))
+            .to_request(),
+    )
+    .await;
+    assert_untouched(&res, "a foreign host");
+    let size = res.response().body().size();
+    assert_eq!(size, actix_web::body::BodySize::Sized(PAGE.len() as u64));
 }

@@ -130,6 +130,7 @@ async fn pass_through_cases_are_byte_identical_and_say_why() {
         (Method::GET, "no-body-tag", "no-closing-body-tag"),
         (Method::GET, "json", "not-html"),
         (Method::GET, "plain", "not-html"),
+        (Method::GET, "xhtml", "xhtml"),
         (Method::GET, "gzip", "encoded-body"),
         (Method::GET, "stream", "streamed"),
         (Method::GET, "sse", "not-html"),
@@ -176,7 +177,7 @@ async fn pass_through_cases_are_byte_identical_and_say_why() {
 
 #[actix_web::test]
 async fn html_pages_get_the_toolbar_before_the_last_closing_body_tag() {
-    for name in ["html", "xhtml", "upper", "two-bodies"] {
+    for name in ["html", "upper", "two-bodies"] {
         let path = format!("/case/{name}");
         let plain = send(Method::GET, &path, None).await;
         let with = send(Method::GET, &path, Some(toolbar())).await;

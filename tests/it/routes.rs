@@ -5,21 +5,16 @@ use std::sync::Arc;
 
 use actix_debug_toolbar::{DebugToolbar, InMemoryStore, RedisStore, Store};
 use actix_web::http::StatusCode;
-use actix_web::test::{TestRequest, call_service, init_service};
+use actix_web::test::{call_service, init_service};
 use actix_web::{App, HttpResponse, web};
 use debug_toolbar_core::{RECORD_FORMAT_VERSION, RecordId, RequestRecord};
 
-use crate::support::{allowed_peer, assert_contains, body_text, config, get, header, panel_uri};
+use crate::support::{action, assert_contains, body_text, config, get, header, panel_uri};
 
 async fn page() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/html")
         .body("<html><body>page</body></html>")
-}
-
-/// A POST to one of the toolbar's routes from an allowed client.
-fn post(uri: &str) -> TestRequest {
-    TestRequest::post().uri(uri).peer_addr(allowed_peer())
 }
 
 /// The status and body of `req` sent through an app wrapped in `toolbar`.
@@ -54,13 +49,13 @@ async fn unknown_ids_panels_and_actions_are_not_found() {
         assert_eq!(body, "Not Found", "{uri}");
     }
 
-    let (status, body) = send!(app, post("/__debug_toolbar/sql/explain?query=0"));
+    let (status, body) = send!(app, action("/__debug_toolbar/sql/explain?query=0"));
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_contains(&body, "The action needs a request id.");
 
     let (status, body) = send!(
         app,
-        post(&format!(
+        action(&format!(
             "/__debug_toolbar/sql/explain?request={unknown}&query=0"
         ))
     );
@@ -73,7 +68,7 @@ async fn unknown_ids_panels_and_actions_are_not_found() {
         format!("/__debug_toolbar/sql/drop-table?request={id}&query=0"),
         format!("/__debug_toolbar/no-such-panel/explain?request={id}"),
     ] {
-        let (status, body) = send!(app, post(&uri));
+        let (status, body) = send!(app, action(&uri));
         assert_eq!(status, StatusCode::NOT_FOUND, "{uri}");
         assert_eq!(body, "Not Found", "{uri}");
     }
@@ -99,7 +94,7 @@ async fn every_route_that_reads_the_store_says_when_it_cannot() {
         (get("/__debug_toolbar/api/requests"), "list"),
         (get(&format!("/__debug_toolbar/api/requests/{id}")), "one"),
         (
-            post(&format!(
+            action(&format!(
                 "/__debug_toolbar/sql/explain?request={id}&query=0"
             )),
             "action",
@@ -155,7 +150,7 @@ async fn stats_this_version_cannot_read_are_reported_not_rendered() {
 
     let (status, body) = send!(
         app,
-        post(&format!(
+        action(&format!(
             "/__debug_toolbar/sql/explain?request={id}&query=0"
         ))
     );

@@ -5,14 +5,14 @@ use std::sync::Arc;
 use actix_debug_toolbar::panels::{SqlPanel, SqlStats};
 use actix_debug_toolbar::{DebugToolbar, InMemoryStore, ToolbarConfig};
 use actix_web::http::StatusCode;
-use actix_web::test::{TestRequest, call_service, init_service};
+use actix_web::test::{call_service, init_service};
 use actix_web::{App, HttpResponse, web};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use sqlx::{MySqlPool, PgPool, SqlitePool};
 use tracing::Instrument;
 
 use crate::support::{
-    allowed_peer, assert_contains, assert_lacks, body_text, get, header, init_tracing, stored_stats,
+    action, assert_contains, assert_lacks, body_text, get, header, init_tracing, stored_stats,
 };
 
 const POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
@@ -298,14 +298,7 @@ async fn flags_the_demo_users_page_as_n_plus_one() {
     // One click: EXPLAIN of the repeated query.
     let index = stats.queries[1].index;
     let uri = format!("/__debug_toolbar/sql/explain?request={id}&query={index}");
-    let res = call_service(
-        &app,
-        TestRequest::post()
-            .uri(&uri)
-            .peer_addr(allowed_peer())
-            .to_request(),
-    )
-    .await;
+    let res = call_service(&app, action(&uri).to_request()).await;
     assert_eq!(res.status(), StatusCode::OK);
     let plan = body_text(res).await;
     assert_contains(&plan, "EXPLAIN (sqlite)");
@@ -315,7 +308,7 @@ async fn flags_the_demo_users_page_as_n_plus_one() {
 /// POSTs to a toolbar route from an allowed client.
 macro_rules! post {
     ($app:expr, $uri:expr) => {{
-        let req = TestRequest::post().uri(&$uri).peer_addr(allowed_peer());
+        let req = action(&$uri);
         let res = call_service($app, req.to_request()).await;
         (res.status(), body_text(res).await)
     }};
@@ -381,11 +374,10 @@ async fn explain_refuses_writes_foreign_statements_and_other_clients() {
     );
     assert_eq!(status, StatusCode::NOT_FOUND, "an unknown request");
 
-    let req = TestRequest::post()
-        .uri(&format!(
-            "/__debug_toolbar/sql/explain?request={id}&query=0"
-        ))
-        .peer_addr(crate::support::refused_peer());
+    let req = action(&format!(
+        "/__debug_toolbar/sql/explain?request={id}&query=0"
+    ))
+    .peer_addr(crate::support::refused_peer());
     let res = call_service(&app, req.to_request()).await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND, "refused clients");
 }

@@ -47,6 +47,15 @@ pub(crate) fn get(uri: &str) -> TestRequest {
     TestRequest::get().uri(uri).peer_addr(allowed_peer())
 }
 
+/// A panel action from an allowed client, as the toolbar's script sends it: a POST with the
+/// toolbar's own header.
+pub(crate) fn action(uri: &str) -> TestRequest {
+    TestRequest::post()
+        .uri(uri)
+        .peer_addr(allowed_peer())
+        .insert_header(("x-debug-toolbar-action", "1"))
+}
+
 /// The value of header `name`, if present and text.
 pub(crate) fn header<B>(res: &ServiceResponse<B>, name: &str) -> Option<String> {
     res.headers()

@@ -6,12 +6,14 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use actix_web::dev::ServiceRequest;
+use actix_web::http::header::HeaderName;
 pub use debug_toolbar_core::ConfigError;
 use debug_toolbar_core::{DynPanel, InMemoryStore, Panel, Store};
 use ipnet::IpNet;
 use tracing_subscriber::filter::LevelFilter;
 
-/// Decides per request whether the toolbar is shown, after the address check passed.
+/// Decides per request whether the toolbar is shown and its routes answer, after the address and
+/// host checks passed.
 pub type ShowToolbar = Arc<dyn Fn(&ServiceRequest) -> bool + Send + Sync>;
 
 /// Builds one of the panels passed to [`ToolbarConfigBuilder::panel`].
@@ -19,11 +21,41 @@ pub(crate) type PanelMaker = Arc<dyn Fn() -> Box<dyn DynPanel> + Send + Sync>;
 
 /// How the toolbar behaves; build one with [`ToolbarConfig::builder`] or
 /// [`ToolbarConfig::from_env`].
+///
+/// # Security
+///
+/// The toolbar shows what the server did for a request: SQL, logs, headers (secrets masked),
+/// every stored request of every user. It answers, and is injected into pages, only when all of
+/// these hold; otherwise a page goes out untouched (no toolbar, no toolbar headers) and every
+/// toolbar route answers `404 Not Found`:
+///
+/// - **The client is allowed** ([`allowed_ips`](ToolbarConfigBuilder::allowed_ips), loopback by
+///   default). The client is the TCP peer, unless the peer is a
+///   [trusted proxy](ToolbarConfigBuilder::trusted_proxies): then it is read from the one
+///   [forwarding header](ToolbarConfigBuilder::forwarded_header) the proxy sets.
+/// - **Forwarding headers name only allowed clients.** Whatever the trust settings, a request
+///   whose `Forwarded`, `X-Forwarded-For` or `X-Real-IP` names an address that is neither
+///   allowed nor a trusted proxy, or a hop that cannot be read (`unknown`, `_hidden`, garbage),
+///   is refused: a proxy on the same host that forwards remote clients never makes them look
+///   like loopback. A local development proxy that forwards loopback addresses is fine.
+/// - **The host is a loopback name, an IP literal or an
+///   [allowed host](ToolbarConfigBuilder::allowed_hosts)**, so that a web page cannot reach the
+///   toolbar through DNS rebinding.
+/// - **The [`show_toolbar`](ToolbarConfigBuilder::show_toolbar) callback**, if any, agrees.
+///
+/// The toolbar's `POST` actions (such as EXPLAIN) also need the header its script sends
+/// (`X-Debug-Toolbar-Action: 1`) and a same-origin request (`Sec-Fetch-Site`, `Origin`);
+/// anything else gets `403 Forbidden`. Each refusal is logged once, at INFO, with the setting
+/// that would change it.
+///
+/// Never enable the toolbar in production.
 #[derive(Clone)]
 pub struct ToolbarConfig {
     pub(crate) enabled: bool,
     pub(crate) allowed_ips: Vec<IpNet>,
     pub(crate) trusted_proxies: Vec<IpNet>,
+    pub(crate) forwarded_header: ForwardedHeader,
+    pub(crate) allowed_hosts: Vec<String>,
     pub(crate) show_toolbar: Option<ShowToolbar>,
     pub(crate) prefix: String,
     pub(crate) store_capacity: usize,
@@ -43,6 +75,8 @@ impl Default for ToolbarConfig {
             enabled: cfg!(debug_assertions),
             allowed_ips: vec![loopback_v4(), loopback_v6()],
             trusted_proxies: Vec::new(),
+            forwarded_header: ForwardedHeader::default(),
+            allowed_hosts: Vec::new(),
             show_toolbar: None,
             prefix: "/__debug_toolbar/".to_owned(),
             store_capacity: InMemoryStore::DEFAULT_CAPACITY,
@@ -72,6 +106,8 @@ impl fmt::Debug for ToolbarConfig {
             .field("enabled", &self.enabled)
             .field("allowed_ips", &self.allowed_ips)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("forwarded_header", &self.forwarded_header)
+            .field("allowed_hosts", &self.allowed_hosts)
             .field("show_toolbar", &self.show_toolbar.as_ref().map(|_| "Fn"))
             .field("prefix", &self.prefix)
             .field("store_capacity", &self.store_capacity)
@@ -101,7 +137,9 @@ impl ToolbarConfig {
     /// |---|---|---|
     /// | `DEBUG_TOOLBAR_ENABLED` | `true`/`false` (also `1`/`0`, `yes`/`no`, `on`/`off`) | on in debug builds, off in release builds |
     /// | `DEBUG_TOOLBAR_ALLOWED_IPS` | comma-separated addresses or CIDR networks shown the toolbar | `127.0.0.0/8,::1/128` |
-    /// | `DEBUG_TOOLBAR_TRUSTED_PROXIES` | comma-separated proxies whose `X-Forwarded-For`/`Forwarded` is believed | none |
+    /// | `DEBUG_TOOLBAR_TRUSTED_PROXIES` | comma-separated proxies (addresses or CIDR networks) whose forwarding header names the client | none |
+    /// | `DEBUG_TOOLBAR_FORWARDED_HEADER` | the header trusted proxies name the client in: `x-forwarded-for`, `forwarded` or `x-real-ip` | `x-forwarded-for` |
+    /// | `DEBUG_TOOLBAR_ALLOWED_HOSTS` | comma-separated host names the toolbar answers besides loopback names and IP literals; `.example.test` also allows its subdomains | none |
     /// | `DEBUG_TOOLBAR_PREFIX` | URL prefix of the toolbar's routes | `/__debug_toolbar/` |
     /// | `DEBUG_TOOLBAR_STORE_CAPACITY` | requests kept | `25` |
     /// | `DEBUG_TOOLBAR_STORE` | where records are kept: `memory`, `postgres://…` (feature `store-postgres`) or `redis://…` (feature `store-redis`) | `memory` |
@@ -109,6 +147,9 @@ impl ToolbarConfig {
     /// | `DEBUG_TOOLBAR_DISABLED_PANELS` | comma-separated panel ids listed but not run | none |
     /// | `DEBUG_TOOLBAR_INTERCEPT_REDIRECTS` | show a page with the toolbar and a link instead of following redirects | `false` |
     /// | `DEBUG_TOOLBAR_UPDATE_ON_FETCH` | switch the toolbar to each request the page's scripts make | `false` |
+    ///
+    /// See the [`# Security`](ToolbarConfig#security) section for how the address, forwarding
+    /// and host settings work together.
     pub fn from_env() -> Result<Self, ConfigError> {
         Ok(Self::builder().env()?.build())
     }
@@ -121,6 +162,37 @@ impl ToolbarConfig {
     /// The URL prefix of the toolbar's routes, ending in `/`.
     pub fn prefix(&self) -> &str {
         &self.prefix
+    }
+}
+
+/// The header [trusted proxies](ToolbarConfigBuilder::trusted_proxies) name the client in.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ForwardedHeader {
+    /// `X-Forwarded-For: client, proxy1, proxy2`, appended to by each proxy.
+    #[default]
+    XForwardedFor,
+    /// `Forwarded: for=client, for=proxy1` (RFC 7239).
+    Forwarded,
+    /// `X-Real-IP: client`, set by the proxy.
+    XRealIp,
+}
+
+impl ForwardedHeader {
+    /// Every forwarding header, each checked on every request the toolbar may serve.
+    pub(crate) const ALL: [ForwardedHeader; 3] = [
+        ForwardedHeader::Forwarded,
+        ForwardedHeader::XForwardedFor,
+        ForwardedHeader::XRealIp,
+    ];
+
+    /// The header's name.
+    pub(crate) fn name(self) -> HeaderName {
+        match self {
+            ForwardedHeader::XForwardedFor => HeaderName::from_static("x-forwarded-for"),
+            ForwardedHeader::Forwarded => HeaderName::from_static("forwarded"),
+            ForwardedHeader::XRealIp => HeaderName::from_static("x-real-ip"),
+        }
     }
 }
 
@@ -148,6 +220,14 @@ impl ToolbarConfigBuilder {
         }
         if let Some(v) = var("DEBUG_TOOLBAR_TRUSTED_PROXIES") {
             c.trusted_proxies = parse_nets("DEBUG_TOOLBAR_TRUSTED_PROXIES", &v)?;
+        }
+        if let Some(v) = var("DEBUG_TOOLBAR_FORWARDED_HEADER") {
+            c.forwarded_header = parse_forwarded_header("DEBUG_TOOLBAR_FORWARDED_HEADER", &v)?;
+        }
+        if let Some(v) = var("DEBUG_TOOLBAR_ALLOWED_HOSTS") {
+            c.allowed_hosts = split_list(&v)
+                .map(|host| parse_host("DEBUG_TOOLBAR_ALLOWED_HOSTS", &v, host))
+                .collect::<Result<_, _>>()?;
         }
         if let Some(v) = var("DEBUG_TOOLBAR_PREFIX") {
             c.prefix = parse_prefix("DEBUG_TOOLBAR_PREFIX", &v)?;
@@ -181,26 +261,79 @@ impl ToolbarConfigBuilder {
     }
 
     /// Client networks shown the toolbar. By default, loopback (`127.0.0.0/8` and `::1`).
+    ///
+    /// An IPv4-mapped entry (`::ffff:10.1.2.3`) matches the IPv4 client it maps.
+    ///
+    /// # Security
+    ///
+    /// Everyone in these networks sees every stored request, of every user. See
+    /// [`ToolbarConfig#security`].
     pub fn allowed_ips(mut self, nets: impl IntoIterator<Item = IpNet>) -> Self {
         self.config.allowed_ips = nets.into_iter().collect();
         self
     }
 
-    /// Proxies whose `X-Forwarded-For` and `Forwarded` headers name the real client.
-    /// By default, none: those headers are ignored.
+    /// Proxies whose [forwarding header](Self::forwarded_header) names the client. By default,
+    /// none: the client is the TCP peer.
     ///
     /// # Security
     ///
-    /// Anyone can send these headers. They are read only when the TCP peer is one of these
-    /// proxies, and then only up to the first address that is not a trusted proxy, so a client
-    /// cannot make itself look like an allowed address by sending the header itself.
+    /// Anyone can send forwarding headers. The header is read only when the TCP peer is one of
+    /// these proxies, from right to left over the hops that are themselves trusted proxies; the
+    /// first other address is the client (when every hop is a trusted proxy, the leftmost one).
+    /// A trusted proxy's request that names no client is refused, never taken to come from the
+    /// proxy itself. Whatever this setting, a request whose forwarding headers name an address
+    /// that is neither allowed nor a trusted proxy, or a hop that cannot be read, is refused. See
+    /// [`ToolbarConfig#security`].
     pub fn trusted_proxies(mut self, nets: impl IntoIterator<Item = IpNet>) -> Self {
         self.config.trusted_proxies = nets.into_iter().collect();
         self
     }
 
-    /// A callback that decides per request, after the address check, whether to show the
-    /// toolbar. By default, every allowed client is shown it.
+    /// The header [trusted proxies](Self::trusted_proxies) name the client in. By default,
+    /// `X-Forwarded-For` (what nginx's `proxy_add_x_forwarded_for`, Caddy and Traefik send).
+    ///
+    /// # Security
+    ///
+    /// Name the header your proxy sets or appends to; a header the proxy passes on untouched is
+    /// whatever the client wrote.
+    pub fn forwarded_header(mut self, header: ForwardedHeader) -> Self {
+        self.config.forwarded_header = header;
+        self
+    }
+
+    /// Host names the toolbar answers for, besides loopback names (`localhost`, `*.localhost`)
+    /// and IP literals; a leading dot (`.example.test`) also allows every subdomain. By default,
+    /// none.
+    ///
+    /// Names are compared without case and without a trailing dot; an entry that is not a host
+    /// name (with a port, say) matches nothing.
+    ///
+    /// # Security
+    ///
+    /// The host check keeps web pages from reaching the toolbar through DNS rebinding (a name of
+    /// the attacker's that resolves to `127.0.0.1`). List only names you control.
+    pub fn allowed_hosts<I, S>(mut self, hosts: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.config.allowed_hosts = hosts
+            .into_iter()
+            .map(|host| normalize_host(host.as_ref()))
+            .collect();
+        self
+    }
+
+    /// A callback that decides per request, after the address and host checks, whether to show
+    /// the toolbar; it guards the toolbar's own routes too (records, panels, the JSON API,
+    /// actions, static files), which answer `404 Not Found` when it says no. By default, every
+    /// allowed client is shown it.
+    ///
+    /// # Security
+    ///
+    /// The callback sees the request as sent; base it on what the application verified (a
+    /// session), not on a header the client may write.
     pub fn show_toolbar(
         mut self,
         show: impl Fn(&ServiceRequest) -> bool + Send + Sync + 'static,
@@ -325,6 +458,50 @@ fn parse_nets(variable: &'static str, value: &str) -> Result<Vec<IpNet>, ConfigE
         .collect()
 }
 
+fn parse_forwarded_header(
+    variable: &'static str,
+    value: &str,
+) -> Result<ForwardedHeader, ConfigError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "x-forwarded-for" => Ok(ForwardedHeader::XForwardedFor),
+        "forwarded" => Ok(ForwardedHeader::Forwarded),
+        "x-real-ip" => Ok(ForwardedHeader::XRealIp),
+        _ => Err(error(
+            variable,
+            value,
+            "x-forwarded-for, forwarded or x-real-ip",
+        )),
+    }
+}
+
+/// One entry of `DEBUG_TOOLBAR_ALLOWED_HOSTS`: a host name, optionally with a leading dot.
+fn parse_host(variable: &'static str, value: &str, host: &str) -> Result<String, ConfigError> {
+    let host = normalize_host(host);
+    let name = host.strip_prefix('.').unwrap_or(&host);
+    let valid = !name.is_empty()
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        });
+    if valid {
+        Ok(host)
+    } else {
+        Err(error(
+            variable,
+            value,
+            "comma-separated host names without port, e.g. dev.example.test,.example.test",
+        ))
+    }
+}
+
+/// A host name as the host check compares it: lower case, without a trailing dot.
+pub(crate) fn normalize_host(host: &str) -> String {
+    let host = host.trim();
+    host.strip_suffix('.').unwrap_or(host).to_ascii_lowercase()
+}
+
 fn parse_count(variable: &'static str, value: &str) -> Result<usize, ConfigError> {
     value
         .trim()
@@ -422,6 +599,8 @@ mod tests {
             vec!["127.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()]
         );
         assert!(config.trusted_proxies.is_empty());
+        assert_eq!(config.forwarded_header, ForwardedHeader::XForwardedFor);
+        assert!(config.allowed_hosts.is_empty());
         assert_eq!(config.prefix, "/__debug_toolbar/");
         assert_eq!(config.store_capacity, 25);
         assert_eq!(config.max_body_bytes, 5 * 1024 * 1024);
@@ -433,6 +612,11 @@ mod tests {
             ("DEBUG_TOOLBAR_ENABLED", "off"),
             ("DEBUG_TOOLBAR_ALLOWED_IPS", "10.0.0.0/8, 192.168.1.7"),
             ("DEBUG_TOOLBAR_TRUSTED_PROXIES", "172.17.0.1"),
+            ("DEBUG_TOOLBAR_FORWARDED_HEADER", " X-Real-IP "),
+            (
+                "DEBUG_TOOLBAR_ALLOWED_HOSTS",
+                "Dev.Example.TEST., .apps.example.test",
+            ),
             ("DEBUG_TOOLBAR_PREFIX", "debug"),
             ("DEBUG_TOOLBAR_STORE_CAPACITY", "5"),
             ("DEBUG_TOOLBAR_MAX_BODY_BYTES", "1000"),
@@ -443,6 +627,11 @@ mod tests {
         assert_eq!(config.allowed_ips.len(), 2);
         assert_eq!(config.allowed_ips[1], "192.168.1.7/32".parse().unwrap());
         assert_eq!(config.trusted_proxies.len(), 1);
+        assert_eq!(config.forwarded_header, ForwardedHeader::XRealIp);
+        assert_eq!(
+            config.allowed_hosts,
+            ["dev.example.test", ".apps.example.test"]
+        );
         assert_eq!(config.prefix, "/debug/");
         assert_eq!(config.store_capacity, 5);
         assert_eq!(config.max_body_bytes, 1000);
@@ -544,6 +733,13 @@ mod tests {
         let cases = [
             ("DEBUG_TOOLBAR_ENABLED", "maybe", "true or false"),
             ("DEBUG_TOOLBAR_ALLOWED_IPS", "localhost", "CIDR"),
+            ("DEBUG_TOOLBAR_FORWARDED_HEADER", "x-client-ip", "x-real-ip"),
+            (
+                "DEBUG_TOOLBAR_ALLOWED_HOSTS",
+                "dev.example.test:8080",
+                "host names",
+            ),
+            ("DEBUG_TOOLBAR_ALLOWED_HOSTS", "a..b", "host names"),
             ("DEBUG_TOOLBAR_STORE_CAPACITY", "0", "whole number"),
             ("DEBUG_TOOLBAR_PREFIX", "<script>", "URL path"),
             (

@@ -14,8 +14,11 @@ pub(crate) enum Skip {
     NoBodyStatus,
     /// 206 carries a range of a representation.
     PartialContent,
-    /// Not `text/html` or `application/xhtml+xml`.
+    /// Not `text/html`.
     NotHtml,
+    /// `application/xhtml+xml`: parsed as XML, where the shell (HTML with a declarative shadow
+    /// root) is not well-formed.
+    Xhtml,
     /// `Content-Encoding` other than `identity`.
     Encoded,
     /// `Content-Disposition: attachment`.
@@ -38,6 +41,7 @@ impl Skip {
             Skip::NoBodyStatus => "skipped; reason=no-body-status",
             Skip::PartialContent => "skipped; reason=partial-content",
             Skip::NotHtml => "skipped; reason=not-html",
+            Skip::Xhtml => "skipped; reason=xhtml",
             Skip::Encoded => "skipped; reason=encoded-body",
             Skip::Attachment => "skipped; reason=attachment",
             Skip::Streamed => "skipped; reason=streamed",
@@ -68,8 +72,12 @@ pub(crate) fn check(
     if status == StatusCode::PARTIAL_CONTENT || headers.contains_key(header::CONTENT_RANGE) {
         return Err(Skip::PartialContent);
     }
-    if !is_html(headers) {
-        return Err(Skip::NotHtml);
+    match media_type(headers) {
+        Some(essence) if essence.eq_ignore_ascii_case("text/html") => {}
+        Some(essence) if essence.eq_ignore_ascii_case("application/xhtml+xml") => {
+            return Err(Skip::Xhtml);
+        }
+        _ => return Err(Skip::NotHtml),
     }
     if headers
         .get_all(header::CONTENT_ENCODING)
@@ -99,16 +107,10 @@ pub(crate) fn check(
     }
 }
 
-fn is_html(headers: &HeaderMap) -> bool {
-    let Some(content_type) = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-    else {
-        return false;
-    };
-    let essence = content_type.split(';').next().unwrap_or("").trim();
-    essence.eq_ignore_ascii_case("text/html")
-        || essence.eq_ignore_ascii_case("application/xhtml+xml")
+/// The `Content-Type` without its parameters (`text/html`).
+fn media_type(headers: &HeaderMap) -> Option<&str> {
+    let content_type = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    content_type.split(';').next().map(str::trim)
 }
 
 /// Where the last `</body>` (any case, optional whitespace before `>`) starts.

@@ -31,8 +31,8 @@
 //! Register the toolbar *inside* actix-web's `Compress` (`.wrap(toolbar).wrap(Compress::default())`:
 //! the last `wrap` is the outermost), so that it sees bodies before they are compressed.
 
+mod access;
 mod capture;
-mod client;
 mod config;
 mod future;
 mod inject;
@@ -43,7 +43,7 @@ mod routes;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use config::{ConfigError, ShowToolbar, ToolbarConfig, ToolbarConfigBuilder};
+pub use config::{ConfigError, ForwardedHeader, ShowToolbar, ToolbarConfig, ToolbarConfigBuilder};
 pub use middleware::{
     DebugToolbar, TOOLBAR_ID_HEADER, TOOLBAR_STATUS_HEADER, ToolbarMiddleware, request_state,
 };

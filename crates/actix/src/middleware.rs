@@ -3,14 +3,14 @@
 use std::future::{Ready, ready};
 use std::net::IpAddr;
 use std::rc::Rc;
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::{Error, HttpMessage};
 use debug_toolbar_core::{
-    AppInfo, BuildError, CpuTime, FinishedRequest, HeaderLookup, InMemoryStore, LogOnce, RecordId,
+    AppInfo, BuildError, CpuTime, FinishedRequest, HeaderLookup, InMemoryStore, RecordId,
     RecordingLimits, RequestFilter, RequestHead, RequestRecorder, RequestState, ShellContext,
     Store, Timing, Toolbar, ToolbarGate, ToolbarLayer, ToolbarSettings,
 };
@@ -18,8 +18,8 @@ use tracing::Instrument;
 use tracing_subscriber::filter::Filtered;
 use tracing_subscriber::registry::LookupSpan;
 
+use crate::access::Access;
 use crate::capture;
-use crate::client;
 use crate::config::ToolbarConfig;
 use crate::future::{CpuTimed, ToolbarFuture};
 use crate::inject::{self, Skip};
@@ -37,36 +37,6 @@ fn default_store(capacity: usize) -> Arc<dyn Store> {
     STORE
         .get_or_init(|| Arc::new(InMemoryStore::new(capacity)))
         .clone()
-}
-
-/// Addresses already told about, so that each refused client is logged once.
-static REFUSED: LazyLock<LogOnce<IpAddr>> = LazyLock::new(|| LogOnce::new(1024));
-
-thread_local! {
-    /// The client this worker refused last: a client refused again, the common case, then
-    /// costs one comparison.
-    static LAST_REFUSED: std::cell::Cell<Option<IpAddr>> = const { std::cell::Cell::new(None) };
-    /// The addresses this worker already looked up in [`REFUSED`], so that clients taking turns
-    /// cost no lock either.
-    static SEEN_REFUSED: std::cell::RefCell<Vec<IpAddr>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
-/// Whether `client` is refused for the first time in this process.
-fn first_refusal(client: IpAddr) -> bool {
-    if LAST_REFUSED.get() == Some(client) {
-        return false;
-    }
-    LAST_REFUSED.set(Some(client));
-    SEEN_REFUSED.with(|seen| {
-        let mut seen = seen.borrow_mut();
-        if seen.contains(&client) {
-            return false;
-        }
-        if seen.len() < 64 {
-            seen.push(client);
-        }
-        REFUSED.first(client)
-    })
 }
 
 /// The debug toolbar middleware.
@@ -100,10 +70,8 @@ pub(crate) struct Shared {
     /// Why the toolbar could not be built, said again on the first request: `new` usually runs
     /// before the application installs its subscriber.
     build_error: Option<(BuildError, std::sync::Once)>,
-    /// `config.allowed_ips`, ready for the check every request makes.
-    allowed_ips: client::Nets,
-    /// `config.trusted_proxies`, likewise.
-    trusted_proxies: client::Nets,
+    /// The access settings of `config`, ready for the checks every request makes.
+    pub(crate) access: Access,
 }
 
 impl DebugToolbar {
@@ -282,7 +250,7 @@ enum Decision {
     /// One of the toolbar's routes, for anyone else.
     NotFound,
     /// Record the request and show the toolbar to this client.
-    Record(Option<IpAddr>),
+    Record(IpAddr),
 }
 
 impl Shared {
@@ -292,45 +260,46 @@ impl Shared {
         build_error: Option<(BuildError, std::sync::Once)>,
     ) -> Self {
         Self {
-            allowed_ips: client::Nets::new(&config.allowed_ips),
-            trusted_proxies: client::Nets::new(&config.trusted_proxies),
+            access: Access::new(&config),
             config,
             toolbar,
             build_error,
         }
     }
 
+    /// What to do with `req`: the checks of [`Access`] (the client, then the host), then the
+    /// `show_toolbar` callback, guard the toolbar's routes and pages alike.
     fn decide(&self, req: &ServiceRequest) -> Decision {
-        let config = &self.config;
-        let is_route = req.path().starts_with(&config.prefix);
-        let peer = req.peer_addr().map(|a| a.ip());
-        let client = client::client_addr(peer, req.headers(), &self.trusted_proxies);
-        let allowed = client.is_some_and(|c| self.allowed_ips.contains(c));
-        if is_route {
-            return if allowed {
-                Decision::Route
-            } else {
-                Decision::NotFound
-            };
-        }
-        if !allowed {
-            if let Some(client) = client
-                && first_refusal(client)
-            {
-                tracing::info!(
-                    target: "debug_toolbar",
-                    "debug toolbar not shown to {client}: not in DEBUG_TOOLBAR_ALLOWED_IPS \
-                     (set it, or DEBUG_TOOLBAR_TRUSTED_PROXIES when a proxy is in front)"
-                );
+        let is_route = req.path().starts_with(&self.config.prefix);
+        let refused = if is_route {
+            Decision::NotFound
+        } else {
+            Decision::PassThrough
+        };
+        let checked = self
+            .access
+            .client(req.peer_addr().map(|a| a.ip()), req.headers())
+            .and_then(|client| {
+                self.access.host(req.uri(), req.headers())?;
+                Ok(client)
+            });
+        let client = match checked {
+            Ok(client) => client,
+            Err(refusal) => {
+                refusal.log_once();
+                return refused;
             }
-            return Decision::PassThrough;
-        }
-        if let Some(show) = &config.show_toolbar
+        };
+        if let Some(show) = &self.config.show_toolbar
             && !show(req)
         {
-            return Decision::PassThrough;
+            return refused;
         }
-        Decision::Record(client)
+        if is_route {
+            Decision::Route
+        } else {
+            Decision::Record(client)
+        }
     }
 }
 
@@ -390,7 +359,7 @@ where
     }
 
     #[inline(never)]
-    fn record(&self, req: ServiceRequest, client: Option<IpAddr>) -> ToolbarFuture<S::Future, B> {
+    fn record(&self, req: ServiceRequest, client: IpAddr) -> ToolbarFuture<S::Future, B> {
         let recorder = RequestRecorder::new(RecordingLimits::default());
         let state = match &self.shared.toolbar {
             Some(toolbar) => {
@@ -425,7 +394,7 @@ where
             let Some(id) = RecordId::random() else {
                 return Ok(res.map_into_left_body());
             };
-            let request = capture::request_info(res.request(), client);
+            let request = capture::request_info(res.request(), Some(client));
             let response = capture::response_info(res.response());
             let timing = Timing {
                 started_at: recorder.started_at(),

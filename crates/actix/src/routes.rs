@@ -8,6 +8,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use debug_toolbar_core::{ActionError, Page, RecordId, Toolbar};
 use serde::Serialize;
 
+use crate::access;
 use crate::middleware::Shared;
 
 /// A file the toolbar serves from its static route.
@@ -29,7 +30,8 @@ static TOOLBAR_CSS: StaticFile = StaticFile {
     etag: LazyLock::new(|| etag_of(TOOLBAR_CSS.body)),
 };
 
-/// Answers a request for one of the toolbar's routes; the caller checked the client.
+/// Answers a request for one of the toolbar's routes; the caller checked the client, the host
+/// and the `show_toolbar` callback.
 pub(crate) async fn serve(shared: &Shared, toolbar: &Toolbar, req: &HttpRequest) -> HttpResponse {
     let rest = req.path().get(shared.config.prefix.len()..).unwrap_or("");
     let segments: Vec<&str> = rest.split('/').collect();
@@ -39,9 +41,15 @@ pub(crate) async fn serve(shared: &Shared, toolbar: &Toolbar, req: &HttpRequest)
         (&Method::GET, ["panels", id, panel]) => panel_body(shared, toolbar, id, panel).await,
         (&Method::GET, ["api", "requests"]) => list(toolbar, req).await,
         (&Method::GET, ["api", "requests", id]) => one(toolbar, id).await,
-        (&Method::POST, [panel, action]) => {
-            panel_action(toolbar, req, &shared.config.prefix, panel, action).await
-        }
+        (&Method::POST, [panel, action]) => match access::action_marks(req.uri(), req.headers()) {
+            Ok(()) => panel_action(toolbar, req, &shared.config.prefix, panel, action).await,
+            Err(refusal) => {
+                refusal.log_once();
+                HttpResponse::Forbidden()
+                    .content_type(ContentType::plaintext())
+                    .body(refusal.message())
+            }
+        },
         _ => not_found(),
     };
     no_store(response)

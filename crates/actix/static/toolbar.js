@@ -219,9 +219,11 @@
     output.replaceChildren(element("p", "dt-loading", "Running…"));
     button.disabled = true;
     try {
+      // The toolbar refuses actions without this header: a page of another site cannot send
+      // it without a CORS preflight, which the toolbar never answers.
       const response = await fetch(`${prefix}${button.dataset.action}?${query}`, {
         method: "POST",
-        headers: { Accept: "text/html" },
+        headers: { Accept: "text/html", "X-Debug-Toolbar-Action": "1" },
       });
       const body = await response.text();
       if (response.status === 200) {
