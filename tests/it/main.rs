@@ -7,6 +7,7 @@
 mod access;
 mod browser;
 mod demo;
+mod explain;
 mod failures;
 mod history;
 mod injection;

@@ -15,11 +15,11 @@ use crate::support::{
     action, assert_contains, assert_lacks, body_text, get, header, init_tracing, stored_stats,
 };
 
-const POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
-const MARIADB_URL: &str = "mysql://root@127.0.0.1:3306/test";
+pub(crate) const POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+pub(crate) const MARIADB_URL: &str = "mysql://root@127.0.0.1:3306/test";
 
 /// A fresh in-memory SQLite database with one table of three rows.
-async fn sqlite() -> SqlitePool {
+pub(crate) async fn sqlite() -> SqlitePool {
     let options = "sqlite::memory:"
         .parse::<SqliteConnectOptions>()
         .expect("sqlite url");
@@ -345,7 +345,8 @@ async fn explain_refuses_writes_foreign_statements_and_other_clients() {
         format!("/__debug_toolbar/sql/explain?request={id}&query=1")
     );
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_contains(&body, "Only reads are explained");
+    assert_contains(&body, "EXPLAIN refused: ");
+    assert_contains(&body, "this is INSERT");
 
     let (status, _) = post!(
         &app,

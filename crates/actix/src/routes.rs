@@ -5,7 +5,7 @@ use std::sync::LazyLock;
 use actix_web::http::header::{self, CacheControl, CacheDirective, ContentType, EntityTag};
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse};
-use debug_toolbar_core::{ActionError, Page, RecordId, Toolbar};
+use debug_toolbar_core::{Page, RecordId, Toolbar};
 use serde::Serialize;
 
 use crate::access;
@@ -219,12 +219,9 @@ async fn panel_action(
             }
         },
         Err(e) => {
-            let status = match e {
-                ActionError::NotFound(_) => StatusCode::NOT_FOUND,
-                ActionError::Refused(_) => StatusCode::UNPROCESSABLE_ENTITY,
-                _ => StatusCode::BAD_GATEWAY,
-            };
-            message(status, "Action unavailable", &e.to_string())
+            // The error is the whole sentence the user reads; it names the action itself.
+            let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_GATEWAY);
+            message(status, "", &e.to_string())
         }
     }
 }

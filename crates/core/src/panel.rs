@@ -111,24 +111,46 @@ pub struct ActionResponse {
     pub data: serde_json::Value,
 }
 
-/// A panel action could not give an answer.
+/// A panel action could not give an answer. Each variant holds the whole sentence shown to
+/// the user (e.g. "EXPLAIN refused: DELETE changes data; only reads are explained.").
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ActionError {
-    /// The parameters do not name something in the record.
+    /// The parameters do not name something in the record. Answered with `404`.
     NotFound(String),
-    /// The action is not allowed for what was named (e.g. EXPLAIN of a write).
+    /// The action is not allowed for what was named (e.g. EXPLAIN of a write). Answered with
+    /// `422`.
     Refused(String),
-    /// The action ran and failed (e.g. the database answered with an error).
+    /// The action ran and what it called answered with an error (e.g. the database rejected
+    /// the statement). Answered with `422`.
     Failed(String),
+    /// What the action needs cannot be reached now (e.g. the database is down). Answered with
+    /// `503`.
+    Unavailable(String),
+    /// The action did not finish within its time limit. Answered with `504`.
+    TimedOut(String),
+}
+
+impl ActionError {
+    /// The HTTP status code the toolbar answers this error with.
+    pub fn status(&self) -> u16 {
+        match self {
+            ActionError::NotFound(_) => 404,
+            ActionError::Refused(_) | ActionError::Failed(_) => 422,
+            ActionError::Unavailable(_) => 503,
+            ActionError::TimedOut(_) => 504,
+        }
+    }
 }
 
 impl fmt::Display for ActionError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ActionError::NotFound(m) | ActionError::Refused(m) | ActionError::Failed(m) => {
-                f.write_str(m)
-            }
+            ActionError::NotFound(m)
+            | ActionError::Refused(m)
+            | ActionError::Failed(m)
+            | ActionError::Unavailable(m)
+            | ActionError::TimedOut(m) => f.write_str(m),
         }
     }
 }

@@ -222,7 +222,8 @@ impl Renderer {
         self.tera.render(REDIRECT, &context).map_err(RenderError)
     }
 
-    /// A short message fragment, e.g. for a request that is no longer stored.
+    /// A short message fragment, e.g. for a request that is no longer stored: a heading (none
+    /// when `title` is empty) and the message.
     pub fn message(&self, title: &str, message: &str) -> Result<String, RenderError> {
         let mut context = Context::new();
         context.insert("title", title);

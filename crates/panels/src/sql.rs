@@ -10,6 +10,8 @@
 mod analysis;
 mod capture;
 mod explain;
+mod lex;
+mod read_only;
 
 use std::borrow::Cow;
 use std::time::Duration;
@@ -74,7 +76,8 @@ impl SqlPanel {
         self
     }
 
-    /// Runs EXPLAIN QUERY PLAN of SQLite queries against `pool`.
+    /// Runs EXPLAIN QUERY PLAN of SQLite queries against the database of `pool`, on a
+    /// read-only connection of its own.
     #[cfg(feature = "sql-sqlite")]
     #[must_use]
     pub fn with_sqlite(mut self, pool: sqlx::SqlitePool) -> Self {
@@ -82,7 +85,8 @@ impl SqlPanel {
         self
     }
 
-    /// Runs EXPLAIN (and EXPLAIN ANALYZE, rolled back) of PostgreSQL queries against `pool`.
+    /// Runs EXPLAIN (and EXPLAIN ANALYZE) of PostgreSQL queries against `pool`, in a read-only
+    /// transaction with a 2 s statement timeout, rolled back.
     #[cfg(feature = "sql-postgres")]
     #[must_use]
     pub fn with_postgres(mut self, pool: sqlx::PgPool) -> Self {
@@ -90,7 +94,8 @@ impl SqlPanel {
         self
     }
 
-    /// Runs EXPLAIN of MySQL and MariaDB queries against `pool`.
+    /// Runs EXPLAIN of MySQL and MariaDB queries against `pool`, in a read-only transaction
+    /// with a 2 s statement time limit, rolled back.
     #[cfg(feature = "sql-mysql")]
     #[must_use]
     pub fn with_mysql(mut self, pool: sqlx::MySqlPool) -> Self {

@@ -5,126 +5,29 @@ use std::time::Duration;
 
 use super::capture::Captured;
 use super::explain::{self, Pools};
+use super::lex::{Dialect, Token, tokens};
 use super::{NPlusOne, QueryGroup, QueryRecord, SqlSettings, SqlStats, Transaction};
 
 /// Longest statement that is pretty-printed; longer ones are shown as they are.
 const MAX_FORMATTED_LEN: usize = 16 * 1024;
 
-/// A lexical token of an SQL statement, enough to normalise and classify it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Token<'a> {
-    /// A keyword or an identifier.
-    Word(&'a str),
-    /// A `"quoted"` or `` `quoted` `` identifier.
-    QuotedIdent(&'a str),
-    /// A string literal.
-    Str,
-    /// A numeric literal.
-    Number,
-    /// A bind parameter: `?`, `$1`.
-    Placeholder,
-    /// Any other character.
-    Punct(char),
-}
-
-/// Splits `sql` into tokens, skipping whitespace and comments.
-pub(super) fn tokens(sql: &str) -> Vec<Token<'_>> {
-    let bytes = sql.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        let c = bytes[i];
-        match c {
-            b if b.is_ascii_whitespace() => i += 1,
-            b'-' if bytes.get(i + 1) == Some(&b'-') => {
-                i = find_from(bytes, i, b"\n").map_or(bytes.len(), |end| end + 1);
-            }
-            b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                i = find_from(bytes, i + 2, b"*/").map_or(bytes.len(), |end| end + 2);
-            }
-            b'\'' => {
-                i = end_of_quoted(bytes, i, b'\'');
-                out.push(Token::Str);
-            }
-            b'"' | b'`' => {
-                let end = end_of_quoted(bytes, i, c);
-                out.push(Token::QuotedIdent(sql.get(i..end).unwrap_or("")));
-                i = end;
-            }
-            b'?' => {
-                out.push(Token::Placeholder);
-                i += 1;
-            }
-            b'$' if bytes.get(i + 1).is_some_and(u8::is_ascii_digit) => {
-                i += 1;
-                while i < bytes.len() && bytes[i].is_ascii_digit() {
-                    i += 1;
-                }
-                out.push(Token::Placeholder);
-            }
-            b'0'..=b'9' => {
-                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'.') {
-                    i += 1;
-                }
-                out.push(Token::Number);
-            }
-            b if b.is_ascii_alphabetic() || b == b'_' || b >= 0x80 => {
-                let start = i;
-                while i < bytes.len()
-                    && (bytes[i].is_ascii_alphanumeric()
-                        || bytes[i] == b'_'
-                        || bytes[i] == b'$'
-                        || bytes[i] >= 0x80)
-                {
-                    i += 1;
-                }
-                out.push(Token::Word(sql.get(start..i).unwrap_or("")));
-            }
-            _ => {
-                // Multi-byte characters only start words (above), so this is one ASCII byte.
-                out.push(Token::Punct(char::from(c)));
-                i += 1;
-            }
-        }
-    }
-    out
-}
-
-fn find_from(bytes: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
-    memchr::memmem::find(bytes.get(from..)?, needle).map(|at| from + at)
-}
-
-/// The index just past the quoted run starting at `start`; a doubled quote is an escape.
-fn end_of_quoted(bytes: &[u8], start: usize, quote: u8) -> usize {
-    let mut i = start + 1;
-    while i < bytes.len() {
-        if bytes[i] == quote {
-            if bytes.get(i + 1) == Some(&quote) {
-                i += 2;
-                continue;
-            }
-            return i + 1;
-        }
-        if bytes[i] == b'\\' && quote == b'\'' {
-            i += 1;
-        }
-        i += 1;
-    }
-    bytes.len()
-}
-
 /// The statement with literals and parameters replaced by `?`, lists of them collapsed to one,
 /// keywords in upper case and spacing made regular: equal for queries that differ only in
 /// values.
-pub(super) fn normalize(sql: &str) -> String {
+pub(super) fn normalize(sql: &str, dialect: Dialect) -> String {
     let mut parts: Vec<String> = Vec::new();
-    for token in tokens(sql) {
+    for token in tokens(sql, dialect) {
         let part = match token {
             Token::Word(w) if is_sql_word(w) => w.to_ascii_uppercase(),
             Token::Word(w) => w.to_owned(),
             Token::QuotedIdent(q) => q.to_owned(),
-            Token::Str | Token::Number | Token::Placeholder => "?".to_owned(),
+            Token::Str
+            | Token::AmbiguousString
+            | Token::Unterminated
+            | Token::Number
+            | Token::Placeholder => "?".to_owned(),
             Token::Punct(c) => c.to_string(),
+            Token::ExecutableComment => continue,
         };
         parts.push(part);
     }
@@ -256,8 +159,8 @@ fn is_keyword(word: &str) -> bool {
 }
 
 /// The statement's first keyword in upper case, e.g. `SELECT`.
-pub(super) fn kind(sql: &str) -> String {
-    tokens(sql)
+pub(super) fn kind(sql: &str, dialect: Dialect) -> String {
+    tokens(sql, dialect)
         .into_iter()
         .find_map(|t| match t {
             Token::Word(w) => Some(w.to_ascii_uppercase()),
@@ -266,7 +169,7 @@ pub(super) fn kind(sql: &str) -> String {
         .unwrap_or_default()
 }
 
-fn pretty(sql: &str) -> String {
+pub(super) fn pretty(sql: &str) -> String {
     if sql.len() > MAX_FORMATTED_LEN {
         return sql.to_owned();
     }
@@ -289,13 +192,13 @@ struct Statement {
 
 impl Statement {
     fn of(sql: &str, backend: Option<&'static str>, pools: &Pools) -> Self {
-        let kind = kind(sql);
+        let dialect = Dialect::of(backend);
         Self {
-            normalized: normalize(sql),
-            parameters: tokens(sql).contains(&Token::Placeholder),
+            normalized: normalize(sql, dialect),
+            parameters: tokens(sql, dialect).contains(&Token::Placeholder),
             formatted: pretty(sql),
-            explain: explain::explainability(sql, &kind, backend, pools),
-            kind,
+            explain: explain::explainability(sql, backend, pools),
+            kind: kind(sql, dialect),
         }
     }
 }
@@ -450,7 +353,7 @@ fn transactions(captured: &Captured) -> (Vec<Transaction>, HashMap<usize, usize>
     let mut of = HashMap::new();
     let mut open: Option<Transaction> = None;
     for query in &captured.queries {
-        let words: Vec<String> = tokens(&query.sql)
+        let words: Vec<String> = tokens(&query.sql, Dialect::of(query.backend))
             .into_iter()
             .filter_map(|t| match t {
                 Token::Word(w) => Some(w.to_ascii_uppercase()),
@@ -494,33 +397,50 @@ mod tests {
     #[test]
     fn normalises_literals_parameters_and_lists() {
         assert_eq!(
-            normalize("select * from users where id = 42 and name = 'O''Brien'"),
-            normalize("SELECT *  FROM users WHERE id = $1 AND name = ?")
+            normalize(
+                "select * from users where id = 42 and name = 'O''Brien'",
+                Dialect::Sqlite
+            ),
+            normalize(
+                "SELECT *  FROM users WHERE id = $1 AND name = ?",
+                Dialect::Sqlite
+            )
         );
         assert_eq!(
-            normalize("SELECT a FROM t WHERE id IN (1, 2, 3)"),
-            normalize("SELECT a FROM t WHERE id IN (?)")
+            normalize("SELECT a FROM t WHERE id IN (1, 2, 3)", Dialect::Sqlite),
+            normalize("SELECT a FROM t WHERE id IN (?)", Dialect::Sqlite)
         );
         assert_eq!(
-            normalize("SELECT COUNT(*) FROM posts WHERE user_id = ?"),
+            normalize(
+                "SELECT COUNT(*) FROM posts WHERE user_id = ?",
+                Dialect::Sqlite
+            ),
             "SELECT COUNT(*) FROM posts WHERE user_id = ?"
         );
-        assert_ne!(normalize("SELECT a FROM t"), normalize("SELECT b FROM t"));
+        assert_ne!(
+            normalize("SELECT a FROM t", Dialect::Sqlite),
+            normalize("SELECT b FROM t", Dialect::Sqlite)
+        );
     }
 
     #[test]
     fn comments_and_quoted_identifiers_are_handled() {
-        let tokens = tokens("SELECT \"we;ird\" -- note\n FROM t /* x */ WHERE s = 'a;b'");
+        let tokens = tokens(
+            "SELECT \"we;ird\" -- note\n FROM t /* x */ WHERE s = 'a;b'",
+            Dialect::Sqlite,
+        );
         assert!(!tokens.contains(&Token::Punct(';')));
         assert!(tokens.contains(&Token::QuotedIdent("\"we;ird\"")));
-        assert_eq!(kind("  -- hi\n select 1"), "SELECT");
+        assert_eq!(kind("  -- hi\n select 1", Dialect::Sqlite), "SELECT");
     }
 
     #[test]
     fn unterminated_input_does_not_panic() {
         for sql in ["'", "\"abc", "/* never", "$", "é", "SELECT 'it\\'s'", "--"] {
-            let _ = normalize(sql);
-            let _ = kind(sql);
+            for dialect in [Dialect::Sqlite, Dialect::Postgres, Dialect::MySql] {
+                let _ = normalize(sql, dialect);
+                let _ = kind(sql, dialect);
+            }
         }
     }
 }

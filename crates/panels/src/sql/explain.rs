@@ -1,22 +1,47 @@
 //! EXPLAIN of a recorded query, against a pool the application gives the panel.
+//!
+//! The statement is checked from its stored text on every click (`read_only`), whatever the
+//! record says about it, and run so that it cannot write or hang even where the check missed
+//! something: PostgreSQL in a `READ ONLY` transaction with a `statement_timeout`, always rolled
+//! back; MySQL and MariaDB in a read-only transaction under a statement time limit, rolled
+//! back; SQLite on a connection of its own, opened read-only with `query_only` on. PostgreSQL
+//! and MySQL connections come from the application's pool and are closed afterwards, so
+//! nothing a statement left in its session (a lock, a setting) outlives it.
 
 use std::fmt;
+#[cfg(any(
+    feature = "sql-sqlite",
+    feature = "sql-postgres",
+    feature = "sql-mysql"
+))]
+use std::time::Duration;
 
 use debug_toolbar_core::{ActionError, ActionFuture, ActionResponse};
 use serde::Serialize;
 
-use super::analysis::{Token, tokens};
+use super::analysis::pretty;
+use super::lex::{Dialect, Token, tokens};
+use super::read_only::read_only_statement;
 use super::{Explainability, SqlStats};
 
 /// The template EXPLAIN answers with.
 pub(super) const TEMPLATE: &str = "panels/sql_explain.html";
 
-/// Words that make a statement more than a read; EXPLAIN refuses statements containing them.
-const WRITE_WORDS: &[&str] = &[
-    "INSERT", "UPDATE", "DELETE", "MERGE", "UPSERT", "REPLACE", "CREATE", "DROP", "ALTER",
-    "TRUNCATE", "GRANT", "REVOKE", "INTO", "CALL", "COPY", "LOCK", "VACUUM", "ATTACH", "DETACH",
-    "PRAGMA", "SET", "EXEC", "EXECUTE", "DO", "LOAD", "HANDLER", "OUTFILE",
-];
+/// How long EXPLAIN may take to get a connection, and the database to run it.
+#[cfg(any(
+    feature = "sql-sqlite",
+    feature = "sql-postgres",
+    feature = "sql-mysql"
+))]
+const TIME_LIMIT: Duration = Duration::from_secs(2);
+
+/// How much longer than the database's own limit the toolbar waits before it gives up itself.
+#[cfg(any(
+    feature = "sql-sqlite",
+    feature = "sql-postgres",
+    feature = "sql-mysql"
+))]
+const GRACE: Duration = Duration::from_secs(1);
 
 /// The pools EXPLAIN runs against, one per backend the application gave.
 #[derive(Clone, Default)]
@@ -64,75 +89,81 @@ impl Pools {
     }
 }
 
-/// Whether `sql` only reads: one `SELECT` (or `WITH … SELECT`) statement without any word
-/// that could change data or settings.
-pub(super) fn is_read_only(sql: &str) -> bool {
-    let tokens = tokens(sql);
-    let mut words = tokens.iter().filter_map(|t| match t {
-        Token::Word(w) => Some(w.to_ascii_uppercase()),
-        _ => None,
-    });
-    let starts_with_read = words
-        .next()
-        .is_some_and(|first| first == "SELECT" || first == "WITH");
-    let writes = words.any(|w| WRITE_WORDS.contains(&w.as_str()));
-    let semicolons = tokens.iter().filter(|t| **t == Token::Punct(';')).count();
-    let one_statement =
-        semicolons == 0 || (semicolons == 1 && tokens.last() == Some(&Token::Punct(';')));
-    starts_with_read && !writes && one_statement
+/// Why a statement is not explained.
+enum Unexplainable {
+    /// Not this statement.
+    Refused(String),
+    /// Not with this configuration: no pool for the statement's database.
+    Unavailable(String),
 }
 
-fn has_placeholders(sql: &str) -> bool {
-    tokens(sql).contains(&Token::Placeholder)
+/// What EXPLAIN runs, and how.
+struct Explainable<'a> {
+    backend: &'static str,
+    /// The one read-only statement of the query's text.
+    statement: &'a str,
+    /// EXPLAIN ANALYZE is offered too.
+    analyze: bool,
+    note: Option<String>,
 }
 
-/// Whether EXPLAIN can run `sql`, and what to say when it cannot.
-pub(super) fn explainability(
-    sql: &str,
-    kind: &str,
+/// Whether EXPLAIN runs `sql`, a statement run on `backend`, and what exactly; decided from
+/// the text alone.
+fn explainable<'a>(
+    sql: &'a str,
     backend: Option<&str>,
     pools: &Pools,
-) -> Explainability {
-    let no = |note: String| Explainability {
-        available: false,
-        analyze: false,
-        note: Some(note),
-    };
-    if !matches!(kind, "SELECT" | "WITH") {
-        return no(format!("Only reads are explained; this is {kind}."));
-    }
-    if !is_read_only(sql) {
-        return no("Only single read-only statements are explained.".to_owned());
-    }
+) -> Result<Explainable<'a>, Unexplainable> {
+    let dialect = Dialect::of(backend);
+    let statement = read_only_statement(sql, dialect)
+        .map_err(|refusal| Unexplainable::Refused(refusal.to_string()))?;
     let Some(backend) = backend else {
-        return no(
-            "The database of this query is unknown: give the SQL panel a pool \
+        return Err(Unexplainable::Unavailable(
+            "the database of this query is unknown: give the SQL panel a pool \
              (SqlPanel::new().with_postgres(pool)) or run the query inside a span with a \
              db.system.name field."
                 .to_owned(),
-        );
+        ));
     };
-    if !pools.backends().contains(&backend) {
-        return no(format!(
-            "No {backend} pool to explain with: pass SqlPanel::new().with_{}(pool) to \
+    let Some(backend) = pools.backends().into_iter().find(|b| *b == backend) else {
+        return Err(Unexplainable::Unavailable(format!(
+            "no {backend} pool to explain with: pass SqlPanel::new().with_{}(pool) to \
              ToolbarConfig::builder().panel(…) (cargo feature sql-{}).",
             method_suffix(backend),
             method_suffix(backend),
-        ));
-    }
-    if has_placeholders(sql) && backend != "sqlite" {
-        return no(
+        )));
+    };
+    let placeholders = tokens(statement, dialect).contains(&Token::Placeholder);
+    if placeholders && backend != "sqlite" {
+        return Err(Unexplainable::Refused(
             "sqlx does not report the values of bind parameters, so this statement cannot be \
              re-run."
                 .to_owned(),
-        );
+        ));
     }
-    Explainability {
-        available: true,
+    Ok(Explainable {
+        backend,
+        statement,
         analyze: backend == "postgresql",
-        note: (backend == "sqlite" && has_placeholders(sql)).then(|| {
+        note: placeholders.then(|| {
             "Bind parameters are taken as NULL; the plan does not depend on them.".to_owned()
         }),
+    })
+}
+
+/// Whether EXPLAIN can run `sql`, a statement run on `backend`, and what to say when it cannot.
+pub(super) fn explainability(sql: &str, backend: Option<&str>, pools: &Pools) -> Explainability {
+    match explainable(sql, backend, pools) {
+        Ok(explainable) => Explainability {
+            available: true,
+            analyze: explainable.analyze,
+            note: explainable.note,
+        },
+        Err(Unexplainable::Refused(note) | Unexplainable::Unavailable(note)) => Explainability {
+            available: false,
+            analyze: false,
+            note: Some(note),
+        },
     }
 }
 
@@ -147,6 +178,7 @@ fn method_suffix(backend: &str) -> &str {
 #[derive(Debug, Serialize)]
 struct Plan {
     backend: String,
+    /// The statement explained, pretty-printed.
     sql: String,
     analyze: bool,
     columns: Vec<String>,
@@ -169,32 +201,38 @@ pub(super) fn explain(pools: &Pools, stats: SqlStats, params: &[(String, String)
         .cloned();
     let pools = pools.clone();
     Box::pin(async move {
-        let query = query
-            .ok_or_else(|| ActionError::NotFound("This request has no such query.".to_owned()))?;
-        let explainability =
-            explainability(&query.sql, &query.kind, query.backend.as_deref(), &pools);
-        if !explainability.available {
+        let query = query.ok_or_else(|| {
+            ActionError::NotFound("EXPLAIN: this request has no such query.".to_owned())
+        })?;
+        // Decided again from the stored text, whatever the record says: a record read back
+        // from a shared store may have been written by anyone who can write there.
+        let explainable =
+            explainable(&query.sql, query.backend.as_deref(), &pools).map_err(|why| match why {
+                Unexplainable::Refused(reason) => {
+                    ActionError::Refused(format!("EXPLAIN refused: {reason}"))
+                }
+                Unexplainable::Unavailable(reason) => {
+                    ActionError::Unavailable(format!("EXPLAIN unavailable: {reason}"))
+                }
+            })?;
+        if analyze && !explainable.analyze {
             return Err(ActionError::Refused(
-                explainability.note.unwrap_or_default(),
+                "EXPLAIN refused: EXPLAIN ANALYZE is offered for PostgreSQL only.".to_owned(),
             ));
         }
-        if analyze && !explainability.analyze {
-            return Err(ActionError::Refused(
-                "EXPLAIN ANALYZE is offered for PostgreSQL only.".to_owned(),
-            ));
-        }
-        let backend = query.backend.clone().unwrap_or_default();
-        let (columns, rows) = run(&pools, &backend, &query.sql, analyze).await?;
+        let (columns, rows) =
+            run(&pools, explainable.backend, explainable.statement, analyze).await?;
         let plan = Plan {
-            backend,
-            sql: query.formatted,
+            backend: explainable.backend.to_owned(),
+            sql: pretty(explainable.statement),
             analyze,
             columns,
             rows,
-            note: explainability.note,
+            note: explainable.note,
         };
-        let data = serde_json::to_value(&plan)
-            .map_err(|e| ActionError::Failed(format!("the plan could not be shown: {e}")))?;
+        let data = serde_json::to_value(&plan).map_err(|e| {
+            ActionError::Failed(format!("EXPLAIN failed: the plan could not be shown: {e}"))
+        })?;
         Ok(ActionResponse {
             template: TEMPLATE,
             data,
@@ -205,51 +243,157 @@ pub(super) fn explain(pools: &Pools, stats: SqlStats, params: &[(String, String)
 type Table = (Vec<String>, Vec<Vec<String>>);
 
 #[allow(unused_variables)]
-async fn run(pools: &Pools, backend: &str, sql: &str, analyze: bool) -> Result<Table, ActionError> {
+async fn run(
+    pools: &Pools,
+    backend: &str,
+    statement: &str,
+    analyze: bool,
+) -> Result<Table, ActionError> {
     match backend {
         #[cfg(feature = "sql-sqlite")]
-        "sqlite" => {
-            let pool = pools.sqlite.as_ref().ok_or_else(no_pool)?;
-            let explain = format!("EXPLAIN QUERY PLAN {sql}");
-            let rows = sqlx::query(sqlx::AssertSqlSafe(explain))
-                .fetch_all(pool)
-                .await
-                .map_err(failed)?;
-            Ok(table(&rows))
-        }
+        "sqlite" => match &pools.sqlite {
+            Some(pool) => sqlite(pool, statement).await,
+            None => Err(no_pool()),
+        },
         #[cfg(feature = "sql-postgres")]
-        "postgresql" => {
-            let pool = pools.postgres.as_ref().ok_or_else(no_pool)?;
-            let explain = if analyze {
-                format!("EXPLAIN ANALYZE {sql}")
-            } else {
-                format!("EXPLAIN {sql}")
-            };
-            // ANALYZE runs the statement: do it in a transaction that is always rolled back.
-            let mut tx = pool.begin().await.map_err(failed)?;
-            let rows = sqlx::query(sqlx::AssertSqlSafe(explain))
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(failed);
-            tx.rollback().await.map_err(failed)?;
-            Ok(table(&rows?))
-        }
+        "postgresql" => match &pools.postgres {
+            Some(pool) => postgres(pool, statement, analyze).await,
+            None => Err(no_pool()),
+        },
         #[cfg(feature = "sql-mysql")]
-        "mysql" => {
-            let pool = pools.mysql.as_ref().ok_or_else(no_pool)?;
-            let explain = format!("EXPLAIN {sql}");
-            let rows = sqlx::query(sqlx::AssertSqlSafe(explain))
-                .fetch_all(pool)
-                .await
-                .map_err(failed)?;
-            Ok(table(&rows))
-        }
+        "mysql" => match &pools.mysql {
+            Some(pool) => mysql(pool, statement).await,
+            None => Err(no_pool()),
+        },
         _ => Err(no_pool()),
     }
 }
 
+/// EXPLAIN QUERY PLAN on a connection of its own, opened read-only and with `query_only` on:
+/// SQLite refuses to write through it whatever the text says. (sqlx runs every statement of
+/// a text on SQLite, so the statement passed is the single one the check found.)
+#[cfg(feature = "sql-sqlite")]
+async fn sqlite(pool: &sqlx::SqlitePool, statement: &str) -> Result<Table, ActionError> {
+    use sqlx::{ConnectOptions, Connection};
+    let options = (*pool.connect_options())
+        .clone()
+        .read_only(true)
+        .pragma("query_only", "ON");
+    let mut conn = tokio::time::timeout(TIME_LIMIT, options.connect())
+        .await
+        .map_err(|_| not_reached())?
+        .map_err(unavailable)?;
+    let explain = format!("EXPLAIN QUERY PLAN {statement}");
+    let rows = tokio::time::timeout(
+        TIME_LIMIT + GRACE,
+        sqlx::query(sqlx::AssertSqlSafe(explain)).fetch_all(&mut conn),
+    )
+    .await;
+    close(conn.close()).await;
+    Ok(table(&rows.map_err(|_| timed_out())?.map_err(failed)?))
+}
+
+/// EXPLAIN (ANALYZE) in a `READ ONLY` transaction with a `statement_timeout`, rolled back, on a
+/// connection closed afterwards. `standard_conforming_strings` is set for the transaction, so
+/// the server reads strings as the check did.
+#[cfg(feature = "sql-postgres")]
+async fn postgres(
+    pool: &sqlx::PgPool,
+    statement: &str,
+    analyze: bool,
+) -> Result<Table, ActionError> {
+    use sqlx::Connection;
+    let mut conn = acquire(pool).await?;
+    let settings = format!(
+        "SET LOCAL statement_timeout = {}; SET LOCAL standard_conforming_strings = on",
+        TIME_LIMIT.as_millis()
+    );
+    let explain = if analyze {
+        format!("EXPLAIN ANALYZE {statement}")
+    } else {
+        format!("EXPLAIN {statement}")
+    };
+    let rows = tokio::time::timeout(TIME_LIMIT + GRACE, async {
+        let mut tx = conn.begin_with("BEGIN READ ONLY").await?;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(settings))
+            .execute(&mut *tx)
+            .await?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(explain))
+            .fetch_all(&mut *tx)
+            .await;
+        tx.rollback().await?;
+        rows
+    })
+    .await;
+    close(conn.close()).await;
+    Ok(table(&rows.map_err(|_| timed_out())?.map_err(failed)?))
+}
+
+/// EXPLAIN in a read-only transaction, rolled back, under the session's statement time limit
+/// (MariaDB's `max_statement_time`, MySQL's `max_execution_time`), on a connection closed
+/// afterwards.
+#[cfg(feature = "sql-mysql")]
+async fn mysql(pool: &sqlx::MySqlPool, statement: &str) -> Result<Table, ActionError> {
+    use sqlx::Connection;
+    let mut conn = acquire(pool).await?;
+    let explain = format!("EXPLAIN {statement}");
+    let rows = tokio::time::timeout(TIME_LIMIT + GRACE, async {
+        let version: String = sqlx::query_scalar("SELECT VERSION()")
+            .fetch_one(&mut *conn)
+            .await?;
+        let limit = if version.contains("MariaDB") {
+            format!(
+                "SET SESSION max_statement_time = {}",
+                TIME_LIMIT.as_secs_f64()
+            )
+        } else {
+            format!(
+                "SET SESSION max_execution_time = {}",
+                TIME_LIMIT.as_millis()
+            )
+        };
+        sqlx::raw_sql(sqlx::AssertSqlSafe(limit))
+            .execute(&mut *conn)
+            .await?;
+        let mut tx = conn.begin_with("START TRANSACTION READ ONLY").await?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(explain))
+            .fetch_all(&mut *tx)
+            .await;
+        tx.rollback().await?;
+        rows
+    })
+    .await;
+    close(conn.close()).await;
+    Ok(table(&rows.map_err(|_| timed_out())?.map_err(failed)?))
+}
+
+/// A connection of the application's pool, closed when dropped instead of returned: nothing a
+/// statement leaves in its session (a lock, a setting) outlives EXPLAIN.
+#[cfg(any(feature = "sql-postgres", feature = "sql-mysql"))]
+async fn acquire<DB: sqlx::Database>(
+    pool: &sqlx::Pool<DB>,
+) -> Result<sqlx::pool::PoolConnection<DB>, ActionError> {
+    let mut conn = tokio::time::timeout(TIME_LIMIT, pool.acquire())
+        .await
+        .map_err(|_| not_reached())?
+        .map_err(unavailable)?;
+    conn.close_on_drop();
+    Ok(conn)
+}
+
+/// Waits a little for a connection to close; whatever happens, it is gone.
+#[cfg(any(
+    feature = "sql-sqlite",
+    feature = "sql-postgres",
+    feature = "sql-mysql"
+))]
+async fn close(closing: impl Future<Output = Result<(), sqlx::Error>>) {
+    // An error here changes nothing: the connection is not used again either way.
+    let _ = tokio::time::timeout(GRACE, closing).await;
+}
+
 fn no_pool() -> ActionError {
-    ActionError::Refused("No pool for this query's database.".to_owned())
+    ActionError::Unavailable("EXPLAIN unavailable: no pool for this query's database.".to_owned())
 }
 
 #[cfg(any(
@@ -257,8 +401,75 @@ fn no_pool() -> ActionError {
     feature = "sql-postgres",
     feature = "sql-mysql"
 ))]
+fn timed_out() -> ActionError {
+    ActionError::TimedOut(format!(
+        "EXPLAIN timed out after {} s.",
+        TIME_LIMIT.as_secs()
+    ))
+}
+
+#[cfg(any(
+    feature = "sql-sqlite",
+    feature = "sql-postgres",
+    feature = "sql-mysql"
+))]
+fn not_reached() -> ActionError {
+    ActionError::Unavailable(format!(
+        "EXPLAIN unavailable: no connection to the database within {} s.",
+        TIME_LIMIT.as_secs()
+    ))
+}
+
+#[cfg(any(
+    feature = "sql-sqlite",
+    feature = "sql-postgres",
+    feature = "sql-mysql"
+))]
+fn unavailable(e: sqlx::Error) -> ActionError {
+    ActionError::Unavailable(format!(
+        "EXPLAIN unavailable: the database could not be reached: {e}"
+    ))
+}
+
+/// What an error of a connection that was reached means.
+#[cfg(any(
+    feature = "sql-sqlite",
+    feature = "sql-postgres",
+    feature = "sql-mysql"
+))]
 fn failed(e: sqlx::Error) -> ActionError {
-    ActionError::Failed(format!("The database answered: {e}"))
+    match e {
+        sqlx::Error::Database(db) if is_timeout(db.as_ref()) => timed_out(),
+        sqlx::Error::Database(db) => ActionError::Failed(format!(
+            "EXPLAIN failed: the database answered: {}",
+            db.message()
+        )),
+        e @ (sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed) => unavailable(e),
+        other => ActionError::Failed(format!("EXPLAIN failed: {other}")),
+    }
+}
+
+/// Whether the database stopped the statement at its time limit.
+#[cfg(any(
+    feature = "sql-sqlite",
+    feature = "sql-postgres",
+    feature = "sql-mysql"
+))]
+fn is_timeout(e: &dyn sqlx::error::DatabaseError) -> bool {
+    // PostgreSQL's query_canceled, which statement_timeout raises.
+    if e.code().as_deref() == Some("57014") {
+        return true;
+    }
+    // MariaDB's max_statement_time, MySQL's max_execution_time.
+    #[cfg(feature = "sql-mysql")]
+    if let Some(e) = e.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
+        return matches!(e.number(), 1969 | 3024);
+    }
+    false
 }
 
 /// Column names and every value as text, whatever the backend's types.
@@ -309,29 +520,57 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reads_are_explainable_and_writes_are_not() {
-        for sql in [
-            "SELECT * FROM users",
-            "with t as (select 1) select * from t",
-            "SELECT 'DELETE FROM users' AS s;",
-        ] {
-            assert!(is_read_only(sql), "{sql}");
-        }
-        for sql in [
-            "DELETE FROM users",
-            "SELECT * INTO copy FROM users",
-            "SELECT 1; DROP TABLE users",
-            "WITH d AS (DELETE FROM users RETURNING *) SELECT * FROM d",
-            "SELECT * FROM users FOR UPDATE",
-            "PRAGMA writable_schema = 1",
-        ] {
-            assert!(!is_read_only(sql), "{sql}");
-        }
+    fn the_read_only_check_decides_before_anything_else() {
+        let e = explainability("SELECT 1; DELETE FROM t", Some("sqlite"), &Pools::default());
+        assert!(!e.available);
+        assert!(
+            e.note
+                .unwrap_or_default()
+                .contains("more than one statement")
+        );
+        let e = explainability("SELECT '\\'; DELETE FROM t", None, &Pools::default());
+        assert!(!e.available, "refused whatever the backend");
+    }
+
+    /// Even a text the check would refuse cannot write through EXPLAIN's SQLite connection
+    /// (sqlx runs every statement of a text on SQLite).
+    #[cfg(feature = "sql-sqlite")]
+    #[test]
+    fn the_sqlite_connection_cannot_write_even_past_the_check() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            let pool = sqlx::sqlite::SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect("sqlite::memory:")
+                .await
+                .expect("sqlite");
+            for sql in [
+                "CREATE TABLE items (id INTEGER PRIMARY KEY)",
+                "INSERT INTO items VALUES (1), (2)",
+            ] {
+                sqlx::query(sql).execute(&pool).await.expect("seed");
+            }
+            let answer = sqlite(&pool, "SELECT 1; DELETE FROM items").await;
+            assert!(
+                matches!(&answer, Err(ActionError::Failed(m)) if m.contains("readonly")),
+                "{answer:?}"
+            );
+            let count: i64 = sqlx::query_scalar("SELECT count(*) FROM items")
+                .fetch_one(&pool)
+                .await
+                .expect("count");
+            assert_eq!(count, 2);
+            let plan = sqlite(&pool, "SELECT * FROM items WHERE id = 1").await;
+            assert!(plan.is_ok(), "the database is still there: {plan:?}");
+        });
     }
 
     #[test]
     fn without_a_pool_explain_says_what_to_pass() {
-        let e = explainability("SELECT 1", "SELECT", Some("postgresql"), &Pools::default());
+        let e = explainability("SELECT 1", Some("postgresql"), &Pools::default());
         assert!(!e.available);
         assert!(e.note.unwrap_or_default().contains("with_postgres"));
     }
