@@ -300,9 +300,10 @@ impl Refusal {
                     tracing::info!(
                         target: "debug_toolbar",
                         "debug toolbar refused a request from {peer} whose {header} names {addr}, \
-                         which is not in DEBUG_TOOLBAR_ALLOWED_IPS: if {peer} is a proxy, set \
-                         DEBUG_TOOLBAR_TRUSTED_PROXIES={peer} and allow the clients it forwards \
-                         with DEBUG_TOOLBAR_ALLOWED_IPS"
+                         which is neither in DEBUG_TOOLBAR_ALLOWED_IPS nor in \
+                         DEBUG_TOOLBAR_TRUSTED_PROXIES: allow the clients a proxy forwards with \
+                         DEBUG_TOOLBAR_ALLOWED_IPS, and trust the proxies with \
+                         DEBUG_TOOLBAR_TRUSTED_PROXIES"
                     );
                 }
             }
