@@ -9,7 +9,7 @@ use actix_debug_toolbar::panels::SqlPanel;
 use actix_debug_toolbar::{DebugToolbar, InMemoryStore, Store};
 use actix_web::App;
 use actix_web::http::StatusCode;
-use actix_web::test::{TestRequest, call_service, init_service};
+use actix_web::test::{call_service, init_service};
 use debug_toolbar_core::{RECORD_FORMAT_VERSION, RecordId, RequestRecord};
 use serde_json::json;
 use sqlx::postgres::PgPoolOptions;
@@ -17,9 +17,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use sqlx::{MySqlPool, PgPool};
 
 use crate::sql::{MARIADB_URL, POSTGRES_URL, sqlite};
-use crate::support::{
-    allowed_peer, assert_contains, assert_lacks, body_text, config, init_tracing,
-};
+use crate::support::{assert_contains, assert_lacks, body_text, config, init_tracing};
 
 /// Statements EXPLAIN refuses on every database, each for its own reason. `items` is the
 /// table the test's database holds; `dt_explain_seq` a sequence (PostgreSQL).
@@ -108,7 +106,7 @@ async fn explain_each(
     for (index, sql) in statements.iter().enumerate() {
         let suffix = if analyze { "&analyze=1" } else { "" };
         let uri = format!("/__debug_toolbar/sql/explain?request={id}&query={index}{suffix}");
-        let req = TestRequest::post().uri(&uri).peer_addr(allowed_peer());
+        let req = crate::support::action(&uri);
         let started = Instant::now();
         let res = call_service(&app, req.to_request()).await;
         let status = res.status();
