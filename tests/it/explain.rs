@@ -320,6 +320,7 @@ async fn hostile_statements_are_refused_on_postgres_and_nothing_changes() {
     let postgres_only = [
         r"SELECT E'\''; DELETE FROM items; --'",
         "SELECT \"pg_sleep\"(600)",
+        r#"SELECT U&"pg\005fsleep"(600)"#,
         "SELECT pg_catalog.pg_advisory_lock(4242)",
         "SELECT 1 FROM items FOR NO KEY UPDATE",
     ];

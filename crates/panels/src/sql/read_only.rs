@@ -105,6 +105,8 @@ pub(super) enum Refusal {
     Locks(String),
     /// `SELECT … INTO`.
     Into,
+    /// A PostgreSQL `U&"…"` identifier, whose escapes can spell any name.
+    EscapedName,
     /// A function with effects beyond reading.
     SideEffects(String),
 }
@@ -136,6 +138,10 @@ impl fmt::Display for Refusal {
             Self::Locks(clause) => {
                 write!(f, "{clause} takes locks; only plain reads are explained.")
             }
+            Self::EscapedName => f.write_str(
+                "U&\"…\" identifiers can spell any function's name, so statements with one are \
+                 not explained.",
+            ),
             Self::Into => {
                 f.write_str("SELECT … INTO writes its result to a table, a file or variables.")
             }
@@ -187,6 +193,15 @@ fn check(statement: &[Lexeme<'_>]) -> Result<(), Refusal> {
         _ => None,
     };
     for (i, lexeme) in statement.iter().enumerate() {
+        let escaped = matches!(lexeme.token, Token::Word(w) if w.eq_ignore_ascii_case("U"))
+            && statement.get(i + 1).map(|l| l.token) == Some(Token::Punct('&'))
+            && matches!(
+                statement.get(i + 2).map(|l| l.token),
+                Some(Token::QuotedIdent(_))
+            );
+        if escaped {
+            return Err(Refusal::EscapedName);
+        }
         let calls = statement.get(i + 1).map(|l| l.token) == Some(Token::Punct('('));
         if calls {
             let name = match lexeme.token {
@@ -440,6 +455,12 @@ mod tests {
                 &ALL,
                 "SELECT PG_SLEEP /* x */ (600)",
                 SideEffects(w("PG_SLEEP")),
+            ),
+            (&[Postgres], r#"SELECT U&"pg\005fsleep"(600)"#, EscapedName),
+            (
+                &[Postgres],
+                r#"SELECT u&"pg!005fsleep" UESCAPE '!' (600)"#,
+                EscapedName,
             ),
             (
                 &ALL,
