@@ -105,7 +105,12 @@ where
 {
     let parsed: Vec<Vec<String>> = names
         .into_iter()
-        .map(|name| name_parts(name.as_ref()))
+        .map(|name| {
+            name_parts(name.as_ref())
+                .into_iter()
+                .map(str::to_lowercase)
+                .collect::<Vec<_>>()
+        })
         .filter(|parts| !parts.is_empty())
         .collect();
     if parsed.is_empty() {
@@ -134,56 +139,69 @@ pub fn is_secret_name(name: &str) -> bool {
     let Some(last) = parts.last() else {
         return false;
     };
-    if parts.len() > 1 && DESCRIPTIVE_ENDINGS.contains(&last.as_str()) {
+    if parts.len() > 1 && is_one_of(last, DESCRIPTIVE_ENDINGS) {
         return false;
     }
     let builtin = parts.iter().any(|part| {
-        SECRET_WORDS.contains(&part.as_str())
-            || SECRET_ENDINGS.iter().any(|ending| part.ends_with(ending))
+        is_one_of(part, SECRET_WORDS)
+            || SECRET_ENDINGS.iter().any(|ending| {
+                part.len() >= ending.len()
+                    && part.as_bytes()[part.len() - ending.len()..]
+                        .eq_ignore_ascii_case(ending.as_bytes())
+            })
     });
     builtin || (names_generation() > 0 && is_added_name(&parts))
 }
 
-fn is_added_name(parts: &[String]) -> bool {
+fn is_one_of(part: &str, words: &[&str]) -> bool {
+    words.iter().any(|word| part.eq_ignore_ascii_case(word))
+}
+
+fn is_added_name(parts: &[&str]) -> bool {
     let added = match ADDED.read() {
         Ok(added) => added,
         Err(poisoned) => poisoned.into_inner(),
     };
     added.iter().any(|wanted| {
-        parts
-            .windows(wanted.len())
-            .any(|window| window == wanted.as_slice())
+        parts.windows(wanted.len()).any(|window| {
+            window
+                .iter()
+                .zip(wanted)
+                .all(|(part, word)| part.eq_ignore_ascii_case(word))
+        })
     })
 }
 
-/// The lower-case parts of a name: split on anything but letters and digits, and where a
-/// lower-case letter or digit is followed by an upper-case one (`authToken`) or an upper-case
-/// run ends in a word (`APIKey` → `api`, `key`).
-fn name_parts(name: &str) -> Vec<String> {
-    let chars: Vec<char> = name.chars().collect();
+/// The parts of a name: split on anything but letters and digits, and where a lower-case
+/// letter or digit is followed by an upper-case one (`authToken`) or an upper-case run ends in
+/// a word (`APIKey` → `API`, `Key`).
+fn name_parts(name: &str) -> Vec<&str> {
     let mut parts = Vec::new();
-    let mut part = String::new();
-    for (i, &c) in chars.iter().enumerate() {
+    let mut start: Option<usize> = None;
+    let mut previous: Option<char> = None;
+    let mut chars = name.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
         if !c.is_alphanumeric() {
-            if !part.is_empty() {
-                parts.push(std::mem::take(&mut part));
+            if let Some(s) = start.take() {
+                parts.push(&name[s..i]);
             }
+            previous = None;
             continue;
         }
-        if c.is_uppercase() && !part.is_empty() {
-            let previous = chars[i - 1];
-            let next_is_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
-            if previous.is_lowercase()
-                || previous.is_ascii_digit()
-                || (previous.is_uppercase() && next_is_lower)
-            {
-                parts.push(std::mem::take(&mut part));
+        if let (Some(s), Some(p)) = (start, previous)
+            && c.is_uppercase()
+        {
+            let next_is_lower = chars.peek().is_some_and(|(_, n)| n.is_lowercase());
+            if p.is_lowercase() || p.is_ascii_digit() || (p.is_uppercase() && next_is_lower) {
+                parts.push(&name[s..i]);
+                start = Some(i);
             }
         }
-        part.extend(c.to_lowercase());
+        start.get_or_insert(i);
+        previous = Some(c);
     }
-    if !part.is_empty() {
-        parts.push(part);
+    if let Some(s) = start {
+        parts.push(&name[s..]);
     }
     parts
 }
@@ -229,20 +247,28 @@ pub fn mask_text(text: &str) -> Cow<'_, str> {
     if is_jwt(text) {
         return Cow::Owned(MASK.to_owned());
     }
-    let has_url = text.contains("://") || text.contains('?');
-    let has_jwt = text.contains("eyJ");
-    if !has_url && !has_jwt {
-        return Cow::Borrowed(text);
-    }
+    let bytes = text.as_bytes();
     // Built only once something is masked: most texts pass through untouched.
     let mut out: Option<String> = None;
     let mut copied = 0;
     let mut position = 0;
-    while let Some(start) = text[position..].find(|c: char| !is_delimiter(c)) {
-        let word_start = position + start;
-        let word_end = text[word_start..]
-            .find(is_delimiter)
-            .map_or(text.len(), |end| word_start + end);
+    // Only the words around a `?`, a `://` or an `eyJ` can hold a URL or a token.
+    while let Some(found) = bytes[position..].iter().enumerate().position(|(i, &b)| {
+        let rest = &bytes[position + i + 1..];
+        b == b'?'
+            || (b == b':' && rest.starts_with(b"//"))
+            || (b == b'e' && rest.starts_with(b"yJ"))
+    }) {
+        let at = position + found;
+        let word_start = bytes[..at]
+            .iter()
+            .rposition(|&b| is_delimiter(b))
+            .map_or(0, |i| i + 1)
+            .max(position);
+        let word_end = bytes[at..]
+            .iter()
+            .position(|&b| is_delimiter(b))
+            .map_or(text.len(), |end| at + end);
         if let Cow::Owned(masked) = mask_word(&text[word_start..word_end]) {
             let out = out.get_or_insert_with(|| String::with_capacity(text.len()));
             out.push_str(&text[copied..word_start]);
@@ -260,9 +286,10 @@ pub fn mask_text(text: &str) -> Cow<'_, str> {
     }
 }
 
-/// Characters around the words of a text that may hold a URL or a token.
-fn is_delimiter(c: char) -> bool {
-    c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | '`' | ',')
+/// Bytes around the words of a text that may hold a URL or a token: ASCII white space,
+/// quotes, angle brackets and commas.
+fn is_delimiter(b: u8) -> bool {
+    b.is_ascii_whitespace() || matches!(b, b'"' | b'\'' | b'<' | b'>' | b'`' | b',')
 }
 
 /// One word of a text: a token, a URL (possibly after a prefix such as `url=`), or neither.
@@ -276,7 +303,7 @@ fn mask_word(word: &str) -> Cow<'_, str> {
     if is_jwt(&body[token_start..]) {
         return Cow::Owned(format!("{}{MASK}{tail}", &body[..token_start]));
     }
-    let url_start = match body.find("://") {
+    let url_start = match body.as_bytes().windows(3).position(|w| w == b"://") {
         Some(colon) => body[..colon]
             .rfind(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
             .map_or(0, |i| i + 1),
@@ -533,7 +560,8 @@ mod tests {
             ("oauth2Token", &["oauth2", "token"]),
             ("", &[]),
         ] {
-            assert_eq!(name_parts(name), parts, "{name}");
+            let lower: Vec<String> = name_parts(name).iter().map(|p| p.to_lowercase()).collect();
+            assert_eq!(lower, parts, "{name}");
         }
     }
 
