@@ -20,6 +20,7 @@ mod profiling;
 mod profiling_cpu;
 mod recording;
 mod routes;
+mod secrets;
 mod sql;
 mod store;
 mod support;

@@ -3,7 +3,7 @@
 //! trace context is continued, started and carried on, a dead collector costs requests
 //! nothing, and the panel shows the waterfall.
 
-mod receivers;
+pub(crate) mod receivers;
 
 use std::collections::{BTreeMap, HashSet};
 use std::net::TcpListener;

@@ -321,7 +321,7 @@ async fn secrets_are_masked_in_headers_cookies_and_parameters() {
     let stats: RequestStats = stored_stats::<RequestPanel>(&toolbar, &id).await;
     assert_eq!(
         stats.query_string,
-        "user=ada&api_key=********&password=********"
+        "user=ada&api_key=REDACTED&password=REDACTED"
     );
 }
 

@@ -7,13 +7,14 @@ use actix_web::HttpResponse;
 use actix_web::body::{BodySize, MessageBody};
 use actix_web::http::header::HeaderMap;
 use actix_web::web::Query;
-use debug_toolbar_core::{NameValue, RequestInfo, ResponseInfo};
+use debug_toolbar_core::{NameValue, RequestInfo, ResponseInfo, redact};
+use percent_encoding::percent_decode_str;
 
 /// The request, secrets masked, as seen after routing (so the matched route is known).
 pub(crate) fn request_info(req: &HttpRequest, client: Option<IpAddr>) -> RequestInfo {
     let connection = req.connection_info();
-    let mut info = RequestInfo::new(req.method().as_str(), req.path());
-    info.query_string = masked_query(req.query_string());
+    let mut info = RequestInfo::new(req.method().as_str(), masked_path(req));
+    info.query_string = redact::mask_query(req.query_string()).into_owned();
     info.query_params = Query::<Vec<(String, String)>>::from_query(req.query_string())
         .map(|q| {
             q.into_inner()
@@ -78,16 +79,33 @@ fn cookies(map: &HeaderMap) -> Vec<NameValue> {
         .collect()
 }
 
-/// The query string with the values of secret-looking parameters masked.
-fn masked_query(query: &str) -> String {
-    query
-        .split('&')
-        .map(|pair| match pair.split_once('=') {
-            Some((name, _)) if debug_toolbar_core::redact::is_secret_name(name) => {
-                format!("{name}={}", debug_toolbar_core::redact::MASK)
+/// The path with the segments that hold a secret masked: those matched by a secret-named route
+/// parameter (`/reset/{token}`) and JSON Web Tokens.
+fn masked_path(req: &HttpRequest) -> String {
+    let secrets: Vec<&str> = req
+        .match_info()
+        .iter()
+        .filter(|(name, value)| !value.is_empty() && redact::is_secret_name(name))
+        .map(|(_, value)| value)
+        .collect();
+    let path = req.path();
+    let is_secret = |segment: &str| {
+        redact::is_jwt(segment)
+            || secrets.iter().any(|secret| {
+                *secret == segment || percent_decode_str(segment).decode_utf8_lossy() == *secret
+            })
+    };
+    if !path.split('/').any(is_secret) {
+        return path.to_owned();
+    }
+    path.split('/')
+        .map(|segment| {
+            if is_secret(segment) {
+                redact::MASK
+            } else {
+                segment
             }
-            _ => pair.to_owned(),
         })
         .collect::<Vec<_>>()
-        .join("&")
+        .join("/")
 }

@@ -147,6 +147,7 @@ impl ToolbarConfig {
     /// | `DEBUG_TOOLBAR_DISABLED_PANELS` | comma-separated panel ids listed but not run | none |
     /// | `DEBUG_TOOLBAR_INTERCEPT_REDIRECTS` | show a page with the toolbar and a link instead of following redirects | `false` |
     /// | `DEBUG_TOOLBAR_UPDATE_ON_FETCH` | switch the toolbar to each request the page's scripts make | `false` |
+    /// | `DEBUG_TOOLBAR_SECRET_NAMES` | comma-separated names whose values are masked, besides the built-in ones | none |
     ///
     /// See the [`# Security`](ToolbarConfig#security) section for how the address, forwarding
     /// and host settings work together.
@@ -249,6 +250,9 @@ impl ToolbarConfigBuilder {
         }
         if let Some(v) = var("DEBUG_TOOLBAR_UPDATE_ON_FETCH") {
             c.update_on_fetch = parse_bool("DEBUG_TOOLBAR_UPDATE_ON_FETCH", &v)?;
+        }
+        if let Some(v) = var("DEBUG_TOOLBAR_SECRET_NAMES") {
+            self = self.secret_names(split_list(&v));
         }
         Ok(self)
     }
@@ -390,6 +394,21 @@ impl ToolbarConfigBuilder {
     /// `XMLHttpRequest`) as it completes, instead of only listing it. By default, off.
     pub fn update_on_fetch(mut self, update: bool) -> Self {
         self.config.update_on_fetch = update;
+        self
+    }
+
+    /// Names whose values are masked wherever the toolbar shows or exports them, besides the
+    /// built-in ones (see [`debug_toolbar_core::redact`]): e.g. `["ssn", "card_number"]`, which
+    /// also masks `customerSsn` and `credit-card-number`. By default, only the built-in names.
+    ///
+    /// The names apply to the whole process from this call on, since values are masked as
+    /// they are recorded, before any toolbar sees them.
+    pub fn secret_names<I, S>(self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        debug_toolbar_core::redact::add_secret_names(names);
         self
     }
 
@@ -541,12 +560,7 @@ fn parse_store(
 
 /// A URL with any `user:password@` replaced, so that errors do not print secrets.
 fn without_credentials(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => {
-            format!("{}://********@{}", &url[..scheme_end], &url[at + 1..])
-        }
-        _ => url.to_owned(),
-    }
+    debug_toolbar_core::redact::mask_url(url).into_owned()
 }
 
 fn parse_prefix(variable: &'static str, value: &str) -> Result<String, ConfigError> {
@@ -690,7 +704,7 @@ mod tests {
             let message = err.to_string();
             assert_eq!(err.variable(), "DEBUG_TOOLBAR_STORE");
             assert!(!message.contains("hunter2"), "{message}");
-            assert!(message.contains("://********@"), "{message}");
+            assert!(message.contains("://REDACTED@"), "{message}");
             assert!(message.contains("postgres://"), "{message}");
         }
         let err = from(&[("DEBUG_TOOLBAR_STORE", "sqlite:records.db")]).unwrap_err();

@@ -21,14 +21,11 @@ pub struct NameValue {
 }
 
 impl NameValue {
-    /// A pair whose value is masked when `name` looks secret (see [`crate::redact`]).
-    pub fn redacted(name: impl Into<String>, value: impl Into<String>) -> Self {
+    /// A pair whose value is masked when `name` looks secret, and whose tokens and URLs are
+    /// masked otherwise (see [`crate::redact::mask_value`]).
+    pub fn redacted(name: impl Into<String>, value: impl AsRef<str>) -> Self {
         let name = name.into();
-        let value = if crate::redact::is_secret_name(&name) {
-            crate::redact::MASK.to_owned()
-        } else {
-            value.into()
-        };
+        let value = crate::redact::mask_value(&name, value.as_ref()).into_owned();
         Self { name, value }
     }
 }

@@ -204,8 +204,10 @@ thread_local! {
     /// This thread's name, shared by every event recorded on it.
     static THREAD_NAME: Option<Arc<str>> = std::thread::current().name().map(Arc::from);
     /// Recent answers of `is_secret_name`, by the address of the field name: field names are
-    /// `&'static str` of their callsite, so the address identifies the name.
-    static SECRET_NAMES: RefCell<[(usize, bool); 64]> = const { RefCell::new([(0, false); 64]) };
+    /// `&'static str` of their callsite, so the address identifies the name. Kept for one
+    /// generation of the application's secret names.
+    static SECRET_NAMES: RefCell<(usize, [(usize, bool); 64])> =
+        const { RefCell::new((0, [(0, false); 64])) };
     /// The recorder handed to `ToolbarLayer` while the request span is being created.
     static PENDING: RefCell<Option<RequestRecorder>> = const { RefCell::new(None) };
 }
@@ -217,9 +219,15 @@ fn current_thread_name() -> Option<Arc<str>> {
 /// Whether the field named `name` holds a secret, remembered per name.
 fn is_secret_field(name: &'static str) -> bool {
     let address = name.as_ptr() as usize;
-    let slot = (address >> 3) % 64;
+    // Field names sit next to each other in memory: a multiplicative hash spreads them.
+    let slot = address.wrapping_mul(0x9E37_79B9_7F4A_7C15_u64 as usize) >> (usize::BITS - 6);
+    let generation = crate::redact::names_generation();
     SECRET_NAMES.with(|cache| {
-        let mut entries = cache.borrow_mut();
+        let (cached_generation, entries) = &mut *cache.borrow_mut();
+        if *cached_generation != generation {
+            *cached_generation = generation;
+            *entries = [(0, false); 64];
+        }
         if entries[slot].0 == address {
             return entries[slot].1;
         }
@@ -390,7 +398,18 @@ impl FieldCollector {
         }
     }
 
-    fn push_str(&mut self, field: &Field, mut value: String) {
+    /// A text value: masked whole when the field's name is secret, else its tokens and URLs
+    /// masked (before cutting, so that no part of a secret is left), then cut.
+    fn push_str(&mut self, field: &Field, value: String) {
+        if is_secret_field(field.name()) {
+            self.push_masked(field);
+            return;
+        }
+        let masked = match crate::redact::mask_text(&value) {
+            std::borrow::Cow::Owned(masked) => Some(masked),
+            std::borrow::Cow::Borrowed(_) => None,
+        };
+        let mut value = masked.unwrap_or(value);
         if value.len() > self.max_len {
             let mut cut = self.max_len;
             while !value.is_char_boundary(cut) {
@@ -399,18 +418,23 @@ impl FieldCollector {
             value.truncate(cut);
             value.push('…');
         }
-        self.push(field, FieldValue::Str(value));
+        self.fields.push((field.name(), FieldValue::Str(value)));
     }
-}
 
-impl FieldCollector {
+    /// A number or flag: masked when the field's name is secret.
     fn push(&mut self, field: &Field, value: FieldValue) {
-        let value = if is_secret_field(field.name()) {
-            FieldValue::Str(crate::redact::MASK.to_owned())
+        if is_secret_field(field.name()) {
+            self.push_masked(field);
         } else {
-            value
-        };
-        self.fields.push((field.name(), value));
+            self.fields.push((field.name(), value));
+        }
+    }
+
+    fn push_masked(&mut self, field: &Field) {
+        self.fields.push((
+            field.name(),
+            FieldValue::Str(crate::redact::MASK.to_owned()),
+        ));
     }
 }
 

@@ -122,6 +122,11 @@ fn millis_since(start: SystemTime, t: SystemTime) -> f64 {
     }
 }
 
+/// An attribute's text as the waterfall may show it (see [`debug_toolbar_core::redact`]).
+fn masked(key: &str, value: &str) -> String {
+    debug_toolbar_core::redact::mask_value(key, value).into_owned()
+}
+
 /// The waterfall's form of a captured span; `started_at` is the request's start.
 pub(crate) fn record(span: &SpanData, started_at: SystemTime) -> SpanRecord {
     let start_ms = millis_since(started_at, span.start_time);
@@ -139,7 +144,7 @@ pub(crate) fn record(span: &SpanData, started_at: SystemTime) -> SpanRecord {
                 opentelemetry::Value::Bool(b) => AttributeValue::Bool(*b),
                 opentelemetry::Value::I64(i) => AttributeValue::Int(*i),
                 opentelemetry::Value::F64(f) => AttributeValue::Float(*f),
-                other => AttributeValue::Str(other.as_str().into_owned()),
+                other => AttributeValue::Str(masked(kv.key.as_str(), &other.as_str())),
             };
             Attribute {
                 key: kv.key.as_str().to_owned(),
@@ -176,7 +181,10 @@ pub(crate) fn record(span: &SpanData, started_at: SystemTime) -> SpanRecord {
                 attributes: e
                     .attributes
                     .iter()
-                    .map(|kv| Attribute::new(kv.key.as_str(), kv.value.as_str().into_owned()))
+                    .map(|kv| {
+                        let value = masked(kv.key.as_str(), &kv.value.as_str());
+                        Attribute::new(kv.key.as_str(), value)
+                    })
                     .collect(),
                 left_pct: 0.0,
             })

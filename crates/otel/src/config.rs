@@ -8,7 +8,7 @@ use std::time::Duration;
 ///
 /// By default nothing is exported: the waterfall works without any backend, and export starts
 /// once an exporter or an endpoint is configured.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct OtelConfig {
     pub(crate) sdk_disabled: bool,
     pub(crate) service_name: String,
@@ -124,6 +124,41 @@ impl Default for OtelConfig {
 const DEFAULT_ZIPKIN_ENDPOINT: &str = "http://localhost:9411/api/v2/spans";
 const DEFAULT_GRPC_ENDPOINT: &str = "http://localhost:4317";
 const DEFAULT_HTTP_ENDPOINT: &str = "http://localhost:4318";
+
+impl std::fmt::Debug for OtelConfig {
+    /// Header values are left out and endpoints lose their credentials: they are secrets.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use debug_toolbar_core::redact::{MASK, mask_url};
+        let headers: Vec<(&str, &str)> = self
+            .otlp_headers
+            .iter()
+            .map(|(key, _)| (key.as_str(), MASK))
+            .collect();
+        f.debug_struct("OtelConfig")
+            .field("sdk_disabled", &self.sdk_disabled)
+            .field("service_name", &self.service_name)
+            .field("service_version", &self.service_version)
+            .field("resource_attributes", &self.resource_attributes)
+            .field("exporters", &self.exporters)
+            .field(
+                "otlp_endpoint",
+                &self.otlp_endpoint.as_deref().map(mask_url),
+            )
+            .field("otlp_protocol", &self.otlp_protocol)
+            .field("otlp_headers", &headers)
+            .field("otlp_timeout", &self.otlp_timeout)
+            .field("zipkin_endpoint", &mask_url(&self.zipkin_endpoint))
+            .field("zipkin_timeout", &self.zipkin_timeout)
+            .field("sampler", &self.sampler)
+            .field("jaeger_ui", &self.jaeger_ui)
+            .field("zipkin_ui", &self.zipkin_ui)
+            .field("export_scope", &self.export_scope)
+            .field("max_queue_size", &self.max_queue_size)
+            .field("scheduled_delay", &self.scheduled_delay)
+            .field("max_retries", &self.max_retries)
+            .finish()
+    }
+}
 
 impl OtelConfig {
     /// A builder starting from the defaults: no export, service `unknown_service`,
@@ -554,7 +589,7 @@ fn parse_url(variable: &'static str, value: &str) -> Result<String, ConfigError>
         }
         _ => Err(error(
             variable,
-            value,
+            &debug_toolbar_core::redact::mask_url(value),
             "an http:// or https:// URL, e.g. http://localhost:4318",
         )),
     }
@@ -634,26 +669,26 @@ fn parse_sampler(value: &str, arg: Option<&str>) -> Result<Sampling, ConfigError
 }
 
 /// `key=value,key2=value2` with percent-encoded values (W3C Baggage format, as the spec uses
-/// for `OTEL_RESOURCE_ATTRIBUTES` and `OTEL_EXPORTER_OTLP_HEADERS`).
+/// for `OTEL_RESOURCE_ATTRIBUTES` and `OTEL_EXPORTER_OTLP_HEADERS`). An invalid entry is
+/// reported by its number and key, never its value: header values are API keys.
 fn parse_pairs(variable: &'static str, value: &str) -> Result<Vec<(String, String)>, ConfigError> {
-    let invalid = || {
-        error(
-            variable,
-            value,
-            "comma-separated key=value pairs, values percent-encoded",
-        )
-    };
+    const EXPECTED: &str = "comma-separated key=value pairs, values percent-encoded";
     value
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(|pair| {
-            let (key, val) = pair.split_once('=').ok_or_else(invalid)?;
+        .enumerate()
+        .map(|(index, pair)| {
+            let entry = index + 1;
+            let (key, val) = pair
+                .split_once('=')
+                .ok_or_else(|| ConfigError::in_entry(variable, entry, None, EXPECTED))?;
             let key = key.trim();
             if key.is_empty() {
-                return Err(invalid());
+                return Err(ConfigError::in_entry(variable, entry, None, EXPECTED));
             }
-            let val = percent_decode(val.trim()).ok_or_else(invalid)?;
+            let val = percent_decode(val.trim())
+                .ok_or_else(|| ConfigError::in_entry(variable, entry, Some(key), EXPECTED))?;
             Ok((key.to_owned(), val))
         })
         .collect()
@@ -1027,12 +1062,6 @@ mod tests {
     fn more_invalid_values_name_the_variable() {
         type Case<'a> = (&'a str, &'a str, &'a str);
         let cases: &[Case<'_>] = &[
-            ("OTEL_RESOURCE_ATTRIBUTES", "=nameless", "key=value"),
-            (
-                "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
-                "a=%4",
-                "percent-encoded",
-            ),
             ("OTEL_EXPORTER_ZIPKIN_TIMEOUT", "0", "greater than 0"),
             (
                 "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
@@ -1047,6 +1076,55 @@ mod tests {
             assert!(err.expected().contains(expected), "{err}");
             assert!(err.to_string().contains(value), "{err}");
         }
+    }
+
+    #[test]
+    fn invalid_pairs_are_reported_by_entry_and_key_never_by_value() {
+        type Case<'a> = (&'a str, &'a str, &'a str);
+        let cases: &[Case<'_>] = &[
+            ("OTEL_RESOURCE_ATTRIBUTES", "=nameless", "entry 1 is"),
+            (
+                "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+                "x-team=web,api-key=sekr%4",
+                "entry 2 (key \"api-key\")",
+            ),
+            (
+                "OTEL_EXPORTER_OTLP_HEADERS",
+                "api-key=k1,Bearer sekr",
+                "entry 2 is",
+            ),
+        ];
+        for (variable, value, position) in cases {
+            let err = from(&[(variable, value)]).unwrap_err();
+            let message = err.to_string();
+            assert_eq!(err.variable(), *variable);
+            assert!(err.expected().contains("key=value"), "{message}");
+            assert!(message.contains(position), "{message}");
+            for secret in ["nameless", "sekr", "k1"] {
+                assert!(!message.contains(secret), "{message}");
+            }
+        }
+    }
+
+    #[test]
+    fn endpoints_in_errors_lose_their_credentials() {
+        let err = from(&[(
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "ftp://user:sekr@collector:4317",
+        )])
+        .unwrap_err();
+        assert!(!err.to_string().contains("sekr"), "{err}");
+        assert!(err.to_string().contains("collector:4317"), "{err}");
+    }
+
+    #[test]
+    fn debug_output_hides_header_values() {
+        let config = OtelConfig::builder()
+            .otlp_headers([("api-key", "sekr")])
+            .build();
+        let debug = format!("{config:?}");
+        assert!(debug.contains("api-key"), "{debug}");
+        assert!(!debug.contains("sekr"), "{debug}");
     }
 
     #[test]

@@ -143,7 +143,8 @@ impl<E: SpanExporter> SpanExporter for Observed<E> {
                 let n64 = n as u64;
                 c.failed.fetch_add(n64, Ordering::Relaxed);
                 c.failed_in_run.fetch_add(n64, Ordering::Relaxed);
-                let message = e.to_string();
+                // Client errors may quote the endpoint, credentials included.
+                let message = debug_toolbar_core::redact::mask_text(&e.to_string()).into_owned();
                 if let Ok(mut last) = c.last_error.lock() {
                     *last = Some(message.clone());
                 }
@@ -355,7 +356,7 @@ fn build_on_this_thread(config: &OtelConfig) -> Result<Pipeline, ExportError> {
                 };
                 let inner = built.map_err(|message| ExportError::Build {
                     exporter: label.clone(),
-                    message,
+                    message: debug_toolbar_core::redact::mask_text(&message).into_owned(),
                 })?;
                 let observed = Observed {
                     label: label.clone(),
@@ -371,7 +372,7 @@ fn build_on_this_thread(config: &OtelConfig) -> Result<Pipeline, ExportError> {
                     ZipkinExporter::new(&endpoint, config.zipkin_timeout).map_err(|message| {
                         ExportError::Build {
                             exporter: label.clone(),
-                            message,
+                            message: debug_toolbar_core::redact::mask_text(&message).into_owned(),
                         }
                     })?;
                 let observed = Observed {
@@ -384,7 +385,7 @@ fn build_on_this_thread(config: &OtelConfig) -> Result<Pipeline, ExportError> {
         };
         sinks.push(Sink {
             label,
-            endpoint,
+            endpoint: debug_toolbar_core::redact::mask_url(&endpoint).into_owned(),
             processor,
             counters,
             max_pending: config.max_queue_size,

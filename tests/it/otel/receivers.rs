@@ -42,6 +42,8 @@ pub(crate) struct Received {
     pub(crate) attributes: BTreeMap<String, String>,
     pub(crate) events: Vec<String>,
     pub(crate) error: bool,
+    /// The whole span as decoded, for checks of everything it carries.
+    pub(crate) payload: String,
 }
 
 /// A call the echo route received.
@@ -126,6 +128,7 @@ fn decode_otlp(wire: Wire, request: &ExportTraceServiceRequest) -> Vec<Received>
                     events: span.events.iter().map(|e| e.name.clone()).collect(),
                     // 2 = STATUS_CODE_ERROR
                     error: span.status.as_ref().is_some_and(|s| s.code == 2),
+                    payload: format!("{span:?}"),
                 });
             }
         }
@@ -168,6 +171,7 @@ fn decode_zipkin(body: &serde_json::Value) -> Vec<Received> {
                     .flatten()
                     .map(|a| text(&a["value"]))
                     .collect(),
+                payload: span.to_string(),
             }
         })
         .collect()

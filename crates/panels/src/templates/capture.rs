@@ -132,10 +132,10 @@ pub(crate) fn parse_list(text: &str) -> Vec<String> {
     serde_json::from_str(text).unwrap_or_else(|_| vec![text.to_owned()])
 }
 
-/// Pretty JSON of `value` with secret-looking keys masked, cut to [`MAX_VALUE_BYTES`]; and the
+/// Pretty JSON of `value` masked by [`redact::mask_json`], cut to [`MAX_VALUE_BYTES`]; and the
 /// length before cutting.
 fn value_text(mut value: Value) -> (String, usize) {
-    mask_secrets(&mut value);
+    redact::mask_json(&mut value);
     let mut text = serde_json::to_string_pretty(&value).unwrap_or_else(|e| e.to_string());
     let bytes = text.len();
     if bytes > MAX_VALUE_BYTES {
@@ -147,23 +147,6 @@ fn value_text(mut value: Value) -> (String, usize) {
         text.push('…');
     }
     (text, bytes)
-}
-
-/// Masks the values of secret-looking keys at any depth.
-fn mask_secrets(value: &mut Value) {
-    match value {
-        Value::Object(map) => {
-            for (key, inner) in map.iter_mut() {
-                if redact::is_secret_name(key) {
-                    *inner = Value::String(redact::MASK.to_owned());
-                } else {
-                    mask_secrets(inner);
-                }
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(mask_secrets),
-        _ => {}
-    }
 }
 
 #[cfg(test)]
