@@ -157,7 +157,7 @@ async fn serve_calls(toolbar: &DebugToolbar) -> (OtelStats, Sent) {
 
 #[actix_web::test]
 async fn outgoing_calls_logged_errors_and_open_spans_are_in_the_waterfall() {
-    let toolbar = DebugToolbar::new(config().build());
+    let toolbar = DebugToolbar::new(config().allowed_hosts(["shop.test"]).build());
     let (stats, sent) = serve_calls(&toolbar).await;
 
     let server = &stats.spans[0];
@@ -249,7 +249,12 @@ async fn outgoing_calls_logged_errors_and_open_spans_are_in_the_waterfall() {
 
 #[actix_web::test]
 async fn without_profiling_only_calls_and_renders_become_spans() {
-    let toolbar = DebugToolbar::new(config().disabled_panels(["profiling"]).build());
+    let toolbar = DebugToolbar::new(
+        config()
+            .allowed_hosts(["shop.test"])
+            .disabled_panels(["profiling"])
+            .build(),
+    );
     let (stats, sent) = serve_calls(&toolbar).await;
     assert!(
         stats.spans.iter().all(|s| s.name != "checkout"),
