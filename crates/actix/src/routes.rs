@@ -18,13 +18,13 @@ struct StaticFile {
 }
 
 static TOOLBAR_JS: StaticFile = StaticFile {
-    body: include_str!("../../../static/toolbar.js"),
+    body: include_str!("../static/toolbar.js"),
     content_type: "text/javascript; charset=utf-8",
     etag: LazyLock::new(|| etag_of(TOOLBAR_JS.body)),
 };
 
 static TOOLBAR_CSS: StaticFile = StaticFile {
-    body: include_str!("../../../static/toolbar.css"),
+    body: include_str!("../static/toolbar.css"),
     content_type: "text/css; charset=utf-8",
     etag: LazyLock::new(|| etag_of(TOOLBAR_CSS.body)),
 };

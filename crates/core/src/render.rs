@@ -100,9 +100,9 @@ impl Renderer {
     pub(crate) fn new(panels: &[Box<dyn DynPanel>]) -> Result<Self, BuildError> {
         let mut tera = Tera::new();
         tera.add_raw_templates([
-            (SHELL, include_str!("../../../templates/toolbar.html")),
-            (MESSAGE, include_str!("../../../templates/message.html")),
-            (REDIRECT, include_str!("../../../templates/redirect.html")),
+            (SHELL, include_str!("../templates/toolbar.html")),
+            (MESSAGE, include_str!("../templates/message.html")),
+            (REDIRECT, include_str!("../templates/redirect.html")),
         ])
         .map_err(|e| BuildError::Template(SHELL.to_owned(), e.to_string()))?;
         let mut templates = HashMap::new();

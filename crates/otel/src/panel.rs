@@ -378,7 +378,7 @@ impl Panel for OtelPanel {
     fn template(&self) -> Template {
         Template::new(
             "panels/otel.html",
-            include_str!("../../../templates/panels/otel.html"),
+            include_str!("../templates/otel.html"),
         )
     }
 

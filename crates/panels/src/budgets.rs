@@ -181,7 +181,7 @@ impl Panel for BudgetsPanel {
     fn template(&self) -> Template {
         Template::new(
             "panels/budgets.html",
-            include_str!("../../../templates/panels/budgets.html"),
+            include_str!("../templates/budgets.html"),
         )
     }
 }

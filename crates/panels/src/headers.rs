@@ -42,7 +42,7 @@ impl Panel for HeadersPanel {
     fn template(&self) -> Template {
         Template::new(
             "panels/headers.html",
-            include_str!("../../../templates/panels/headers.html"),
+            include_str!("../templates/headers.html"),
         )
     }
 }

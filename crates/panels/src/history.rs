@@ -21,7 +21,7 @@ impl Panel for HistoryPanel {
     fn template(&self) -> Template {
         Template::new(
             "panels/history.html",
-            include_str!("../../../templates/panels/history.html"),
+            include_str!("../templates/history.html"),
         )
     }
 }

@@ -299,7 +299,7 @@ impl Panel for LoggingPanel {
     fn template(&self) -> Template {
         Template::new(
             "panels/logging.html",
-            include_str!("../../../templates/panels/logging.html"),
+            include_str!("../templates/logging.html"),
         )
     }
 

@@ -248,7 +248,7 @@ impl Panel for ProfilingPanel {
     fn template(&self) -> Template {
         Template::new(
             "panels/profiling.html",
-            include_str!("../../../templates/panels/profiling.html"),
+            include_str!("../templates/profiling.html"),
         )
     }
 }

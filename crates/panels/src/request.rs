@@ -77,7 +77,7 @@ impl Panel for RequestPanel {
     fn template(&self) -> Template {
         Template::new(
             "panels/request.html",
-            include_str!("../../../templates/panels/request.html"),
+            include_str!("../templates/request.html"),
         )
     }
 }

@@ -48,7 +48,7 @@ impl Panel for ResponsePanel {
     fn template(&self) -> Template {
         Template::new(
             "panels/response.html",
-            include_str!("../../../templates/panels/response.html"),
+            include_str!("../templates/response.html"),
         )
     }
 }

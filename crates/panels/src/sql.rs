@@ -253,14 +253,14 @@ impl Panel for SqlPanel {
     fn template(&self) -> Template {
         Template::new(
             "panels/sql.html",
-            include_str!("../../../templates/panels/sql.html"),
+            include_str!("../templates/sql.html"),
         )
     }
 
     fn action_templates(&self) -> Vec<Template> {
         vec![Template::new(
             explain::TEMPLATE,
-            include_str!("../../../templates/panels/sql_explain.html"),
+            include_str!("../templates/sql_explain.html"),
         )]
     }
 

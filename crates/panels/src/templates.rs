@@ -221,7 +221,7 @@ impl Panel for TemplatesPanel {
     fn template(&self) -> Template {
         Template::new(
             "panels/templates.html",
-            include_str!("../../../templates/panels/templates.html"),
+            include_str!("../templates/templates.html"),
         )
     }
 

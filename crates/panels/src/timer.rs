@@ -57,7 +57,7 @@ impl Panel for TimerPanel {
     fn template(&self) -> Template {
         Template::new(
             "panels/timer.html",
-            include_str!("../../../templates/panels/timer.html"),
+            include_str!("../templates/timer.html"),
         )
     }
 

@@ -67,7 +67,7 @@ impl Panel for VersionsPanel {
     fn template(&self) -> Template {
         Template::new(
             "panels/versions.html",
-            include_str!("../../../templates/panels/versions.html"),
+            include_str!("../templates/versions.html"),
         )
     }
 }
