@@ -44,9 +44,9 @@ impl RecordingLimits {
     /// [`max_bytes`](Self::max_bytes) for people: `1 MiB`, `64 KiB`, `100 bytes`.
     pub fn max_bytes_text(&self) -> String {
         let bytes = self.max_bytes;
-        if bytes >= 1024 * 1024 && bytes % (1024 * 1024) == 0 {
+        if bytes >= 1024 * 1024 && bytes.is_multiple_of(1024 * 1024) {
             format!("{} MiB", bytes / (1024 * 1024))
-        } else if bytes >= 1024 && bytes % 1024 == 0 {
+        } else if bytes >= 1024 && bytes.is_multiple_of(1024) {
             format!("{} KiB", bytes / 1024)
         } else {
             format!("{bytes} bytes")

@@ -562,7 +562,7 @@ mod tests {
             );
             assert_eq!(broken.calls.load(Ordering::Relaxed), 2);
             drop(retry);
-            let _ = store.list(Page::default());
+            drop(store.list(Page::default()));
             assert_eq!(broken.calls.load(Ordering::Relaxed), 3);
         });
     }

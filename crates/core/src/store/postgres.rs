@@ -30,7 +30,7 @@ struct Inner {
 enum Pool {
     Given(PgPool),
     Lazy {
-        options: PgConnectOptions,
+        options: Box<PgConnectOptions>,
         pool: OnceLock<PgPool>,
     },
 }
@@ -43,7 +43,7 @@ impl Pool {
                 PgPoolOptions::new()
                     .max_connections(4)
                     .acquire_timeout(Duration::from_secs(2))
-                    .connect_lazy_with(options.clone())
+                    .connect_lazy_with(PgConnectOptions::clone(options))
             }),
         }
     }
@@ -104,7 +104,7 @@ impl PostgresStore {
             .parse::<PgConnectOptions>()
             .map_err(|e| StoreError::new("invalid PostgreSQL store URL", e))?;
         let pool = Pool::Lazy {
-            options,
+            options: Box::new(options),
             pool: OnceLock::new(),
         };
         Self::with_pool(pool, Self::DEFAULT_TABLE, capacity)
