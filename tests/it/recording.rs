@@ -178,3 +178,62 @@ async fn behind_the_gate_debug_records_are_built_only_inside_served_requests() {
         "outside any request"
     );
 }
+
+#[actix_web::test]
+async fn the_configured_byte_budget_bounds_a_request_and_the_panels_say_so() {
+    init_tracing();
+    let limits = actix_debug_toolbar::RecordingLimits {
+        max_bytes: 16 * 1024,
+        ..Default::default()
+    };
+    let toolbar = DebugToolbar::new(config().recording_limits(limits).build());
+    let app = init_service(App::new().wrap(toolbar.clone()).route(
+        "/chatty",
+        web::get().to(|| async {
+            let kilobyte = "x".repeat(1024);
+            for i in 0..40 {
+                tracing::info_span!("step", i).in_scope(|| tracing::info!(%kilobyte, "line {i}"));
+            }
+            HttpResponse::Ok()
+                .content_type("text/html")
+                .body("<html><body>chatty</body></html>")
+        }),
+    ))
+    .await;
+    let res = call_service(&app, get("/chatty").to_request()).await;
+    let id = header(&res, "x-debug-toolbar-id").expect("served");
+    let logging = stored_stats::<actix_debug_toolbar::panels::LoggingPanel>(&toolbar, &id).await;
+    assert!(
+        logging.records.len() < 16,
+        "{} records kept",
+        logging.records.len()
+    );
+    assert!(logging.over_budget > 20, "{}", logging.over_budget);
+    assert_eq!(logging.budget, "16 KiB");
+    let profiling =
+        stored_stats::<actix_debug_toolbar::panels::ProfilingPanel>(&toolbar, &id).await;
+    assert!(profiling.spans_over_budget > 0, "{profiling:?}");
+
+    let res = call_service(
+        &app,
+        get(&crate::support::panel_uri(&id, "logging")).to_request(),
+    )
+    .await;
+    let html = body_text(res).await;
+    assert_contains(
+        &html,
+        &format!(
+            "{} events not recorded: the request's recording budget of 16 KiB was spent.",
+            logging.over_budget
+        ),
+    );
+    let res = call_service(
+        &app,
+        get(&crate::support::panel_uri(&id, "profiling")).to_request(),
+    )
+    .await;
+    assert_contains(
+        &body_text(res).await,
+        "recording budget of 16 KiB was spent",
+    );
+}

@@ -2,16 +2,17 @@
 //! is gone.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use std::time::Duration;
-
-use actix_debug_toolbar::{DebugToolbar, InMemoryStore, PostgresStore, RedisStore, Store};
+use actix_debug_toolbar::{
+    DebugToolbar, InMemoryStore, PostgresStore, RedisStore, Store, StoreLimits,
+};
 use actix_web::http::StatusCode;
 use actix_web::test::{call_service, init_service};
 use actix_web::{App, HttpResponse, web};
 use debug_toolbar_core::{Page, RECORD_FORMAT_VERSION, RecordId, RequestRecord};
 
-use crate::support::{assert_contains, body_text, config, get, header};
+use crate::support::{assert_contains, assert_lacks, body_text, config, get, header};
 
 fn record(path: &str) -> RequestRecord {
     RequestRecord {
@@ -308,4 +309,196 @@ async fn a_postgres_table_name_must_be_a_plain_identifier() {
         assert!(std::error::Error::source(&err).is_none());
     }
     assert!(PostgresStore::new(pool, "debug_toolbar_2", 5).is_ok());
+}
+
+/// A TCP server on loopback that accepts connections and never answers.
+fn silent_server() -> std::net::SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("address");
+    std::thread::spawn(move || {
+        // Held, never read or written: the client waits for an answer that never comes.
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            match stream {
+                Ok(stream) => held.push(stream),
+                Err(_) => break,
+            }
+        }
+    });
+    addr
+}
+
+/// This process's resident memory, in KiB, from /proc/self/status.
+fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS in kB")
+}
+
+/// Thousands of pages through a toolbar whose store fails: every page is fast, at most
+/// `max_in_flight` saves wait for the store and the rest are dropped and counted, the toolbar
+/// says so, a panel answers 503 within 2 s. Resident memory after the first 500 pages and at
+/// the end is printed; these tests run one at a time so that the numbers are their own.
+async fn a_failing_store_costs_neither_time_nor_memory(name: &str, store: Arc<dyn Store>) {
+    const PAGES: usize = 3000;
+    static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _alone = ONE_AT_A_TIME.lock().await;
+    let limits = StoreLimits::default();
+    let toolbar = DebugToolbar::new(config().store(store).store_limits(limits).build());
+    let app = init_service(App::new().wrap(toolbar.clone()).route(
+        "/",
+        web::get().to(|| async {
+            HttpResponse::Ok()
+                .content_type("text/html")
+                .body("<html><body>page</body></html>")
+        }),
+    ))
+    .await;
+    let started = Instant::now();
+    let mut rss_warm = 0;
+    let mut slowest = Duration::ZERO;
+    let mut most_in_flight = 0;
+    let mut last = (String::new(), String::new());
+    for page in 0..PAGES {
+        if page == 500 {
+            rss_warm = rss_kib();
+        }
+        let page_started = Instant::now();
+        let res = call_service(&app, get("/").to_request()).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let id = header(&res, "x-debug-toolbar-id").expect("served");
+        let html = body_text(res).await;
+        slowest = slowest.max(page_started.elapsed());
+        last = (id, html);
+        let health = toolbar.store_health().expect("toolbar is on");
+        most_in_flight = most_in_flight.max(health.in_flight);
+        // The saves run on this thread, as on a server's worker, between pages.
+        actix_web::rt::task::yield_now().await;
+    }
+    let elapsed = started.elapsed();
+    let rss_end = rss_kib();
+    let health = toolbar.store_health().expect("toolbar is on");
+    println!(
+        "{name}: {PAGES} pages in {elapsed:.1?} (slowest {slowest:.1?}); VmRSS after 500 pages \
+         {rss_warm} KiB, after {PAGES} {rss_end} KiB ({:+} KiB); at most {most_in_flight} saves \
+         in flight; {health:?}",
+        rss_end as i64 - rss_warm as i64
+    );
+    assert!(
+        most_in_flight <= limits.max_in_flight,
+        "{most_in_flight} saves in flight"
+    );
+    assert_eq!(health.saved, 0, "{health:?}");
+    assert!(
+        health.dropped >= PAGES as u64 * 9 / 10,
+        "most saves dropped at once: {health:?}"
+    );
+    assert_eq!(
+        health.saved + health.dropped + health.failed + health.in_flight as u64,
+        PAGES as u64,
+        "every save counted: {health:?}"
+    );
+    assert!(health.failing, "{health:?}");
+    assert!(
+        slowest < Duration::from_millis(500),
+        "a page waited for the store: {slowest:?}"
+    );
+    let (id, html) = last;
+    assert_contains(&html, "dt-store-problem");
+    assert_contains(&html, "store is unavailable");
+
+    let asked = Instant::now();
+    let res = call_service(
+        &app,
+        get(&format!("/__debug_toolbar/panels/{id}/request")).to_request(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_contains(&body_text(res).await, "Store unavailable");
+    assert!(
+        asked.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        asked.elapsed()
+    );
+
+    let asked = Instant::now();
+    let res = call_service(&app, get("/__debug_toolbar/api/requests").to_request()).await;
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let list: serde_json::Value = actix_web::test::read_body_json(res).await;
+    assert!(
+        asked.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        asked.elapsed()
+    );
+    assert_contains(
+        list["error"].as_str().expect("error"),
+        "store is unavailable",
+    );
+    assert!(list["store"]["dropped"].as_u64().expect("dropped") >= health.dropped);
+    assert!(list["store"]["last_error"].is_string(), "{list}");
+}
+
+#[actix_web::test]
+async fn a_redis_store_that_refuses_connections_costs_neither_time_nor_memory() {
+    let store = RedisStore::open("redis://127.0.0.1:1/", 25).expect("url parses");
+    a_failing_store_costs_neither_time_nor_memory("refusing Redis", Arc::new(store)).await;
+}
+
+#[actix_web::test]
+async fn a_redis_store_that_never_answers_costs_neither_time_nor_memory() {
+    let url = format!("redis://{}/", silent_server());
+    let store = RedisStore::open(&url, 25).expect("url parses");
+    a_failing_store_costs_neither_time_nor_memory("silent Redis", Arc::new(store)).await;
+}
+
+#[actix_web::test]
+async fn a_postgres_store_that_refuses_connections_costs_neither_time_nor_memory() {
+    let store =
+        PostgresStore::connect_lazy("postgres://postgres@127.0.0.1:1/test", 25).expect("url");
+    a_failing_store_costs_neither_time_nor_memory("refusing PostgreSQL", Arc::new(store)).await;
+}
+
+#[actix_web::test]
+async fn a_postgres_store_that_never_answers_costs_neither_time_nor_memory() {
+    let url = format!("postgres://postgres@{}/test", silent_server());
+    let store = PostgresStore::connect_lazy(&url, 25).expect("url parses");
+    a_failing_store_costs_neither_time_nor_memory("silent PostgreSQL", Arc::new(store)).await;
+}
+
+#[actix_web::test]
+async fn the_request_list_tells_how_the_store_is_doing() {
+    let toolbar = DebugToolbar::new(config().build());
+    let app = init_service(App::new().wrap(toolbar.clone()).route(
+        "/",
+        web::get().to(|| async {
+            HttpResponse::Ok()
+                .content_type("text/html")
+                .body("<html><body>page</body></html>")
+        }),
+    ))
+    .await;
+    let res = call_service(&app, get("/").to_request()).await;
+    assert_lacks(&body_text(res).await, "dt-store-problem");
+    // The save runs after the response.
+    for _ in 0..100 {
+        if toolbar.store_health().expect("on").saved == 1 {
+            break;
+        }
+        actix_web::rt::task::yield_now().await;
+    }
+    let res = call_service(&app, get("/__debug_toolbar/api/requests").to_request()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let list: serde_json::Value = actix_web::test::read_body_json(res).await;
+    assert_eq!(list["requests"].as_array().map(Vec::len), Some(1), "{list}");
+    let store = &list["store"];
+    assert_eq!(
+        (&store["saved"], &store["dropped"], &store["failed"]),
+        (&1.into(), &0.into(), &0.into()),
+        "{list}"
+    );
+    assert_eq!(store["failing"], false, "{list}");
+    assert!(list.get("error").is_none(), "{list}");
 }

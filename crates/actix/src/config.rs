@@ -8,7 +8,7 @@ use std::sync::Arc;
 use actix_web::dev::ServiceRequest;
 use actix_web::http::header::HeaderName;
 pub use debug_toolbar_core::ConfigError;
-use debug_toolbar_core::{DynPanel, InMemoryStore, Panel, Store};
+use debug_toolbar_core::{DynPanel, InMemoryStore, Panel, RecordingLimits, Store, StoreLimits};
 use ipnet::IpNet;
 use tracing_subscriber::filter::LevelFilter;
 
@@ -60,6 +60,8 @@ pub struct ToolbarConfig {
     pub(crate) prefix: String,
     pub(crate) store_capacity: usize,
     pub(crate) store: Option<Arc<dyn Store>>,
+    pub(crate) store_limits: StoreLimits,
+    pub(crate) recording_limits: RecordingLimits,
     pub(crate) max_body_bytes: usize,
     pub(crate) disabled_panels: BTreeSet<String>,
     pub(crate) tracing_level: LevelFilter,
@@ -81,6 +83,8 @@ impl Default for ToolbarConfig {
             prefix: "/__debug_toolbar/".to_owned(),
             store_capacity: InMemoryStore::DEFAULT_CAPACITY,
             store: None,
+            store_limits: StoreLimits::default(),
+            recording_limits: RecordingLimits::default(),
             max_body_bytes: 5 * 1024 * 1024,
             disabled_panels: BTreeSet::new(),
             tracing_level: LevelFilter::DEBUG,
@@ -112,6 +116,8 @@ impl fmt::Debug for ToolbarConfig {
             .field("prefix", &self.prefix)
             .field("store_capacity", &self.store_capacity)
             .field("store", &self.store)
+            .field("store_limits", &self.store_limits)
+            .field("recording_limits", &self.recording_limits)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("disabled_panels", &self.disabled_panels)
             .field("tracing_level", &self.tracing_level)
@@ -363,6 +369,21 @@ impl ToolbarConfigBuilder {
     /// process, so that every worker sees every record.
     pub fn store(mut self, store: Arc<dyn Store>) -> Self {
         self.config.store = Some(store);
+        self
+    }
+
+    /// How the store is guarded: saves waiting at once (more are dropped and counted), the
+    /// deadline of every save and read, and the pause after a failure. By default, 16 saves,
+    /// 1 s, and 250 ms doubling up to 5 s.
+    pub fn store_limits(mut self, limits: StoreLimits) -> Self {
+        self.config.store_limits = limits;
+        self
+    }
+
+    /// How much one request may record: events, spans, the length of a value and the bytes of
+    /// them all. By default, 10 000 events, 10 000 spans, 8 KiB and 1 MiB.
+    pub fn recording_limits(mut self, limits: RecordingLimits) -> Self {
+        self.config.recording_limits = limits;
         self
     }
 
@@ -674,10 +695,11 @@ mod tests {
         assert_eq!(err.variable(), "DEBUG_TOOLBAR_UPDATE_ON_FETCH");
     }
 
-    // sqlx starts the PostgreSQL pool's maintenance task on the current Tokio runtime.
+    // Outside any Tokio runtime, as configuration often runs: making a pool (sqlx starts its
+    // maintenance task on the current runtime) waits for the first use.
     #[cfg(all(feature = "store-postgres", feature = "store-redis"))]
-    #[actix_web::test]
-    async fn the_store_variable_names_a_shared_store_without_connecting() {
+    #[test]
+    fn the_store_variable_names_a_shared_store_without_connecting() {
         let config = from(&[("DEBUG_TOOLBAR_STORE", " memory ")]).unwrap();
         assert!(config.store.is_none(), "the shared in-memory default");
         let config = from(&[

@@ -56,9 +56,9 @@ pub use debug_toolbar_core::PostgresStore;
 #[cfg(feature = "store-redis")]
 pub use debug_toolbar_core::RedisStore;
 pub use debug_toolbar_core::{
-    self as core, InMemoryStore, NameValue, Panel, RecordId, RequestHead, RequestRecord,
-    RequestState, ServerTiming, StatsContext, Store, Template, ToolbarGate, ToolbarLayer,
-    register_panel,
+    self as core, InMemoryStore, NameValue, Panel, RecordId, RecordingLimits, RequestHead,
+    RequestRecord, RequestState, ServerTiming, StatsContext, Store, StoreHealth, StoreLimits,
+    Template, ToolbarGate, ToolbarLayer, register_panel,
 };
 /// The built-in panels enabled by this crate's features.
 pub use debug_toolbar_panels as panels;

@@ -12,7 +12,7 @@ use actix_web::{Error, HttpMessage};
 use debug_toolbar_core::{
     AppInfo, BuildError, CpuTime, FinishedRequest, HeaderLookup, InMemoryStore, RecordId,
     RecordingLimits, RequestFilter, RequestHead, RequestRecorder, RequestState, ShellContext,
-    Store, Timing, Toolbar, ToolbarGate, ToolbarLayer, ToolbarSettings,
+    Store, StoreHealth, Timing, Toolbar, ToolbarGate, ToolbarLayer, ToolbarSettings,
 };
 use tracing::Instrument;
 use tracing_subscriber::filter::Filtered;
@@ -100,7 +100,8 @@ impl DebugToolbar {
                 .clone()
                 .unwrap_or_else(|| default_store(config.store_capacity));
             let mut settings = ToolbarSettings::default();
-            settings.recording_limits = RecordingLimits::default();
+            settings.recording_limits = config.recording_limits;
+            settings.store_limits = config.store_limits;
             settings.disabled_panels = config.disabled_panels.clone();
             settings.app = app_info(&config);
             let builder = config
@@ -169,6 +170,12 @@ impl DebugToolbar {
     /// The store records go to, when the toolbar is on.
     pub fn store(&self) -> Option<&Arc<dyn Store>> {
         self.shared.toolbar.as_ref().map(Toolbar::store)
+    }
+
+    /// Records saved, dropped and failed so far, and the store's last failure, when the
+    /// toolbar is on.
+    pub fn store_health(&self) -> Option<StoreHealth> {
+        self.shared.toolbar.as_ref().map(Toolbar::store_health)
     }
 }
 
@@ -360,7 +367,14 @@ where
 
     #[inline(never)]
     fn record(&self, req: ServiceRequest, client: IpAddr) -> ToolbarFuture<S::Future, B> {
-        let recorder = RequestRecorder::new(RecordingLimits::default());
+        let limits = self
+            .shared
+            .toolbar
+            .as_ref()
+            .map_or_else(RecordingLimits::default, |toolbar| {
+                toolbar.settings().recording_limits
+            });
+        let recorder = RequestRecorder::new(limits);
         let state = match &self.shared.toolbar {
             Some(toolbar) => {
                 let headers = HeaderMapLookup(req.headers());
@@ -432,11 +446,13 @@ where
             let shell = match injectable {
                 Ok(_) => {
                     let nonce = inject::csp_nonce(res.headers());
+                    let store = toolbar.store_health();
                     let cx = ShellContext {
                         prefix: &shared.config.prefix,
                         nonce: nonce.as_deref(),
                         record: &outcome.record,
                         update_on_fetch: shared.config.update_on_fetch,
+                        store: Some(&store),
                     };
                     match toolbar.renderer().shell(&cx) {
                         Ok(shell) => Ok(shell),

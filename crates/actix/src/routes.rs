@@ -230,6 +230,11 @@ async fn panel_action(
 struct RecordList<T> {
     format_version: u32,
     requests: Vec<T>,
+    /// Saves stored, dropped and failed, and the store's last failure.
+    store: debug_toolbar_core::StoreHealth,
+    /// Why `requests` is empty, when the store could not be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
 }
 
 async fn list(toolbar: &Toolbar, req: &HttpRequest) -> HttpResponse {
@@ -248,13 +253,20 @@ async fn list(toolbar: &Toolbar, req: &HttpRequest) -> HttpResponse {
         offset: params.offset.unwrap_or(0),
         limit: params.limit.unwrap_or(Page::default().limit).min(500),
     };
-    match toolbar.store().list(page).await {
-        Ok(requests) => HttpResponse::Ok().json(RecordList {
-            format_version: debug_toolbar_core::RECORD_FORMAT_VERSION,
-            requests,
-        }),
-        Err(e) => store_unavailable(&e),
-    }
+    let (status, requests, error) = match toolbar.store().list(page).await {
+        Ok(requests) => (StatusCode::OK, requests, None),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Vec::new(),
+            Some(format!("the toolbar's store is unavailable: {e}")),
+        ),
+    };
+    HttpResponse::build(status).json(RecordList {
+        format_version: debug_toolbar_core::RECORD_FORMAT_VERSION,
+        requests,
+        store: toolbar.store_health(),
+        error,
+    })
 }
 
 async fn one(toolbar: &Toolbar, id: &str) -> HttpResponse {

@@ -474,7 +474,9 @@
       headers: { Accept: "application/json" },
     });
     if (response.status !== 200) {
-      container.replaceChildren(element("p", "dt-error", `The store did not answer (HTTP ${response.status}).`));
+      const answer = await response.json().catch(() => ({}));
+      const why = answer.error ? `: ${answer.error}` : "";
+      container.replaceChildren(element("p", "dt-error", `The store did not answer (HTTP ${response.status})${why}.`));
       return;
     }
     const { requests } = await response.json();

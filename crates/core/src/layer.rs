@@ -212,7 +212,7 @@ where
         };
         let mut fields = FieldCollector::new(recorder.limits().max_value_len);
         values.record(&mut fields);
-        recorder.update_span(index, |recorded| recorded.fields.extend(fields.fields));
+        recorder.extend_span_fields(index, fields.fields);
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {

@@ -82,7 +82,9 @@ pub use stats_json::StatsJson;
 pub use store::PostgresStore;
 #[cfg(feature = "redis")]
 pub use store::RedisStore;
-pub use store::{InMemoryStore, Page, Store, StoreError, StoreFuture};
+pub use store::{
+    GuardedStore, InMemoryStore, Page, Store, StoreError, StoreFuture, StoreHealth, StoreLimits,
+};
 pub use toolbar::{
     FinishedRequest, LogOnce, PANELS_COOKIE, PanelPanicked, RecordOutcome, Toolbar, ToolbarBuilder,
     ToolbarSettings,

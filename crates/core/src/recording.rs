@@ -24,6 +24,9 @@ pub struct RecordingLimits {
     pub max_spans: usize,
     /// Longest field value kept, in bytes; longer values are cut. By default, 8 KiB.
     pub max_value_len: usize,
+    /// Most bytes kept for the request's events and spans with their fields; once spent, what
+    /// comes after is counted, not kept. By default, 1 MiB.
+    pub max_bytes: usize,
 }
 
 impl Default for RecordingLimits {
@@ -32,8 +35,36 @@ impl Default for RecordingLimits {
             max_events: 10_000,
             max_spans: 10_000,
             max_value_len: 8 * 1024,
+            max_bytes: 1024 * 1024,
         }
     }
+}
+
+impl RecordingLimits {
+    /// [`max_bytes`](Self::max_bytes) for people: `1 MiB`, `64 KiB`, `100 bytes`.
+    pub fn max_bytes_text(&self) -> String {
+        let bytes = self.max_bytes;
+        if bytes >= 1024 * 1024 && bytes.is_multiple_of(1024 * 1024) {
+            format!("{} MiB", bytes / (1024 * 1024))
+        } else if bytes >= 1024 && bytes.is_multiple_of(1024) {
+            format!("{} KiB", bytes / 1024)
+        } else {
+            format!("{bytes} bytes")
+        }
+    }
+}
+
+/// What one event or span with `fields` takes from the byte budget: its own size and its
+/// fields' values.
+fn cost_of<T>(fields: &[(&'static str, FieldValue)]) -> usize {
+    let values: usize = fields
+        .iter()
+        .map(|(_, value)| match value {
+            FieldValue::Str(s) => s.len(),
+            _ => 0,
+        })
+        .sum();
+    std::mem::size_of::<T>() + std::mem::size_of_val(fields) + values
 }
 
 /// A recorded field value.
@@ -152,10 +183,24 @@ pub struct Recording {
     pub events: Vec<RecordedEvent>,
     /// Spans in the order they were created.
     pub spans: Vec<RecordedSpan>,
-    /// Events that went over [`RecordingLimits::max_events`].
+    /// Events not kept: over [`RecordingLimits::max_events`], or after the byte budget was
+    /// spent.
     pub dropped_events: usize,
-    /// Spans that went over [`RecordingLimits::max_spans`].
+    /// Spans not kept: over [`RecordingLimits::max_spans`], or after the byte budget was spent.
     pub dropped_spans: usize,
+    /// Of [`dropped_events`](Self::dropped_events), those not kept because the byte budget
+    /// ([`RecordingLimits::max_bytes`]) was spent.
+    pub events_over_budget: usize,
+    /// Of [`dropped_spans`](Self::dropped_spans), those not kept because the byte budget was
+    /// spent.
+    pub spans_over_budget: usize,
+    /// Span fields recorded after their span was created and not kept because the byte budget
+    /// was spent.
+    pub fields_over_budget: usize,
+    /// Bytes kept, as [`RecordingLimits::max_bytes`] counts them.
+    pub bytes: usize,
+    /// The limits it was recorded under.
+    pub limits: RecordingLimits,
 }
 
 impl Recording {
@@ -169,6 +214,25 @@ impl Recording {
         }
         path.reverse();
         path
+    }
+
+    /// Whether anything was not kept because the byte budget was spent.
+    pub fn budget_spent(&self) -> bool {
+        self.events_over_budget + self.spans_over_budget + self.fields_over_budget > 0
+    }
+
+    /// Takes `cost` bytes from the budget; `false` when they do not fit, and from then on,
+    /// so that what is kept is the request's beginning, without gaps.
+    fn spend(&mut self, cost: usize) -> bool {
+        let fits = !self.budget_spent()
+            && self
+                .bytes
+                .checked_add(cost)
+                .is_some_and(|total| total <= self.limits.max_bytes);
+        if fits {
+            self.bytes += cost;
+        }
+        fits
     }
 }
 
@@ -247,7 +311,10 @@ impl RequestRecorder {
                 limits,
                 attached: AtomicBool::new(false),
                 state: Mutex::new(RecorderState {
-                    recording: Recording::default(),
+                    recording: Recording {
+                        limits,
+                        ..Recording::default()
+                    },
                     finished: false,
                 }),
             }),
@@ -321,15 +388,22 @@ impl RequestRecorder {
     ) {
         let offset = self.elapsed();
         let thread = current_thread_name();
+        let cost = cost_of::<RecordedEvent>(&fields);
         let mut state = self.state();
         if state.finished {
             return;
         }
-        if state.recording.events.len() >= self.inner.limits.max_events {
-            state.recording.dropped_events += 1;
+        let recording = &mut state.recording;
+        if recording.events.len() >= self.inner.limits.max_events {
+            recording.dropped_events += 1;
             return;
         }
-        state.recording.events.push(RecordedEvent {
+        if !recording.spend(cost) {
+            recording.dropped_events += 1;
+            recording.events_over_budget += 1;
+            return;
+        }
+        recording.events.push(RecordedEvent {
             metadata,
             offset,
             fields,
@@ -346,15 +420,22 @@ impl RequestRecorder {
         parent: Option<usize>,
     ) -> Option<usize> {
         let start = self.elapsed();
+        let cost = cost_of::<RecordedSpan>(&fields);
         let mut state = self.state();
         if state.finished {
             return None;
         }
-        if state.recording.spans.len() >= self.inner.limits.max_spans {
-            state.recording.dropped_spans += 1;
+        let recording = &mut state.recording;
+        if recording.spans.len() >= self.inner.limits.max_spans {
+            recording.dropped_spans += 1;
             return None;
         }
-        state.recording.spans.push(RecordedSpan {
+        if !recording.spend(cost) {
+            recording.dropped_spans += 1;
+            recording.spans_over_budget += 1;
+            return None;
+        }
+        recording.spans.push(RecordedSpan {
             metadata,
             parent,
             fields,
@@ -363,7 +444,29 @@ impl RequestRecorder {
             busy: Duration::ZERO,
             entered: 0,
         });
-        Some(state.recording.spans.len() - 1)
+        Some(recording.spans.len() - 1)
+    }
+
+    /// Adds fields recorded after span `index` was created, as far as the byte budget allows.
+    pub(crate) fn extend_span_fields(&self, index: usize, fields: Vec<(&'static str, FieldValue)>) {
+        let mut state = self.state();
+        if state.finished {
+            return;
+        }
+        let recording = &mut state.recording;
+        if index >= recording.spans.len() {
+            return;
+        }
+        for field in fields {
+            let cost = cost_of::<()>(std::slice::from_ref(&field));
+            if !recording.spend(cost) {
+                recording.fields_over_budget += 1;
+                continue;
+            }
+            if let Some(span) = recording.spans.get_mut(index) {
+                span.fields.push(field);
+            }
+        }
     }
 
     pub(crate) fn update_span(&self, index: usize, update: impl FnOnce(&mut RecordedSpan)) {
@@ -380,7 +483,13 @@ impl RequestRecorder {
     pub fn finish(&self) -> Recording {
         let mut state = self.state();
         state.finished = true;
-        std::mem::take(&mut state.recording)
+        std::mem::replace(
+            &mut state.recording,
+            Recording {
+                limits: self.inner.limits,
+                ..Recording::default()
+            },
+        )
     }
 }
 
@@ -525,6 +634,48 @@ mod tests {
             "an event in a dropped span goes to its nearest kept span"
         );
         assert_eq!(recording.dropped_events, 2);
+    }
+
+    #[test]
+    fn what_comes_after_the_byte_budget_is_spent_is_counted_not_kept() {
+        let limits = RecordingLimits {
+            max_bytes: 4 * 1024,
+            ..RecordingLimits::default()
+        };
+        let kilobyte = "x".repeat(1024);
+        let recording = record(limits, || {
+            let span = tracing::info_span!("kept", late = tracing::field::Empty);
+            span.in_scope(|| {
+                tracing::info!(payload = %kilobyte, "first");
+                tracing::info!(payload = %kilobyte, "second");
+                tracing::info!(payload = %kilobyte, "third");
+                tracing::info!(payload = %kilobyte, "over");
+                tracing::info_span!("over too").in_scope(|| {});
+            });
+            span.record("late", kilobyte.as_str());
+            tracing::info!(payload = %kilobyte, "over again");
+        });
+        let events: Vec<String> = recording.events.iter().map(message).collect();
+        assert_eq!(events, ["first", "second", "third"]);
+        assert_eq!(recording.spans.len(), 1);
+        assert_eq!(recording.spans[0].fields, [], "the late field did not fit");
+        assert!(recording.bytes <= limits.max_bytes, "{}", recording.bytes);
+        assert!(recording.bytes > 3 * 1024, "{}", recording.bytes);
+        assert_eq!(
+            (recording.events_over_budget, recording.dropped_events),
+            (2, 2)
+        );
+        assert_eq!(
+            (recording.spans_over_budget, recording.dropped_spans),
+            (1, 1)
+        );
+        assert_eq!(recording.fields_over_budget, 1);
+        assert!(recording.budget_spent());
+        assert_eq!(recording.limits.max_bytes_text(), "4 KiB");
+
+        let small = record(RecordingLimits::default(), || tracing::info!("small"));
+        assert!(!small.budget_spent());
+        assert_eq!(small.limits.max_bytes_text(), "1 MiB");
     }
 
     #[test]

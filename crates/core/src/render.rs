@@ -9,6 +9,7 @@ use tera::{Context, Tera};
 use crate::error::BuildError;
 use crate::panel::{ActionResponse, Badge, DynPanel};
 use crate::record::RequestRecord;
+use crate::store::StoreHealth;
 
 const SHELL: &str = "toolbar.html";
 const MESSAGE: &str = "message.html";
@@ -55,6 +56,8 @@ pub struct ShellContext<'a> {
     pub record: &'a RequestRecord,
     /// Whether the toolbar switches to requests the page's scripts make as they complete.
     pub update_on_fetch: bool,
+    /// How the store is doing; a problem is shown on the handle and in the toolbar.
+    pub store: Option<&'a StoreHealth>,
 }
 
 #[derive(Serialize)]
@@ -147,6 +150,7 @@ impl Renderer {
         context.insert("badges", &badges);
         context.insert("panels", &panels);
         context.insert("update_on_fetch", &cx.update_on_fetch);
+        context.insert("store_problem", &cx.store.and_then(StoreHealth::problem));
         self.tera.render(SHELL, &context).map_err(RenderError)
     }
 

@@ -1,5 +1,6 @@
 //! Where records are kept between the page and the panel the user opens.
 
+mod guarded;
 mod memory;
 #[cfg(feature = "postgres")]
 mod postgres;
@@ -11,6 +12,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+pub use guarded::{GuardedStore, StoreHealth, StoreLimits};
 pub use memory::InMemoryStore;
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;

@@ -14,7 +14,7 @@ use crate::recording::{Recording, RecordingLimits};
 use crate::render::Renderer;
 use crate::state::{RequestHead, RequestState};
 use crate::stats_json::StatsJson;
-use crate::store::{InMemoryStore, Store};
+use crate::store::{GuardedStore, InMemoryStore, Store, StoreHealth, StoreLimits};
 
 /// The cookie with which a browser switches panels on (`+id`) and off (`-id`) for its own
 /// requests, over [`ToolbarSettings::disabled_panels`]: e.g. `debug-toolbar-panels=-sql|+otel`.
@@ -30,6 +30,8 @@ struct SwitchedOff(BTreeSet<String>);
 pub struct ToolbarSettings {
     /// How much one request may record.
     pub recording_limits: RecordingLimits,
+    /// Saves in flight, deadline and back-off of the store.
+    pub store_limits: StoreLimits,
     /// Largest serialized record, in bytes; the largest panels' stats are dropped (with a
     /// note) until a record fits. By default, 4 MiB.
     pub max_record_bytes: usize,
@@ -43,6 +45,7 @@ impl Default for ToolbarSettings {
     fn default() -> Self {
         Self {
             recording_limits: RecordingLimits::default(),
+            store_limits: StoreLimits::default(),
             max_record_bytes: 4 * 1024 * 1024,
             disabled_panels: BTreeSet::new(),
             app: AppInfo::default(),
@@ -96,13 +99,14 @@ impl ToolbarBuilder {
         self
     }
 
-    /// Where records are kept. By default, an [`InMemoryStore`] of 25 records.
+    /// Where records are kept. By default, an [`InMemoryStore`] of 25 records. The toolbar
+    /// uses it through a [`GuardedStore`] with [`ToolbarSettings::store_limits`].
     pub fn store(mut self, store: Arc<dyn Store>) -> Self {
         self.store = Some(store);
         self
     }
 
-    /// Recording limits, record size and disabled panels.
+    /// Recording limits, store limits, record size and disabled panels.
     pub fn settings(mut self, settings: ToolbarSettings) -> Self {
         self.settings = settings;
         self
@@ -123,13 +127,16 @@ impl ToolbarBuilder {
         let panels = order_panels(panels)?;
         let renderer = Renderer::new(&panels)?;
         let panel_ids = panels.iter().map(|p| p.id()).collect();
+        let store = self
+            .store
+            .unwrap_or_else(|| Arc::new(InMemoryStore::default()));
+        let guarded = Arc::new(GuardedStore::new(store, self.settings.store_limits));
         Ok(Toolbar {
             panels,
             panel_ids,
             renderer,
-            store: self
-                .store
-                .unwrap_or_else(|| Arc::new(InMemoryStore::default())),
+            store: guarded.clone(),
+            guarded,
             settings: self.settings,
             failures: LogOnce::new(256),
         })
@@ -239,7 +246,9 @@ pub struct Toolbar {
     panels: Vec<Box<dyn DynPanel>>,
     panel_ids: Vec<&'static str>,
     renderer: Renderer,
+    /// `guarded`, as the store callers use.
     store: Arc<dyn Store>,
+    guarded: Arc<GuardedStore>,
     settings: ToolbarSettings,
     failures: LogOnce<String>,
 }
@@ -273,9 +282,15 @@ impl Toolbar {
         &self.renderer
     }
 
-    /// The store.
+    /// The store, guarded: saves in flight are bounded, calls have a deadline, and a failing
+    /// store is left alone for a while (see [`GuardedStore`]).
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
+    }
+
+    /// What the store did so far: saves stored, dropped and failed, and its last failure.
+    pub fn store_health(&self) -> StoreHealth {
+        self.guarded.health()
     }
 
     /// The settings.

@@ -31,8 +31,16 @@ pub struct LoggingStats {
     /// Records not listed: past [`LoggingPanel::MAX_RECORDS`], or dropped by the recording
     /// limit before any panel saw them.
     pub not_shown: usize,
-    /// Events the recording limit dropped; their level and target are unknown.
+    /// Events the recording limits dropped; their level and target are unknown.
     pub dropped_by_recorder: usize,
+    /// Of those, the events dropped because the request's recording budget
+    /// ([`RecordingLimits::max_bytes`](debug_toolbar_core::RecordingLimits::max_bytes)) was
+    /// spent.
+    #[serde(default)]
+    pub over_budget: usize,
+    /// The request's recording budget, e.g. `1 MiB`.
+    #[serde(default)]
+    pub budget: String,
     /// Records per level, over every record the panel saw (listed or not).
     pub counts: LevelCounts,
     /// sqlx query events left to the SQL panel.
@@ -262,6 +270,8 @@ impl LoggingPanel {
             records,
             not_shown,
             dropped_by_recorder: recording.dropped_events,
+            over_budget: recording.events_over_budget,
+            budget: recording.limits.max_bytes_text(),
             counts,
             sql_queries,
             targets: targets.into_iter().collect(),

@@ -51,8 +51,16 @@ pub struct ProfilingStats {
     pub spans: usize,
     /// Nodes past [`ProfilingPanel::MAX_NODES`].
     pub not_shown: usize,
-    /// Spans the recording limit dropped.
+    /// Spans the recording limits dropped.
     pub dropped_spans: usize,
+    /// Of those, the spans dropped because the request's recording budget
+    /// ([`RecordingLimits::max_bytes`](debug_toolbar_core::RecordingLimits::max_bytes)) was
+    /// spent.
+    #[serde(default)]
+    pub spans_over_budget: usize,
+    /// The request's recording budget, e.g. `1 MiB`.
+    #[serde(default)]
+    pub budget: String,
     /// The deepest node's depth (top-level spans are at depth 1).
     pub max_depth: usize,
     /// CPU sampling of the request: `None` when the toolbar was built without the cargo
@@ -238,6 +246,8 @@ impl Panel for ProfilingPanel {
             spans: recording.spans.len(),
             not_shown,
             dropped_spans: recording.dropped_spans,
+            spans_over_budget: recording.spans_over_budget,
+            budget: recording.limits.max_bytes_text(),
             #[cfg(feature = "profiling-cpu")]
             cpu: Some(cpu::profile(cx)),
             #[cfg(not(feature = "profiling-cpu"))]

@@ -1,9 +1,10 @@
 //! Records in a PostgreSQL table, shared by every application instance that uses it.
 
-use std::sync::Arc;
+use std::fmt;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{AssertSqlSafe, Row};
 use tokio::sync::OnceCell;
 
@@ -17,12 +18,51 @@ pub struct PostgresStore {
     inner: Arc<Inner>,
 }
 
-#[derive(Debug)]
 struct Inner {
-    pool: PgPool,
+    pool: Pool,
     table: String,
     capacity: usize,
     created: OnceCell<()>,
+}
+
+/// The pool the store queries through: the application's, or one made on first use (making
+/// a pool needs a Tokio runtime, which configuration may run without).
+enum Pool {
+    Given(PgPool),
+    Lazy {
+        options: Box<PgConnectOptions>,
+        pool: OnceLock<PgPool>,
+    },
+}
+
+impl Pool {
+    fn get(&self) -> &PgPool {
+        match self {
+            Pool::Given(pool) => pool,
+            Pool::Lazy { options, pool } => pool.get_or_init(|| {
+                PgPoolOptions::new()
+                    .max_connections(4)
+                    .acquire_timeout(Duration::from_secs(2))
+                    .connect_lazy_with(PgConnectOptions::clone(options))
+            }),
+        }
+    }
+}
+
+// The connect options hold the password: they are not printed.
+impl fmt::Debug for Inner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let pool = match &self.pool {
+            Pool::Given(pool) => Some(pool),
+            Pool::Lazy { pool, .. } => pool.get(),
+        };
+        f.debug_struct("Inner")
+            .field("pool", &pool)
+            .field("table", &self.table)
+            .field("capacity", &self.capacity)
+            .field("created", &self.created.initialized())
+            .finish()
+    }
 }
 
 impl PostgresStore {
@@ -32,6 +72,10 @@ impl PostgresStore {
     /// A store on `pool` keeping the newest `capacity` records in table `table`, which must be
     /// a plain SQL identifier (letters, digits, `_`).
     pub fn new(pool: PgPool, table: &str, capacity: usize) -> Result<Self, StoreError> {
+        Self::with_pool(Pool::Given(pool), table, capacity)
+    }
+
+    fn with_pool(pool: Pool, table: &str, capacity: usize) -> Result<Self, StoreError> {
         let valid = !table.is_empty()
             && table
                 .bytes()
@@ -52,15 +96,18 @@ impl PostgresStore {
         })
     }
 
-    /// A store for the database at `url` (`postgres://…`) that connects when first used, with
-    /// short timeouts so that a database that is down makes the toolbar say so quickly.
+    /// A store for the database at `url` (`postgres://…`) that makes its pool and connects
+    /// when first used, inside the application's runtime, with short timeouts so that a
+    /// database that is down makes the toolbar say so quickly.
     pub fn connect_lazy(url: &str, capacity: usize) -> Result<Self, StoreError> {
-        let pool = PgPoolOptions::new()
-            .max_connections(4)
-            .acquire_timeout(Duration::from_secs(2))
-            .connect_lazy(url)
+        let options = url
+            .parse::<PgConnectOptions>()
             .map_err(|e| StoreError::new("invalid PostgreSQL store URL", e))?;
-        Self::new(pool, Self::DEFAULT_TABLE, capacity)
+        let pool = Pool::Lazy {
+            options: Box::new(options),
+            pool: OnceLock::new(),
+        };
+        Self::with_pool(pool, Self::DEFAULT_TABLE, capacity)
     }
 }
 
@@ -83,7 +130,7 @@ impl Inner {
                     self.table
                 );
                 sqlx::query(AssertSqlSafe(sql))
-                    .execute(&self.pool)
+                    .execute(self.pool.get())
                     .await
                     .map(drop)
                     .map_err(unavailable)
@@ -110,7 +157,7 @@ impl Inner {
             .bind(record.duration_ms)
             .bind(record.ajax)
             .bind(json)
-            .execute(&self.pool)
+            .execute(self.pool.get())
             .await
             .map_err(unavailable)?;
         let prune = format!(
@@ -119,7 +166,7 @@ impl Inner {
         );
         sqlx::query(AssertSqlSafe(prune))
             .bind(i64::try_from(self.capacity).unwrap_or(i64::MAX))
-            .execute(&self.pool)
+            .execute(self.pool.get())
             .await
             .map_err(unavailable)?;
         Ok(())
@@ -130,7 +177,7 @@ impl Inner {
         let select = format!("SELECT record FROM {} WHERE id = $1", self.table);
         let row = sqlx::query(AssertSqlSafe(select))
             .bind(id.to_string())
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.pool.get())
             .await
             .map_err(unavailable)?;
         let Some(row) = row else { return Ok(None) };
@@ -150,7 +197,7 @@ impl Inner {
         let rows = sqlx::query(AssertSqlSafe(select))
             .bind(i64::try_from(page.offset).unwrap_or(i64::MAX))
             .bind(i64::try_from(page.limit).unwrap_or(i64::MAX))
-            .fetch_all(&self.pool)
+            .fetch_all(self.pool.get())
             .await
             .map_err(unavailable)?;
         rows.iter()
