@@ -31,9 +31,11 @@
 //! Register the toolbar *inside* actix-web's `Compress` (`.wrap(toolbar).wrap(Compress::default())`:
 //! the last `wrap` is the outermost), so that it sees bodies before they are compressed.
 
+mod body;
 mod capture;
 mod client;
 mod config;
+mod encoding;
 mod future;
 mod inject;
 mod middleware;

@@ -18,9 +18,11 @@ use tracing::Instrument;
 use tracing_subscriber::filter::Filtered;
 use tracing_subscriber::registry::LookupSpan;
 
+use crate::body::{self, Cut, Read};
 use crate::capture;
 use crate::client;
 use crate::config::ToolbarConfig;
+use crate::encoding::{self, Coding, DecodeError};
 use crate::future::{CpuTimed, ToolbarFuture};
 use crate::inject::{self, Skip};
 use crate::routes;
@@ -451,7 +453,7 @@ where
                 .flatten();
             // An intercepted redirect becomes a page of the toolbar's own, always injectable.
             let injectable = match redirect {
-                Some(_) => Ok(0),
+                Some(_) => Ok(None),
                 None => inject::check(
                     res.request().method(),
                     res.status(),
@@ -461,7 +463,7 @@ where
                 ),
             };
             let shell = match injectable {
-                Ok(_) => {
+                Ok(coding) => {
                     let nonce = inject::csp_nonce(res.headers());
                     let cx = ShellContext {
                         prefix: &shared.config.prefix,
@@ -470,7 +472,7 @@ where
                         update_on_fetch: shared.config.update_on_fetch,
                     };
                     match toolbar.renderer().shell(&cx) {
-                        Ok(shell) => Ok(shell),
+                        Ok(shell) => Ok((shell, coding)),
                         Err(e) => {
                             toolbar.log_failure_once("render:shell", &e);
                             return Ok(res.map_into_left_body());
@@ -523,7 +525,7 @@ where
                     );
                     Ok(res.map_into_left_body())
                 }
-                (Ok(shell), Some(location)) => {
+                (Ok((shell, _)), Some(location)) => {
                     match redirect_page(res.response(), &location, &shell, toolbar) {
                         Some(page) => {
                             let (req, _) = res.into_parts();
@@ -532,7 +534,9 @@ where
                         None => Ok(res.map_into_left_body()),
                     }
                 }
-                (Ok(shell), None) => inject_into(res, &shell, shared.config.max_body_bytes).await,
+                (Ok((shell, coding)), None) => {
+                    inject_into(res, &shell, coding, &shared.config, toolbar).await
+                }
             }
         }))
     }
@@ -596,45 +600,84 @@ fn redirect_page<B>(
     Some(response)
 }
 
-/// Reads the (sized, checked) body and splices the shell in before `</body>`.
+/// Reads the checked body and splices the shell in before `</body>`, decoding the page and
+/// encoding it again when it came encoded. A body that cannot take the toolbar (too large or
+/// too slow once read, undecodable, without `</body>`) goes on byte for byte, saying why.
 async fn inject_into<B: MessageBody + 'static>(
     res: ServiceResponse<B>,
     shell: &str,
-    limit: usize,
+    coding: Option<Coding>,
+    config: &ToolbarConfig,
+    toolbar: &Toolbar,
 ) -> Result<ServiceResponse<EitherBody<B>>, Error> {
     let (req, res) = res.into_parts();
     let (mut head, body) = res.into_parts();
-    let page = match actix_web::body::to_bytes_limited(body, limit).await {
-        Ok(Ok(page)) => page,
-        Ok(Err(e)) => {
-            return Err(actix_web::error::ErrorInternalServerError(
-                e.into().to_string(),
-            ));
+    let limit = config.max_body_bytes;
+    let (body, skip) = match body::read(body, limit, config.max_body_wait).await {
+        Read::Cut(rest, cut) => {
+            let skip = match cut {
+                Cut::TooLarge => Some(Skip::TooLarge),
+                Cut::TooSlow => Some(Skip::Slow),
+                Cut::Failed => None,
+            };
+            (BoxBody::new(rest), skip)
         }
-        // The size was checked before reading; a body that lied about it is cut off here.
-        Err(_) => {
-            return Err(actix_web::error::ErrorInternalServerError(
-                "body over its declared size",
-            ));
-        }
+        Read::Whole(sent) => match with_toolbar(&sent, shell, coding, limit, toolbar) {
+            Ok(page) => {
+                let headers = head.headers_mut();
+                headers.remove(header::CONTENT_LENGTH);
+                headers.remove(header::ETAG);
+                (BoxBody::new(page), None)
+            }
+            Err(skip) => (BoxBody::new(sent), Some(skip)),
+        },
     };
-    let body = match inject::splice(&page, shell) {
-        Some(injected) => {
-            let headers = head.headers_mut();
-            headers.remove(header::CONTENT_LENGTH);
-            headers.remove(header::ETAG);
-            BoxBody::new(injected)
-        }
-        None => {
-            head.headers_mut().insert(
-                TOOLBAR_STATUS_HEADER,
-                HeaderValue::from_static(Skip::NoBodyTag.header_value()),
-            );
-            BoxBody::new(page)
-        }
-    };
+    if let Some(skip) = skip {
+        head.headers_mut().insert(
+            TOOLBAR_STATUS_HEADER,
+            HeaderValue::from_static(skip.header_value()),
+        );
+    }
     let res = head.set_body(body);
     Ok(ServiceResponse::new(req, res).map_into_right_body())
+}
+
+/// The body as sent, with the shell spliced into its page, in the body's own coding.
+fn with_toolbar(
+    sent: &[u8],
+    shell: &str,
+    coding: Option<Coding>,
+    limit: usize,
+    toolbar: &Toolbar,
+) -> Result<Vec<u8>, Skip> {
+    let Some(coding) = coding else {
+        return inject::splice(sent, shell).ok_or(Skip::NoBodyTag);
+    };
+    let decoded = match encoding::decode(coding, sent, limit) {
+        Ok(decoded) => decoded,
+        Err(DecodeError::TooLarge) => return Err(Skip::TooLarge),
+        Err(DecodeError::Invalid(e)) => {
+            let name = coding.name();
+            toolbar.log_failure_once(
+                &format!("decode:{name}"),
+                &format_args!(
+                    "a {name} encoded HTML page did not decode ({e}); sent without the toolbar"
+                ),
+            );
+            return Err(Skip::Undecodable);
+        }
+    };
+    let page = inject::splice(&decoded.page, shell).ok_or(Skip::NoBodyTag)?;
+    encoding::encode(&decoded, &page).map_err(|e| {
+        let name = coding.name();
+        toolbar.log_failure_once(
+            &format!("encode:{name}"),
+            &format_args!(
+                "a page could not be {name} encoded again ({e}); sent without the toolbar"
+            ),
+        );
+        Skip::Encoded
+    })
 }
 
 #[cfg(test)]
