@@ -41,6 +41,7 @@ mod inject;
 mod middleware;
 #[cfg(feature = "otel")]
 pub mod otel;
+mod panic;
 mod routes;
 #[cfg(feature = "testing")]
 pub mod testing;
