@@ -101,7 +101,7 @@ pub(crate) struct Caught {
 impl std::fmt::Debug for Caught {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Caught")
-            .field("message", &message(&self.payload))
+            .field("message", &message(self.payload.as_ref()))
             .finish_non_exhaustive()
     }
 }
@@ -109,7 +109,7 @@ impl std::fmt::Debug for Caught {
 impl Caught {
     /// The panic's message, location and the application's frames (symbols resolved here).
     pub(crate) fn report(&mut self) -> PanicReport {
-        let mut report = PanicReport::new(message(&self.payload));
+        let mut report = PanicReport::new(message(self.payload.as_ref()));
         if let Some(noted) = &mut self.noted {
             report.location = noted.location.clone();
             noted.backtrace.resolve();
