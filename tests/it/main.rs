@@ -14,6 +14,7 @@ mod logging;
 mod otel;
 mod otel_waterfall;
 mod panels;
+mod panics;
 mod profiling;
 mod profiling_cpu;
 mod recording;
