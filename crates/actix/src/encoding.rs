@@ -75,6 +75,8 @@ impl Coding {
 }
 
 /// Why a coded body could not be turned into a page.
+// Without feature `compressed-html` nothing is ever decoded.
+#[cfg_attr(not(feature = "compressed-html"), allow(dead_code))]
 #[derive(Debug)]
 pub(crate) enum DecodeError {
     /// The decoded page is larger than the limit.
@@ -84,6 +86,8 @@ pub(crate) enum DecodeError {
 }
 
 /// A decoded page and how to encode it again in the same form.
+// Without feature `compressed-html` nothing is ever decoded.
+#[cfg_attr(not(feature = "compressed-html"), allow(dead_code))]
 #[derive(Debug)]
 pub(crate) struct Decoded {
     /// The page.
@@ -92,6 +96,8 @@ pub(crate) struct Decoded {
 }
 
 /// The exact form of a coding, so that the page goes back out the way it came.
+// Without feature `compressed-html` nothing is ever decoded.
+#[cfg_attr(not(feature = "compressed-html"), allow(dead_code))]
 #[derive(Debug, Clone, Copy)]
 enum Form {
     Gzip,

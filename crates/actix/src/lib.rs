@@ -29,7 +29,9 @@
 //! ```
 //!
 //! Register the toolbar *inside* actix-web's `Compress` (`.wrap(toolbar).wrap(Compress::default())`:
-//! the last `wrap` is the outermost), so that it sees bodies before they are compressed.
+//! the last `wrap` is the outermost), so that it sees bodies before they are compressed. The
+//! other order works too (feature `compressed-html`): the page is decoded, injected and encoded
+//! again, as are pages the application sends compressed.
 
 mod body;
 mod capture;
