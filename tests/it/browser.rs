@@ -98,6 +98,34 @@ async fn walk_through_demo(client: &Client, base: &str) {
     check_users_page(client, base).await;
     check_cpu_sampling_toggle(client, base).await;
     check_panel_switch(client, base).await;
+    check_compressed_and_panic_pages(client, base).await;
+}
+
+/// Pages compressed ahead of time get the toolbar, and so does the debug page of a handler
+/// that panicked.
+async fn check_compressed_and_panic_pages(client: &Client, base: &str) {
+    for encoding in ["gzip", "br", "zstd"] {
+        let url = format!("{base}/precompressed?encoding={encoding}");
+        goto(client, &url).await;
+        let toolbar = wait_for_toolbar(client).await;
+        assert_eq!(toolbar.path, "/precompressed", "toolbar summary of {url}");
+        assert_eq!(toolbar.status, "200", "toolbar summary of {url}");
+    }
+    let url = format!("{base}/panic");
+    goto(client, &url).await;
+    let toolbar = wait_for_toolbar(client).await;
+    assert_eq!(toolbar.path, "/panic", "toolbar summary of {url}");
+    assert_eq!(toolbar.status, "500", "toolbar summary of {url}");
+    let message: String = run_script(
+        client,
+        r#"return document.getElementById("panic-message")?.textContent ?? "";"#,
+    )
+    .await
+    .expect("the page's panic message");
+    assert!(
+        message.contains("panicked on purpose"),
+        "the panic's message on {url}: {message:?}"
+    );
 }
 
 async fn check_home_page(client: &Client, base: &str) {
@@ -425,6 +453,7 @@ impl DemoServer {
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(toolbar.clone())
+                .wrap(actix_web::middleware::Compress::default())
                 .app_data(state.clone())
                 .configure(demo::routes)
         })

@@ -7,6 +7,7 @@ use actix_web::{App, HttpResponse, test, web};
 use bytes::Bytes;
 
 use crate::support::{allowed_peer, assert_contains, assert_lacks, body_text, config, header};
+use actix_web::middleware::Compress;
 
 const PAGE: &str =
     "<!doctype html><html><head><title>t</title></head><body><p>hello</p></body></html>";
@@ -40,6 +41,21 @@ async fn case(name: web::Path<String>) -> HttpResponse {
             .content_type(html)
             .insert_header((header::CONTENT_ENCODING, "gzip"))
             .body(Bytes::from_static(b"\x1f\x8b\x08\x00fake</body>")),
+        "compress" => HttpResponse::Ok()
+            .content_type(html)
+            .insert_header((header::CONTENT_ENCODING, "compress"))
+            .body(Bytes::from_static(b"\x1f\x9dfake</body>")),
+        "gzip-then-br" => HttpResponse::Ok()
+            .content_type(html)
+            .insert_header((header::CONTENT_ENCODING, "gzip, br"))
+            .body(Bytes::from_static(b"fake</body>")),
+        // Over the limit of 1024 bytes as sent (noise does not compress) ...
+        "gzip-large-sent" => coded("gzip", &noise_page(4096)),
+        // ... and only once decoded.
+        "gzip-large-decoded" => coded(
+            "gzip",
+            format!("<html><body>{}</body></html>", "x".repeat(100_000)).as_bytes(),
+        ),
         "stream" => HttpResponse::Ok()
             .content_type(html)
             .streaming(futures_util::stream::iter(
@@ -57,6 +73,10 @@ async fn case(name: web::Path<String>) -> HttpResponse {
                 header::CONTENT_DISPOSITION,
                 "attachment; filename=\"a.html\"",
             ))
+            .body(PAGE),
+        "redirect" => HttpResponse::Found()
+            .content_type(html)
+            .insert_header((header::LOCATION, "/elsewhere"))
             .body(PAGE),
         "no-content" => HttpResponse::NoContent().finish(),
         "not-modified" => HttpResponse::NotModified().content_type(html).finish(),
@@ -80,8 +100,128 @@ async fn case(name: web::Path<String>) -> HttpResponse {
                 "default-src 'self'; script-src 'self' 'nonce-r4nd0m+/='",
             ))
             .body(PAGE),
-        _ => HttpResponse::NotFound().finish(),
+        _ => match name.strip_prefix("coded-") {
+            Some(coding) => coded(coding, PAGE.as_bytes()),
+            None => HttpResponse::NotFound().finish(),
+        },
     }
+}
+
+/// An HTML page sent in `coding` (`deflate-raw`: raw DEFLATE under `Content-Encoding: deflate`).
+fn coded(coding: &str, page: &[u8]) -> HttpResponse {
+    let name = if coding == "deflate-raw" {
+        "deflate"
+    } else {
+        coding
+    };
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CONTENT_ENCODING, name))
+        .insert_header((header::ETAG, "\"v1\""))
+        .body(encode(coding, page))
+}
+
+/// A page of `len` bytes of noise, which no coding makes smaller.
+fn noise_page(len: usize) -> Vec<u8> {
+    let mut state: u32 = 0x2545_f491;
+    let mut page = b"<html><body>".to_vec();
+    page.extend((0..len).map(|_| {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        state.to_le_bytes()[0]
+    }));
+    page.extend_from_slice(b"</body></html>");
+    page
+}
+
+fn encode(coding: &str, page: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let level = flate2::Compression::default();
+    match coding {
+        "gzip" | "x-gzip" => {
+            let mut w = flate2::write::GzEncoder::new(Vec::new(), level);
+            w.write_all(page).unwrap();
+            w.finish().unwrap()
+        }
+        "deflate" => {
+            let mut w = flate2::write::ZlibEncoder::new(Vec::new(), level);
+            w.write_all(page).unwrap();
+            w.finish().unwrap()
+        }
+        "deflate-raw" => {
+            let mut w = flate2::write::DeflateEncoder::new(Vec::new(), level);
+            w.write_all(page).unwrap();
+            w.finish().unwrap()
+        }
+        "br" => {
+            let mut w = brotli::CompressorWriter::new(Vec::new(), 4096, 5, 22);
+            w.write_all(page).unwrap();
+            w.into_inner()
+        }
+        "zstd" => zstd::stream::encode_all(page, 5).unwrap(),
+        other => panic!("no coding {other}"),
+    }
+}
+
+/// The body decoded as its `Content-Encoding` says (raw or zlib for `deflate`).
+fn decode(headers: &header::HeaderMap, body: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let coding = headers
+        .get(header::CONTENT_ENCODING)
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let mut page = Vec::new();
+    match coding.as_str() {
+        "" | "identity" => page.extend_from_slice(body),
+        "gzip" | "x-gzip" => {
+            flate2::read::GzDecoder::new(body)
+                .read_to_end(&mut page)
+                .unwrap();
+        }
+        "deflate" => {
+            if flate2::read::ZlibDecoder::new(body)
+                .read_to_end(&mut page)
+                .is_err()
+            {
+                page.clear();
+                flate2::read::DeflateDecoder::new(body)
+                    .read_to_end(&mut page)
+                    .unwrap();
+            }
+        }
+        "br" => {
+            brotli::Decompressor::new(body, 4096)
+                .read_to_end(&mut page)
+                .unwrap();
+        }
+        "zstd" => page = zstd::stream::decode_all(body).unwrap(),
+        other => panic!("no coding {other}"),
+    }
+    page
+}
+
+/// Asserts that `page` is `original` with the toolbar injected once, before its `</body>`.
+#[track_caller]
+fn assert_injected_once(page: &[u8], original: &[u8], what: &str) {
+    let page = std::str::from_utf8(page).expect("utf-8");
+    let original = std::str::from_utf8(original).expect("utf-8");
+    assert_eq!(
+        page.matches("<div id=\"debug-toolbar\"").count(),
+        1,
+        "{what}: the toolbar once in:\n{page}"
+    );
+    let at = page.find("<div id=\"debug-toolbar\"").unwrap_or_default();
+    let tag = original.rfind("</body>").expect("a closing body tag");
+    assert_eq!(
+        &page[..at],
+        &original[..tag],
+        "{what}: the page before the toolbar"
+    );
+    assert!(
+        page.ends_with(&original[tag..]),
+        "{what}: the page after the toolbar"
+    );
 }
 
 struct Response {
@@ -131,10 +271,15 @@ async fn pass_through_cases_are_byte_identical_and_say_why() {
         (Method::GET, "json", "not-html"),
         (Method::GET, "plain", "not-html"),
         (Method::GET, "xhtml", "xhtml"),
-        (Method::GET, "gzip", "encoded-body"),
+        (Method::GET, "gzip", "undecodable-body"),
+        (Method::GET, "compress", "encoded-body"),
+        (Method::GET, "gzip-then-br", "encoded-body"),
+        (Method::GET, "gzip-large-sent", "too-large"),
+        (Method::GET, "gzip-large-decoded", "too-large"),
         (Method::GET, "stream", "streamed"),
         (Method::GET, "sse", "not-html"),
         (Method::GET, "attachment", "attachment"),
+        (Method::GET, "redirect", "redirect"),
         (Method::GET, "no-content", "no-body-status"),
         (Method::GET, "not-modified", "no-body-status"),
         (Method::GET, "partial", "partial-content"),
@@ -239,4 +384,114 @@ async fn served_responses_carry_the_record_id_and_server_timing() {
     assert_contains(&timing, "total;dur=");
     let body = body_text(res).await;
     assert_contains(&body, &format!("data-request-id=\"{id}\""));
+}
+
+#[actix_web::test]
+async fn encoded_pages_are_decoded_injected_once_and_encoded_again() {
+    for coding in ["gzip", "x-gzip", "deflate", "deflate-raw", "br", "zstd"] {
+        let path = format!("/case/coded-{coding}");
+        let with = send(Method::GET, &path, Some(toolbar())).await;
+        let sent_as = if coding == "deflate-raw" {
+            "deflate"
+        } else {
+            coding
+        };
+        assert_eq!(with.status, StatusCode::OK, "{coding}");
+        assert_eq!(
+            with.headers.get(header::CONTENT_ENCODING).unwrap(),
+            sent_as,
+            "{coding}: Content-Encoding kept"
+        );
+        assert!(
+            with.headers.get(header::ETAG).is_none(),
+            "{coding}: ETag dropped"
+        );
+        assert!(
+            with.headers.get("x-debug-toolbar").is_none(),
+            "{coding}: not skipped: {:?}",
+            with.headers.get("x-debug-toolbar")
+        );
+        assert_eq!(
+            with.size,
+            BodySize::Sized(with.body.len() as u64),
+            "{coding}: the length actix writes as Content-Length"
+        );
+        let page = decode(&with.headers, &with.body);
+        assert_injected_once(&page, PAGE.as_bytes(), coding);
+    }
+}
+
+/// Sends `GET /case/html` with `Accept-Encoding: coding` through the toolbar and a real
+/// `Compress`, the toolbar outside (`outside`) or inside it.
+async fn through_compress(coding: &str, outside: bool, limit: usize) -> Response {
+    let req = test::TestRequest::get()
+        .uri("/case/html")
+        .insert_header((header::ACCEPT_ENCODING, coding))
+        .peer_addr(allowed_peer())
+        .to_request();
+    let toolbar = DebugToolbar::new(config().max_body_bytes(limit).build());
+    let res = if outside {
+        let app = App::new().wrap(Compress::default()).wrap(toolbar);
+        let app = test::init_service(app.configure(cases)).await;
+        test::call_service(&app, req).await.map_into_boxed_body()
+    } else {
+        let app = App::new().wrap(toolbar).wrap(Compress::default());
+        let app = test::init_service(app.configure(cases)).await;
+        test::call_service(&app, req).await.map_into_boxed_body()
+    };
+    let status = res.status();
+    let size = res.response().body().size();
+    let headers = res.headers().clone();
+    let body = test::read_body(res).await;
+    Response {
+        status,
+        size,
+        headers,
+        body,
+    }
+}
+
+#[actix_web::test]
+async fn the_toolbar_works_outside_and_inside_compress() {
+    for coding in ["gzip", "br", "zstd", "deflate"] {
+        for outside in [true, false] {
+            let what = format!("{coding}, toolbar outside Compress: {outside}");
+            let res = through_compress(coding, outside, 1024).await;
+            assert_eq!(res.status, StatusCode::OK, "{what}");
+            assert_eq!(
+                res.headers.get(header::CONTENT_ENCODING).unwrap(),
+                coding,
+                "{what}: compressed"
+            );
+            assert!(
+                res.headers.get("x-debug-toolbar").is_none(),
+                "{what}: not skipped: {:?}",
+                res.headers.get("x-debug-toolbar")
+            );
+            let page = decode(&res.headers, &res.body);
+            assert_injected_once(&page, PAGE.as_bytes(), &what);
+        }
+    }
+}
+
+#[actix_web::test]
+async fn a_compressed_stream_over_the_limit_goes_on_byte_for_byte() {
+    // The toolbar outside Compress reads the compressed stream; 10 bytes is less than it.
+    let res = through_compress("gzip", true, 10).await;
+    assert_eq!(
+        res.headers.get("x-debug-toolbar").unwrap(),
+        "skipped; reason=too-large"
+    );
+    assert_eq!(res.size, BodySize::Stream, "still a stream");
+    let expected = {
+        let app = App::new().wrap(Compress::default()).configure(cases);
+        let app = test::init_service(app).await;
+        let req = test::TestRequest::get()
+            .uri("/case/html")
+            .insert_header((header::ACCEPT_ENCODING, "gzip"))
+            .to_request();
+        test::read_body(test::call_service(&app, req).await).await
+    };
+    assert_eq!(res.body, expected, "the compressed stream, byte for byte");
+    assert_eq!(decode(&res.headers, &res.body), PAGE.as_bytes());
 }

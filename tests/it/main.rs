@@ -16,6 +16,7 @@ mod otel;
 mod otel_waterfall;
 mod packaging;
 mod panels;
+mod panics;
 mod profiling;
 mod profiling_cpu;
 mod recording;

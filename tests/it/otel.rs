@@ -22,7 +22,7 @@ const PARENT: &str = "00f067aa0ba902b7";
 const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
 /// A panel exporting quickly to the given receivers.
-fn panel(config: actix_debug_toolbar::otel::OtelConfigBuilder) -> OtelPanel {
+pub(crate) fn panel(config: actix_debug_toolbar::otel::OtelConfigBuilder) -> OtelPanel {
     OtelPanel::try_new(
         config
             .service_name("demo-under-test")
@@ -84,7 +84,9 @@ async fn get(base: &str, path: &str, headers: &[(&str, &str)]) -> (u16, String, 
     )
 }
 
-async fn shut_down(otel: &OtelPanel) -> Result<(), actix_debug_toolbar::otel::ExportError> {
+pub(crate) async fn shut_down(
+    otel: &OtelPanel,
+) -> Result<(), actix_debug_toolbar::otel::ExportError> {
     let otel = otel.clone();
     actix_web::rt::task::spawn_blocking(move || otel.shutdown())
         .await

@@ -9,6 +9,8 @@
 //! - `skip`: a small page asked for by a client the toolbar does not serve (203.0.113.9).
 //!   `no-middleware` is the app alone, `not-served` the app wrapped in an enabled toolbar, and
 //!   `disabled` the app wrapped in a switched-off toolbar.
+//! - `encoded-1MB`: a 1 MiB page of varied HTML rows sent pre-compressed (`gzip`, `br`, `zstd`)
+//!   or as it is (`identity`) through the toolbar: read, decoded, injected and encoded again.
 //! - `served/page`: the same small page asked for by an allowed client, with every panel this
 //!   crate's default features enable. Its cost over `skip/no-middleware` is what the toolbar
 //!   adds to a served request.
@@ -150,6 +152,69 @@ fn injection(c: &mut Criterion) {
     }
 }
 
+/// A page of `size` bytes (within a row) of varied table rows, compressing as real pages do.
+fn rows_page(size: usize) -> Vec<u8> {
+    let mut page = String::from("<!doctype html><html><body><table>");
+    let mut i = 0u64;
+    while page.len() < size - 30 {
+        let n = i.wrapping_mul(2_654_435_761) % 100_000;
+        page.push_str(&format!(
+            "<tr><td>{i}</td><td>user-{n}</td><td>{}@example.com</td></tr>\n",
+            n * 7
+        ));
+        i += 1;
+    }
+    page.push_str("</table></body></html>");
+    page.into_bytes()
+}
+
+fn compress(coding: &str, page: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    match coding {
+        "gzip" => {
+            let mut w = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            w.write_all(page)
+                .and_then(|()| w.finish())
+                .unwrap_or_default()
+        }
+        "br" => {
+            let mut w = brotli::CompressorWriter::new(Vec::new(), 4096, 5, 22);
+            w.write_all(page)
+                .map(|()| w.into_inner())
+                .unwrap_or_default()
+        }
+        "zstd" => zstd::stream::encode_all(page, 3).unwrap_or_default(),
+        _ => page.to_vec(),
+    }
+}
+
+fn encoded(c: &mut Criterion) {
+    let sys = System::new();
+    let _tracing = trace_with_toolbar_layer();
+    let allowed = || get(ALLOWED_PEER).to_request();
+    let page = rows_page(1024 * 1024);
+    let mut group = c.benchmark_group("encoded-1MB");
+    group.throughput(Throughput::Bytes(page.len() as u64));
+    for coding in ["identity", "gzip", "br", "zstd"] {
+        let body = Bytes::from(compress(coding, &page));
+        let coding_header = coding;
+        let app = sys.block_on(test::init_service(App::new().wrap(toolbar(true)).route(
+            "/",
+            web::get().to(move || {
+                let body = body.clone();
+                async move {
+                    HttpResponse::Ok()
+                        .content_type("text/html; charset=utf-8")
+                        .insert_header(("content-encoding", coding_header))
+                        .body(body)
+                }
+            }),
+        )));
+        bench_requests(&mut group, coding, &sys, &app, allowed, true);
+    }
+    group.finish();
+}
+
 fn skip(c: &mut Criterion) {
     let sys = System::new();
     let _tracing = trace_with_toolbar_layer();
@@ -196,6 +261,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = injection, skip, served
+    targets = injection, encoded, skip, served
 }
 criterion_main!(benches);

@@ -63,6 +63,7 @@ pub struct ToolbarConfig {
     pub(crate) store_limits: StoreLimits,
     pub(crate) recording_limits: RecordingLimits,
     pub(crate) max_body_bytes: usize,
+    pub(crate) max_body_wait: std::time::Duration,
     pub(crate) disabled_panels: BTreeSet<String>,
     pub(crate) tracing_level: LevelFilter,
     pub(crate) app: Option<(String, String)>,
@@ -86,6 +87,7 @@ impl Default for ToolbarConfig {
             store_limits: StoreLimits::default(),
             recording_limits: RecordingLimits::default(),
             max_body_bytes: 5 * 1024 * 1024,
+            max_body_wait: std::time::Duration::from_secs(5),
             disabled_panels: BTreeSet::new(),
             tracing_level: LevelFilter::DEBUG,
             app: None,
@@ -119,6 +121,7 @@ impl fmt::Debug for ToolbarConfig {
             .field("store_limits", &self.store_limits)
             .field("recording_limits", &self.recording_limits)
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("max_body_wait", &self.max_body_wait)
             .field("disabled_panels", &self.disabled_panels)
             .field("tracing_level", &self.tracing_level)
             .field("app", &self.app)
@@ -387,9 +390,18 @@ impl ToolbarConfigBuilder {
         self
     }
 
-    /// Largest HTML body, in bytes, the toolbar is injected into. By default, 5 MiB.
+    /// Largest HTML body, in bytes, the toolbar is injected into; an encoded body must fit
+    /// both as sent and decoded. By default, 5 MiB.
     pub fn max_body_bytes(mut self, bytes: usize) -> Self {
         self.config.max_body_bytes = bytes;
+        self
+    }
+
+    /// How long the toolbar waits for the rest of an encoded HTML stream (what actix-web's
+    /// `Compress` sends when registered inside the toolbar) before it sends the page on
+    /// without the toolbar. By default, 5 seconds.
+    pub fn max_body_wait(mut self, wait: std::time::Duration) -> Self {
+        self.config.max_body_wait = wait;
         self
     }
 

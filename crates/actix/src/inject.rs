@@ -5,6 +5,8 @@ use actix_web::http::header::{self, HeaderMap};
 use actix_web::http::{Method, StatusCode};
 use memchr::memmem;
 
+use crate::encoding::{BodyCoding, Coding, body_coding};
+
 /// Why a response was left as the application made it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Skip {
@@ -14,17 +16,24 @@ pub(crate) enum Skip {
     NoBodyStatus,
     /// 206 carries a range of a representation.
     PartialContent,
+    /// A 3xx redirect: the browser follows it and never shows its body (see
+    /// `intercept_redirects` for a page in its place).
+    Redirect,
     /// Not `text/html`.
     NotHtml,
     /// `application/xhtml+xml`: parsed as XML, where the shell (HTML with a declarative shadow
     /// root) is not well-formed.
     Xhtml,
-    /// `Content-Encoding` other than `identity`.
+    /// A `Content-Encoding` the toolbar does not read, or several stacked.
     Encoded,
+    /// The body is not valid in its `Content-Encoding`.
+    Undecodable,
     /// `Content-Disposition: attachment`.
     Attachment,
-    /// The body's length is unknown before it is sent (a stream).
+    /// The body's length is unknown before it is sent (a stream that is not encoded).
     Streamed,
+    /// An encoded stream did not end within the configured wait.
+    Slow,
     /// The body is empty.
     Empty,
     /// The body is larger than the configured limit.
@@ -40,11 +49,14 @@ impl Skip {
             Skip::Head => "skipped; reason=head-request",
             Skip::NoBodyStatus => "skipped; reason=no-body-status",
             Skip::PartialContent => "skipped; reason=partial-content",
+            Skip::Redirect => "skipped; reason=redirect",
             Skip::NotHtml => "skipped; reason=not-html",
             Skip::Xhtml => "skipped; reason=xhtml",
             Skip::Encoded => "skipped; reason=encoded-body",
+            Skip::Undecodable => "skipped; reason=undecodable-body",
             Skip::Attachment => "skipped; reason=attachment",
             Skip::Streamed => "skipped; reason=streamed",
+            Skip::Slow => "skipped; reason=slow-body",
             Skip::Empty => "skipped; reason=empty-body",
             Skip::TooLarge => "skipped; reason=too-large",
             Skip::NoBodyTag => "skipped; reason=no-closing-body-tag",
@@ -52,14 +64,16 @@ impl Skip {
     }
 }
 
-/// Decides, from the head alone, whether the body may be read and injected into.
+/// Decides, from the head alone, whether the body may be read and injected into, and in
+/// which coding it comes (`None`: as it is). An encoded stream (what actix-web's `Compress`
+/// sends) is read as far as the limits allow.
 pub(crate) fn check(
     method: &Method,
     status: StatusCode,
     headers: &HeaderMap,
     size: BodySize,
     max_body_bytes: usize,
-) -> Result<usize, Skip> {
+) -> Result<Option<Coding>, Skip> {
     if method == Method::HEAD {
         return Err(Skip::Head);
     }
@@ -72,6 +86,9 @@ pub(crate) fn check(
     if status == StatusCode::PARTIAL_CONTENT || headers.contains_key(header::CONTENT_RANGE) {
         return Err(Skip::PartialContent);
     }
+    if status.is_redirection() {
+        return Err(Skip::Redirect);
+    }
     match media_type(headers) {
         Some(essence) if essence.eq_ignore_ascii_case("text/html") => {}
         Some(essence) if essence.eq_ignore_ascii_case("application/xhtml+xml") => {
@@ -79,12 +96,11 @@ pub(crate) fn check(
         }
         _ => return Err(Skip::NotHtml),
     }
-    if headers
-        .get_all(header::CONTENT_ENCODING)
-        .any(|v| !v.as_bytes().eq_ignore_ascii_case(b"identity"))
-    {
-        return Err(Skip::Encoded);
-    }
+    let coding = match body_coding(headers) {
+        BodyCoding::Identity => None,
+        BodyCoding::Coded(coding) => Some(coding),
+        BodyCoding::Unsupported => return Err(Skip::Encoded),
+    };
     if headers
         .get(header::CONTENT_DISPOSITION)
         .and_then(|v| v.to_str().ok())
@@ -98,10 +114,11 @@ pub(crate) fn check(
     }
     match size {
         BodySize::None => Err(Skip::Empty),
-        BodySize::Stream => Err(Skip::Streamed),
+        BodySize::Stream if coding.is_none() => Err(Skip::Streamed),
+        BodySize::Stream => Ok(coding),
         BodySize::Sized(0) => Err(Skip::Empty),
         BodySize::Sized(n) => match usize::try_from(n) {
-            Ok(n) if n <= max_body_bytes => Ok(n),
+            Ok(n) if n <= max_body_bytes => Ok(coding),
             _ => Err(Skip::TooLarge),
         },
     }

@@ -29,16 +29,21 @@
 //! ```
 //!
 //! Register the toolbar *inside* actix-web's `Compress` (`.wrap(toolbar).wrap(Compress::default())`:
-//! the last `wrap` is the outermost), so that it sees bodies before they are compressed.
+//! the last `wrap` is the outermost), so that it sees bodies before they are compressed. The
+//! other order works too (feature `compressed-html`): the page is decoded, injected and encoded
+//! again, as are pages the application sends compressed.
 
 mod access;
+mod body;
 mod capture;
 mod config;
+mod encoding;
 mod future;
 mod inject;
 mod middleware;
 #[cfg(feature = "otel")]
 pub mod otel;
+mod panic;
 mod routes;
 #[cfg(feature = "testing")]
 pub mod testing;

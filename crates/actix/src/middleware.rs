@@ -10,19 +10,22 @@ use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forwar
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::{Error, HttpMessage};
 use debug_toolbar_core::{
-    AppInfo, BuildError, CpuTime, FinishedRequest, HeaderLookup, InMemoryStore, RecordId,
-    RecordingLimits, RequestFilter, RequestHead, RequestRecorder, RequestState, ShellContext,
-    Store, StoreHealth, Timing, Toolbar, ToolbarGate, ToolbarLayer, ToolbarSettings,
+    AppInfo, BuildError, CpuTime, FinishedRequest, HeaderLookup, InMemoryStore, PanicReport,
+    RecordId, RecordingLimits, RequestFilter, RequestHead, RequestRecorder, RequestState,
+    ShellContext, Store, StoreHealth, Timing, Toolbar, ToolbarGate, ToolbarLayer, ToolbarSettings,
 };
 use tracing::Instrument;
 use tracing_subscriber::filter::Filtered;
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::access::Access;
+use crate::body::{self, Cut, Read};
 use crate::capture;
 use crate::config::ToolbarConfig;
+use crate::encoding::{self, Coding, DecodeError};
 use crate::future::{CpuTimed, ToolbarFuture};
 use crate::inject::{self, Skip};
+use crate::panic::{self, CatchPanic, KeptHead};
 use crate::routes;
 
 /// Header carrying the id of the request's record on every response the toolbar serves.
@@ -389,6 +392,8 @@ where
             None => Arc::default(),
         };
         req.extensions_mut().insert(ToolbarState(state.clone()));
+        panic::install_hook();
+        let kept = KeptHead::new(&req);
         let span = recorder.open_request_span(req.method().as_str(), req.path());
         let cpu_before = CpuTime::thread_now();
         let fut = {
@@ -398,129 +403,214 @@ where
         let cpu_used = cpu_before.zip(CpuTime::thread_now()).map(|(b, a)| a - b);
         let shared = self.shared.clone();
         ToolbarFuture::served(Box::pin(async move {
-            let (res, cpu) = CpuTimed::new(fut.instrument(span), cpu_used).await;
-            let res = res?;
-            let wall = recorder.elapsed();
-            let recording = recorder.finish();
-            let Some(toolbar) = &shared.toolbar else {
-                return Ok(res.map_into_left_body());
-            };
-            let Some(id) = RecordId::random() else {
-                return Ok(res.map_into_left_body());
-            };
-            let request = capture::request_info(res.request(), Some(client));
-            let response = capture::response_info(res.response());
-            let timing = Timing {
-                started_at: recorder.started_at(),
-                wall,
+            let (handled, cpu) =
+                CpuTimed::new(CatchPanic::new(fut.instrument(span)), cpu_used).await;
+            let served = Served {
+                shared: shared.clone(),
+                recorder,
+                state,
+                client,
                 cpu,
             };
-            let finished = FinishedRequest {
-                id,
-                request: &request,
-                response: &response,
-                timing: &timing,
-                recording: &recording,
-                state: &state,
-                layer_attached: recorder.is_attached(),
-            };
-            let Ok(outcome) = toolbar.record(&finished) else {
-                return Ok(res.map_into_left_body());
-            };
-            let redirect = shared
-                .config
-                .intercept_redirects
-                .then(|| intercepted_redirect(&res, outcome.record.ajax))
-                .flatten();
-            // An intercepted redirect becomes a page of the toolbar's own, always injectable.
-            let injectable = match redirect {
-                Some(_) => Ok(0),
-                None => inject::check(
-                    res.request().method(),
-                    res.status(),
-                    res.headers(),
-                    res.response().body().size(),
-                    shared.config.max_body_bytes,
-                ),
-            };
-            let shell = match injectable {
-                Ok(_) => {
-                    let nonce = inject::csp_nonce(res.headers());
-                    let store = toolbar.store_health();
-                    let cx = ShellContext {
-                        prefix: &shared.config.prefix,
-                        nonce: nonce.as_deref(),
-                        record: &outcome.record,
-                        update_on_fetch: shared.config.update_on_fetch,
-                        store: Some(&store),
-                    };
-                    match toolbar.renderer().shell(&cx) {
-                        Ok(shell) => Ok(shell),
-                        Err(e) => {
-                            toolbar.log_failure_once("render:shell", &e);
-                            return Ok(res.map_into_left_body());
+            match handled {
+                Ok(res) => {
+                    served
+                        .respond(res?, None, ServiceResponse::map_into_left_body)
+                        .await
+                }
+                Err(mut caught) => {
+                    let report = caught.report();
+                    match panic_page(&shared, &kept, &report) {
+                        Some(res) => {
+                            let into = ServiceResponse::map_into_right_body;
+                            served.respond(res, Some(report), into).await
                         }
+                        // No page to show: actix-web's own behaviour, the connection dropped.
+                        None => caught.resume(),
                     }
                 }
-                Err(skip) => Err(skip),
-            };
-            // Saved off the response path: a slow or unreachable store never delays the page.
-            let save = toolbar.store().save(outcome.record);
-            let failures = shared.clone();
-            actix_web::rt::spawn(async move {
-                if let (Err(e), Some(toolbar)) = (save.await, &failures.toolbar) {
-                    toolbar.log_failure_once("store:save", &e);
-                }
-            });
-            let mut res = res;
-            let method = res.request().method().clone();
-            let headers = res.headers_mut();
-            if let Ok(value) = HeaderValue::from_str(&id.to_string()) {
-                headers.insert(TOOLBAR_ID_HEADER, value);
-            }
-            // The record id and the method also go into Server-Timing, where the toolbar's
-            // script finds them for the page's own fetch/XHR requests through Resource Timing
-            // (which tells neither). A method is a token: it needs no escaping in the quotes.
-            let timings: Vec<String> = outcome
-                .server_timing
-                .iter()
-                .map(|t| t.to_header_value())
-                .chain(std::iter::once(format!(
-                    "debug-toolbar;desc=\"{id} {method}\""
-                )))
-                .collect();
-            if let Ok(value) = HeaderValue::from_str(&timings.join(", ")) {
-                headers.append(header::HeaderName::from_static("server-timing"), value);
-            }
-            for (name, value) in &outcome.response_headers {
-                if let (Ok(name), Ok(value)) = (
-                    header::HeaderName::try_from(*name),
-                    HeaderValue::from_str(value),
-                ) {
-                    headers.insert(name, value);
-                }
-            }
-            match (shell, redirect) {
-                (Err(skip), _) => {
-                    headers.insert(
-                        TOOLBAR_STATUS_HEADER,
-                        HeaderValue::from_static(skip.header_value()),
-                    );
-                    Ok(res.map_into_left_body())
-                }
-                (Ok(shell), Some(location)) => {
-                    match redirect_page(res.response(), &location, &shell, toolbar) {
-                        Some(page) => {
-                            let (req, _) = res.into_parts();
-                            Ok(ServiceResponse::new(req, page).map_into_right_body())
-                        }
-                        None => Ok(res.map_into_left_body()),
-                    }
-                }
-                (Ok(shell), None) => inject_into(res, &shell, shared.config.max_body_bytes).await,
             }
         }))
     }
+}
+
+/// A recorded request whose handler is done (or panicked), ready to be stored and answered.
+struct Served {
+    shared: Arc<Shared>,
+    recorder: RequestRecorder,
+    state: Arc<RequestState>,
+    client: IpAddr,
+    cpu: Option<CpuTime>,
+}
+
+impl Served {
+    /// Records the request, stores the record and sends `res` with the toolbar's headers and,
+    /// where it fits, the toolbar; `into` says how `res` goes out untouched.
+    async fn respond<R, B>(
+        self,
+        res: ServiceResponse<R>,
+        panic: Option<PanicReport>,
+        into: fn(ServiceResponse<R>) -> ServiceResponse<EitherBody<B>>,
+    ) -> Result<ServiceResponse<EitherBody<B>>, Error>
+    where
+        R: MessageBody + 'static,
+        B: MessageBody + 'static,
+    {
+        let Served {
+            shared,
+            recorder,
+            state,
+            client,
+            cpu,
+        } = self;
+        let wall = recorder.elapsed();
+        let recording = recorder.finish();
+        let Some(toolbar) = &shared.toolbar else {
+            return Ok(into(res));
+        };
+        let Some(id) = RecordId::random() else {
+            return Ok(into(res));
+        };
+        let request = capture::request_info(res.request(), Some(client));
+        let mut response = capture::response_info(res.response());
+        response.panic = panic;
+        let timing = Timing {
+            started_at: recorder.started_at(),
+            wall,
+            cpu,
+        };
+        let finished = FinishedRequest {
+            id,
+            request: &request,
+            response: &response,
+            timing: &timing,
+            recording: &recording,
+            state: &state,
+            layer_attached: recorder.is_attached(),
+        };
+        let Ok(outcome) = toolbar.record(&finished) else {
+            return Ok(into(res));
+        };
+        let redirect = shared
+            .config
+            .intercept_redirects
+            .then(|| intercepted_redirect(&res, outcome.record.ajax))
+            .flatten();
+        // An intercepted redirect becomes a page of the toolbar's own, always injectable.
+        let injectable = match redirect {
+            Some(_) => Ok(None),
+            None => inject::check(
+                res.request().method(),
+                res.status(),
+                res.headers(),
+                res.response().body().size(),
+                shared.config.max_body_bytes,
+            ),
+        };
+        let shell = match injectable {
+            Ok(coding) => {
+                let nonce = inject::csp_nonce(res.headers());
+                let store = toolbar.store_health();
+                let cx = ShellContext {
+                    prefix: &shared.config.prefix,
+                    nonce: nonce.as_deref(),
+                    record: &outcome.record,
+                    update_on_fetch: shared.config.update_on_fetch,
+                    store: Some(&store),
+                };
+                match toolbar.renderer().shell(&cx) {
+                    Ok(shell) => Ok((shell, coding)),
+                    Err(e) => {
+                        toolbar.log_failure_once("render:shell", &e);
+                        return Ok(into(res));
+                    }
+                }
+            }
+            Err(skip) => Err(skip),
+        };
+        // Saved off the response path: a slow or unreachable store never delays the page.
+        let save = toolbar.store().save(outcome.record);
+        let failures = shared.clone();
+        actix_web::rt::spawn(async move {
+            if let (Err(e), Some(toolbar)) = (save.await, &failures.toolbar) {
+                toolbar.log_failure_once("store:save", &e);
+            }
+        });
+        let mut res = res;
+        let method = res.request().method().clone();
+        let headers = res.headers_mut();
+        if let Ok(value) = HeaderValue::from_str(&id.to_string()) {
+            headers.insert(TOOLBAR_ID_HEADER, value);
+        }
+        // The record id and the method also go into Server-Timing, where the toolbar's
+        // script finds them for the page's own fetch/XHR requests through Resource Timing
+        // (which tells neither). A method is a token: it needs no escaping in the quotes.
+        let timings: Vec<String> = outcome
+            .server_timing
+            .iter()
+            .map(|t| t.to_header_value())
+            .chain(std::iter::once(format!(
+                "debug-toolbar;desc=\"{id} {method}\""
+            )))
+            .collect();
+        if let Ok(value) = HeaderValue::from_str(&timings.join(", ")) {
+            headers.append(header::HeaderName::from_static("server-timing"), value);
+        }
+        for (name, value) in &outcome.response_headers {
+            if let (Ok(name), Ok(value)) = (
+                header::HeaderName::try_from(*name),
+                HeaderValue::from_str(value),
+            ) {
+                headers.insert(name, value);
+            }
+        }
+        match (shell, redirect) {
+            (Err(skip), _) => {
+                headers.insert(
+                    TOOLBAR_STATUS_HEADER,
+                    HeaderValue::from_static(skip.header_value()),
+                );
+                Ok(into(res))
+            }
+            (Ok((shell, _)), Some(location)) => {
+                match redirect_page(res.response(), &location, &shell, toolbar) {
+                    Some(page) => {
+                        let (req, _) = res.into_parts();
+                        Ok(ServiceResponse::new(req, page).map_into_right_body())
+                    }
+                    None => Ok(into(res)),
+                }
+            }
+            (Ok((shell, coding)), None) => {
+                inject_into(res, &shell, coding, &shared.config, toolbar).await
+            }
+        }
+    }
+}
+
+/// The toolbar's 500 page for a handler that panicked, on a request with the kept head; `None`
+/// when the toolbar is off or the page does not render.
+fn panic_page(
+    shared: &Shared,
+    kept: &KeptHead,
+    report: &PanicReport,
+) -> Option<ServiceResponse<BoxBody>> {
+    let toolbar = shared.toolbar.as_ref()?;
+    let req = kept.to_request();
+    let page = match toolbar
+        .renderer()
+        .panic(req.method().as_str(), req.path(), report)
+    {
+        Ok(page) => page,
+        Err(e) => {
+            toolbar.log_failure_once("render:panic", &e);
+            return None;
+        }
+    };
+    let res = actix_web::HttpResponse::InternalServerError()
+        .content_type("text/html; charset=utf-8")
+        .body(page);
+    Some(ServiceResponse::new(req, res))
 }
 
 /// Where a redirect the toolbar should stop at was going: a 3xx with a `Location`, not 304,
@@ -581,45 +671,84 @@ fn redirect_page<B>(
     Some(response)
 }
 
-/// Reads the (sized, checked) body and splices the shell in before `</body>`.
-async fn inject_into<B: MessageBody + 'static>(
-    res: ServiceResponse<B>,
+/// Reads the checked body and splices the shell in before `</body>`, decoding the page and
+/// encoding it again when it came encoded. A body that cannot take the toolbar (too large or
+/// too slow once read, undecodable, without `</body>`) goes on byte for byte, saying why.
+async fn inject_into<R: MessageBody + 'static, B>(
+    res: ServiceResponse<R>,
     shell: &str,
-    limit: usize,
+    coding: Option<Coding>,
+    config: &ToolbarConfig,
+    toolbar: &Toolbar,
 ) -> Result<ServiceResponse<EitherBody<B>>, Error> {
     let (req, res) = res.into_parts();
     let (mut head, body) = res.into_parts();
-    let page = match actix_web::body::to_bytes_limited(body, limit).await {
-        Ok(Ok(page)) => page,
-        Ok(Err(e)) => {
-            return Err(actix_web::error::ErrorInternalServerError(
-                e.into().to_string(),
-            ));
+    let limit = config.max_body_bytes;
+    let (body, skip) = match body::read(body, limit, config.max_body_wait).await {
+        Read::Cut(rest, cut) => {
+            let skip = match cut {
+                Cut::TooLarge => Some(Skip::TooLarge),
+                Cut::TooSlow => Some(Skip::Slow),
+                Cut::Failed => None,
+            };
+            (BoxBody::new(rest), skip)
         }
-        // The size was checked before reading; a body that lied about it is cut off here.
-        Err(_) => {
-            return Err(actix_web::error::ErrorInternalServerError(
-                "body over its declared size",
-            ));
-        }
+        Read::Whole(sent) => match with_toolbar(&sent, shell, coding, limit, toolbar) {
+            Ok(page) => {
+                let headers = head.headers_mut();
+                headers.remove(header::CONTENT_LENGTH);
+                headers.remove(header::ETAG);
+                (BoxBody::new(page), None)
+            }
+            Err(skip) => (BoxBody::new(sent), Some(skip)),
+        },
     };
-    let body = match inject::splice(&page, shell) {
-        Some(injected) => {
-            let headers = head.headers_mut();
-            headers.remove(header::CONTENT_LENGTH);
-            headers.remove(header::ETAG);
-            BoxBody::new(injected)
-        }
-        None => {
-            head.headers_mut().insert(
-                TOOLBAR_STATUS_HEADER,
-                HeaderValue::from_static(Skip::NoBodyTag.header_value()),
-            );
-            BoxBody::new(page)
-        }
-    };
+    if let Some(skip) = skip {
+        head.headers_mut().insert(
+            TOOLBAR_STATUS_HEADER,
+            HeaderValue::from_static(skip.header_value()),
+        );
+    }
     let res = head.set_body(body);
     Ok(ServiceResponse::new(req, res).map_into_right_body())
+}
+
+/// The body as sent, with the shell spliced into its page, in the body's own coding.
+fn with_toolbar(
+    sent: &[u8],
+    shell: &str,
+    coding: Option<Coding>,
+    limit: usize,
+    toolbar: &Toolbar,
+) -> Result<Vec<u8>, Skip> {
+    let Some(coding) = coding else {
+        return inject::splice(sent, shell).ok_or(Skip::NoBodyTag);
+    };
+    let decoded = match encoding::decode(coding, sent, limit) {
+        Ok(decoded) => decoded,
+        Err(DecodeError::TooLarge) => return Err(Skip::TooLarge),
+        Err(DecodeError::Invalid(e)) => {
+            let name = coding.name();
+            toolbar.log_failure_once(
+                &format!("decode:{name}"),
+                &format_args!(
+                    "a {name} encoded HTML page did not decode ({e}); sent without the toolbar"
+                ),
+            );
+            return Err(Skip::Undecodable);
+        }
+    };
+    let page = inject::splice(&decoded.page, shell).ok_or(Skip::NoBodyTag)?;
+    encoding::encode(&decoded, &page).map_err(|e| {
+        let name = coding.name();
+        toolbar.log_failure_once(
+            &format!("encode:{name}"),
+            &format_args!(
+                "a page could not be {name} encoded again ({e}); sent without the toolbar"
+            ),
+        );
+        Skip::Encoded
+    })
 }
 
 #[cfg(test)]

@@ -92,6 +92,8 @@ pub struct ResponseInfo {
     pub headers: Vec<NameValue>,
     /// Body size in bytes when known before streaming.
     pub body_size: Option<u64>,
+    /// The handler's panic, when the toolbar answered for a handler that panicked.
+    pub panic: Option<crate::PanicReport>,
 }
 
 impl ResponseInfo {

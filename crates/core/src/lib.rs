@@ -50,6 +50,7 @@ mod cpu;
 mod error;
 mod layer;
 mod panel;
+mod panic_report;
 mod record;
 mod recording;
 pub mod redact;
@@ -68,6 +69,7 @@ pub use panel::{
     ActionError, ActionFuture, ActionResponse, Badge, BadgeLevel, DynPanel, GeneratedStats, Panel,
     PanelFactory, ServerTiming, Template,
 };
+pub use panic_report::{PanicReport, StackFrame};
 pub use record::{
     InvalidRecordId, PanelRecord, RECORD_FORMAT_VERSION, RecordId, RecordSummary, RequestRecord,
 };

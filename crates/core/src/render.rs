@@ -8,12 +8,14 @@ use tera::{Context, Tera};
 
 use crate::error::BuildError;
 use crate::panel::{ActionResponse, Badge, DynPanel};
+use crate::panic_report::PanicReport;
 use crate::record::RequestRecord;
 use crate::store::StoreHealth;
 
 const SHELL: &str = "toolbar.html";
 const MESSAGE: &str = "message.html";
 const REDIRECT: &str = "redirect.html";
+const PANIC: &str = "panic.html";
 
 /// Renders the toolbar's HTML with Tera; every value is escaped.
 pub struct Renderer {
@@ -106,6 +108,7 @@ impl Renderer {
             (SHELL, include_str!("../templates/toolbar.html")),
             (MESSAGE, include_str!("../templates/message.html")),
             (REDIRECT, include_str!("../templates/redirect.html")),
+            (PANIC, include_str!("../templates/panic.html")),
         ])
         .map_err(|e| BuildError::Template(SHELL.to_owned(), e.to_string()))?;
         let mut templates = HashMap::new();
@@ -224,6 +227,21 @@ impl Renderer {
         context.insert("location", location);
         context.insert("linkable", &linkable);
         self.tera.render(REDIRECT, &context).map_err(RenderError)
+    }
+
+    /// The page answering a request whose handler panicked: the message, where, and the
+    /// application's frames.
+    pub fn panic(
+        &self,
+        method: &str,
+        path: &str,
+        report: &PanicReport,
+    ) -> Result<String, RenderError> {
+        let mut context = Context::new();
+        context.insert("method", method);
+        context.insert("path", path);
+        context.insert("report", report);
+        self.tera.render(PANIC, &context).map_err(RenderError)
     }
 
     /// A short message fragment, e.g. for a request that is no longer stored: a heading (none

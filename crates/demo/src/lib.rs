@@ -133,6 +133,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/api/users", web::get().to(api_users))
         .route("/download", web::get().to(download))
         .route("/stream", web::get().to(stream))
+        .route("/precompressed", web::get().to(precompressed))
+        .route("/panic", web::get().to(panic))
         .route("/outgoing", web::get().to(outgoing::outgoing))
         .route("/interop/trace-context", web::post().to(outgoing::interop));
 }
@@ -264,4 +266,51 @@ async fn stream() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .streaming(body)
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct EncodingQuery {
+    encoding: Option<String>,
+}
+
+/// A page compressed ahead of time (`?encoding=gzip|br|zstd`, gzip by default), as a static file
+/// server sends `.html.gz` files: the toolbar decodes it, injects itself and compresses it again.
+async fn precompressed(query: web::Query<EncodingQuery>) -> HttpResponse {
+    use std::io::Write;
+    let page = "<!doctype html><html><head><title>Pre-compressed</title></head><body>\
+                <h1>Pre-compressed</h1><p>This page left the handler already compressed.</p>\
+                </body></html>";
+    let encoding = query.encoding.as_deref().unwrap_or("gzip");
+    let body = match encoding {
+        "gzip" => {
+            let mut w = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+            w.write_all(page.as_bytes()).and_then(|()| w.finish())
+        }
+        "br" => {
+            let mut w = brotli::CompressorWriter::new(Vec::new(), 4096, 11, 22);
+            w.write_all(page.as_bytes()).map(|()| w.into_inner())
+        }
+        "zstd" => zstd::stream::encode_all(page.as_bytes(), 19),
+        _ => {
+            return HttpResponse::BadRequest()
+                .content_type("text/plain; charset=utf-8")
+                .body("encoding is one of gzip, br, zstd");
+        }
+    };
+    match body {
+        Ok(body) => HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .insert_header((header::CONTENT_ENCODING, encoding))
+            .body(body),
+        Err(e) => {
+            tracing::error!("compressing failed: {e}");
+            HttpResponse::InternalServerError().body("compressing failed")
+        }
+    }
+}
+
+/// A handler that panics: the toolbar answers with a debug page for the clients it serves.
+async fn panic() -> HttpResponse {
+    tracing::warn!("about to panic on purpose");
+    panic!("the demo's /panic route panicked on purpose");
 }

@@ -1,5 +1,6 @@
 //! The debug toolbar's demo: a small app with an SQLite database, Tera pages, logging, a JSON
-//! API, a download and a streamed page, with the toolbar on every HTML page.
+//! API, a download, a streamed page, a pre-compressed page and a panicking handler, behind
+//! `Compress`, with the toolbar on every HTML page.
 //!
 //! Run with `cargo run -p demo`, then open <http://127.0.0.1:8080/>. `DEMO_ADDR` changes the
 //! address; the toolbar reads the `DEBUG_TOOLBAR_*` variables and the OpenTelemetry panel the
@@ -8,6 +9,7 @@
 
 use actix_debug_toolbar::DebugToolbar;
 use actix_debug_toolbar::otel::{OtelConfig, OtelPanel};
+use actix_web::middleware::Compress;
 use actix_web::{App, HttpServer};
 
 #[actix_web::main]
@@ -25,7 +27,9 @@ async fn main() -> Result<(), demo::StartError> {
     tracing::info!("demo listening on http://{addr}/");
     HttpServer::new(move || {
         App::new()
+            // Inside Compress (the last `wrap` is the outermost); the other order works too.
             .wrap(toolbar.clone())
+            .wrap(Compress::default())
             .app_data(state.clone())
             .configure(demo::routes)
     })

@@ -17,9 +17,7 @@ use opentelemetry_sdk::trace::{IdGenerator, RandomIdGenerator};
 use opentelemetry_semantic_conventions::attribute as semconv;
 
 use crate::propagation::TraceContext;
-#[cfg(feature = "logging")]
-use crate::span::SpanEvent;
-use crate::span::{Attribute, Category, Kind, SpanRecord};
+use crate::span::{Attribute, Category, Kind, SpanEvent, SpanRecord};
 
 /// Name of the `tracing` span the client helpers open around an outgoing call.
 pub const CLIENT_SPAN_NAME: &str = "http.client";
@@ -293,10 +291,28 @@ fn server_span(sources: &Sources<'_>, request_ms: f64) -> SpanRecord {
     if let Some(version) = protocol_version(&request.http_version) {
         attributes.push(Attribute::new(semconv::NETWORK_PROTOCOL_VERSION, version));
     }
-    let error = (status >= 500).then(|| {
-        attributes.push(Attribute::new(semconv::ERROR_TYPE, status.to_string()));
-        format!("HTTP {status}")
-    });
+    let mut events = Vec::new();
+    let error = if let Some(panic) = &sources.response.panic {
+        // A handler that panicked: the toolbar's 500 stands in for a response it never made.
+        attributes.push(Attribute::new(semconv::ERROR_TYPE, "panic"));
+        events.push(SpanEvent {
+            name: "exception".to_owned(),
+            offset_ms: request_ms,
+            level: None,
+            attributes: vec![
+                Attribute::new(semconv::EXCEPTION_TYPE, "panic"),
+                Attribute::new(semconv::EXCEPTION_MESSAGE, panic.message.clone()),
+                Attribute::new(semconv::EXCEPTION_STACKTRACE, panic.stacktrace()),
+            ],
+            left_pct: 100.0,
+        });
+        Some(panic.message.clone())
+    } else {
+        (status >= 500).then(|| {
+            attributes.push(Attribute::new(semconv::ERROR_TYPE, status.to_string()));
+            format!("HTTP {status}")
+        })
+    };
     SpanRecord {
         span_id: sources.trace.span_id().to_string(),
         parent_span_id: sources.trace.parent_span_id().map(|p| p.to_string()),
@@ -307,7 +323,7 @@ fn server_span(sources: &Sources<'_>, request_ms: f64) -> SpanRecord {
         duration_ms: request_ms,
         depth: 0,
         attributes,
-        events: Vec::new(),
+        events,
         error,
         captured: false,
         left_pct: 0.0,
