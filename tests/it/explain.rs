@@ -79,7 +79,7 @@ fn forged_record(backend: &str, statements: &[&str]) -> RequestRecord {
         "format_version": RECORD_FORMAT_VERSION,
         "id": RecordId::random().expect("random").to_string(),
         "started_at_unix_ms": 1, "method": "GET", "path": "/forged", "status": 200,
-        "duration_ms": 1.0, "ajax": false, "layer_attached": true,
+        "duration_ms": 1.0, "kind": "page", "layer_attached": true,
         "panels": [{ "id": "sql", "title": "SQL", "stats": stats }],
     }))
     .expect("a record")

@@ -105,5 +105,45 @@ async fn the_json_api_pages_through_records_newest_first() {
         .filter_map(|r| r["id"].as_str())
         .collect();
     assert_eq!(listed, [ids[3].as_str(), ids[2].as_str()]);
-    assert_eq!(page["requests"][0]["ajax"], false);
+    assert_eq!(page["requests"][0]["kind"], "page");
+}
+
+#[actix_web::test]
+async fn history_tells_pages_from_favicons_and_script_requests() {
+    let app = app!(config());
+    let cases = [
+        (Some(("document", "navigate")), None, "page"),
+        (Some(("image", "no-cors")), None, "image"),
+        (Some(("empty", "cors")), None, "script"),
+        (None, Some("XMLHttpRequest"), "script"),
+        (Some(("style", "no-cors")), None, "resource"),
+        (None, None, "page"),
+    ];
+    for (fetch, requested_with, kind) in cases {
+        let mut req = get("/page");
+        if let Some((dest, mode)) = fetch {
+            req = req
+                .insert_header(("sec-fetch-dest", dest))
+                .insert_header(("sec-fetch-mode", mode));
+        }
+        if let Some(value) = requested_with {
+            req = req.insert_header(("x-requested-with", value));
+        }
+        let id = header(
+            &call_service(&app, req.to_request()).await,
+            "x-debug-toolbar-id",
+        )
+        .expect("served");
+        let res = call_service(
+            &app,
+            get("/__debug_toolbar/api/requests?limit=1").to_request(),
+        )
+        .await;
+        let page: serde_json::Value = read_body_json(res).await;
+        assert_eq!(page["requests"][0]["id"], id.as_str());
+        assert_eq!(
+            page["requests"][0]["kind"], kind,
+            "{fetch:?} {requested_with:?}"
+        );
+    }
 }

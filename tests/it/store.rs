@@ -23,7 +23,7 @@ fn record(path: &str) -> RequestRecord {
         path: path.into(),
         status: 200,
         duration_ms: 1.5,
-        ajax: false,
+        kind: actix_debug_toolbar::core::RequestKind::Page,
         layer_attached: true,
         panels: vec![debug_toolbar_core::PanelRecord {
             id: "timer".into(),

@@ -11,8 +11,9 @@ use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::{Error, HttpMessage};
 use debug_toolbar_core::{
     AppInfo, BuildError, CpuTime, FinishedRequest, HeaderLookup, InMemoryStore, PanicReport,
-    RecordId, RecordingLimits, RequestFilter, RequestHead, RequestRecorder, RequestState,
-    ShellContext, Store, StoreHealth, Timing, Toolbar, ToolbarGate, ToolbarLayer, ToolbarSettings,
+    RecordId, RecordingLimits, RequestFilter, RequestHead, RequestKind, RequestRecorder,
+    RequestState, ShellContext, Store, StoreHealth, Timing, Toolbar, ToolbarGate, ToolbarLayer,
+    ToolbarSettings,
 };
 use tracing::Instrument;
 use tracing_subscriber::filter::Filtered;
@@ -494,7 +495,7 @@ impl Served {
         let redirect = shared
             .config
             .intercept_redirects
-            .then(|| intercepted_redirect(&res, outcome.record.ajax))
+            .then(|| intercepted_redirect(&res, outcome.record.kind))
             .flatten();
         // An intercepted redirect becomes a page of the toolbar's own, always injectable.
         let injectable = match redirect {
@@ -615,9 +616,9 @@ fn panic_page(
 
 /// Where a redirect the toolbar should stop at was going: a 3xx with a `Location`, not 304,
 /// for a page load (scripts follow redirects themselves).
-fn intercepted_redirect<B>(res: &ServiceResponse<B>, ajax: bool) -> Option<String> {
+fn intercepted_redirect<B>(res: &ServiceResponse<B>, kind: RequestKind) -> Option<String> {
     let status = res.status();
-    if ajax
+    if kind != RequestKind::Page
         || !status.is_redirection()
         || status == actix_web::http::StatusCode::NOT_MODIFIED
         || res.request().method() == actix_web::http::Method::HEAD

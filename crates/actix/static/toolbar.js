@@ -492,7 +492,7 @@
       const row = body.insertRow();
       row.dataset.historyId = r.id;
       const at = new Date(r.started_at_unix_ms).toLocaleTimeString();
-      for (const text of [at, r.method, r.path, String(r.status), `${r.duration_ms.toFixed(1)} ms`, r.ajax ? "script" : "page"]) {
+      for (const text of [at, r.method, r.path, String(r.status), `${r.duration_ms.toFixed(1)} ms`, r.kind ?? "page"]) {
         row.append(element("td", null, text));
       }
       const action = element("td");

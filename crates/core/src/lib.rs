@@ -71,7 +71,8 @@ pub use panel::{
 };
 pub use panic_report::{PanicReport, StackFrame};
 pub use record::{
-    InvalidRecordId, PanelRecord, RECORD_FORMAT_VERSION, RecordId, RecordSummary, RequestRecord,
+    InvalidRecordId, PanelRecord, RECORD_FORMAT_VERSION, RecordId, RecordSummary, RequestKind,
+    RequestRecord,
 };
 pub use recording::{
     FieldValue, REQUEST_SPAN_NAME, REQUEST_SPAN_TARGET, RecordedEvent, RecordedSpan, Recording,

@@ -134,8 +134,10 @@ pub struct RequestRecord {
     pub status: u16,
     /// Wall time in milliseconds.
     pub duration_ms: f64,
-    /// Whether the request was made by a script (`fetch` or `XMLHttpRequest`).
-    pub ajax: bool,
+    /// What kind of request it was: a page load, a script's `fetch`/`XMLHttpRequest`, an
+    /// image, another resource.
+    #[serde(default)]
+    pub kind: RequestKind,
     /// Whether `ToolbarLayer` recorded the request; panels that read `tracing` data are empty
     /// otherwise.
     pub layer_attached: bool,
@@ -167,8 +169,65 @@ impl RequestRecord {
             path: self.path.clone(),
             status: self.status,
             duration_ms: self.duration_ms,
-            ajax: self.ajax,
+            kind: self.kind,
         }
+    }
+}
+
+/// What a request was made for, as the browser's fetch metadata (`Sec-Fetch-Dest`,
+/// `Sec-Fetch-Mode`) or `X-Requested-With` tell it; a request without them (`curl`, an old
+/// browser) counts as a page.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum RequestKind {
+    /// A page load: a navigation to a document or a frame.
+    #[default]
+    Page,
+    /// A script's `fetch` or `XMLHttpRequest`.
+    Script,
+    /// An image, such as `/favicon.ico`.
+    Image,
+    /// Any other resource a page loads: a script or style file, a font, media, a worker.
+    Resource,
+}
+
+impl RequestKind {
+    /// The kind of a request with these fetch metadata headers.
+    pub fn of(
+        sec_fetch_dest: Option<&str>,
+        sec_fetch_mode: Option<&str>,
+        x_requested_with: Option<&str>,
+    ) -> Self {
+        if x_requested_with.is_some_and(|v| v.eq_ignore_ascii_case("xmlhttprequest")) {
+            return Self::Script;
+        }
+        match (sec_fetch_dest, sec_fetch_mode) {
+            (Some("document" | "iframe" | "frame" | "embed" | "object"), _) => Self::Page,
+            (_, Some("navigate" | "nested-navigate")) => Self::Page,
+            (Some("empty"), _) => Self::Script,
+            (Some("image"), _) => Self::Image,
+            (Some(_), _) => Self::Resource,
+            (None, Some(_)) => Self::Script,
+            (None, None) => Self::Page,
+        }
+    }
+
+    /// The kind as the JSON API writes it: `page`, `script`, `image`, `resource`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Page => "page",
+            Self::Script => "script",
+            Self::Image => "image",
+            Self::Resource => "resource",
+        }
+    }
+
+    /// The kind [`as_str`](Self::as_str) wrote, if `name` is one.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Self::Page, Self::Script, Self::Image, Self::Resource]
+            .into_iter()
+            .find(|kind| kind.as_str() == name)
     }
 }
 
@@ -187,13 +246,46 @@ pub struct RecordSummary {
     pub status: u16,
     /// Wall time in milliseconds.
     pub duration_ms: f64,
-    /// Whether the request was made by a script.
-    pub ajax: bool,
+    /// What kind of request it was.
+    #[serde(default)]
+    pub kind: RequestKind,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fetch_metadata_tells_pages_scripts_images_and_resources_apart() {
+        let table = [
+            (Some("document"), Some("navigate"), None, RequestKind::Page),
+            (
+                Some("iframe"),
+                Some("nested-navigate"),
+                None,
+                RequestKind::Page,
+            ),
+            (Some("empty"), Some("cors"), None, RequestKind::Script),
+            (
+                Some("empty"),
+                Some("same-origin"),
+                None,
+                RequestKind::Script,
+            ),
+            (None, None, Some("XMLHttpRequest"), RequestKind::Script),
+            (Some("image"), Some("no-cors"), None, RequestKind::Image),
+            (Some("style"), Some("no-cors"), None, RequestKind::Resource),
+            (Some("script"), Some("no-cors"), None, RequestKind::Resource),
+            (None, None, None, RequestKind::Page),
+        ];
+        for (dest, mode, requested_with, kind) in table {
+            assert_eq!(
+                RequestKind::of(dest, mode, requested_with),
+                kind,
+                "{dest:?} {mode:?} {requested_with:?}"
+            );
+        }
+    }
 
     #[test]
     fn ids_round_trip_through_text_and_json() {

@@ -9,7 +9,7 @@ use std::time::UNIX_EPOCH;
 use crate::context::{AppInfo, EarlierStats, RequestInfo, ResponseInfo, StatsContext, Timing};
 use crate::error::BuildError;
 use crate::panel::{ActionFuture, DynPanel, Panel, PanelFactory, ServerTiming, is_valid_id};
-use crate::record::{PanelRecord, RECORD_FORMAT_VERSION, RecordId, RequestRecord};
+use crate::record::{PanelRecord, RECORD_FORMAT_VERSION, RecordId, RequestKind, RequestRecord};
 use crate::recording::{Recording, RecordingLimits};
 use crate::render::Renderer;
 use crate::state::{RequestHead, RequestState};
@@ -457,7 +457,11 @@ impl Toolbar {
             path: finished.request.path.clone(),
             status: finished.response.status,
             duration_ms: finished.timing.wall.as_secs_f64() * 1000.0,
-            ajax: is_ajax(finished.request),
+            kind: RequestKind::of(
+                finished.request.header("sec-fetch-dest"),
+                finished.request.header("sec-fetch-mode"),
+                finished.request.header("x-requested-with"),
+            ),
             layer_attached: finished.layer_attached,
             panels: parts,
         };
@@ -468,19 +472,6 @@ impl Toolbar {
             response_headers,
         })
     }
-}
-
-/// Whether the request came from a script rather than a page load.
-fn is_ajax(request: &RequestInfo) -> bool {
-    request
-        .header("x-requested-with")
-        .is_some_and(|v| v.eq_ignore_ascii_case("xmlhttprequest"))
-        || request
-            .header("sec-fetch-mode")
-            .is_some_and(|mode| mode != "navigate")
-        || request
-            .header("sec-fetch-dest")
-            .is_some_and(|dest| dest == "empty")
 }
 
 /// Drops the largest panels' stats until the serialized record fits in `max_bytes`.

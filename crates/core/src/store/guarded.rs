@@ -401,7 +401,7 @@ mod tests {
             path: "/".into(),
             status: 200,
             duration_ms: 1.0,
-            ajax: false,
+            kind: crate::record::RequestKind::Page,
             layer_attached: true,
             panels: Vec::new(),
         }

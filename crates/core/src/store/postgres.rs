@@ -9,7 +9,7 @@ use sqlx::{AssertSqlSafe, Row};
 use tokio::sync::OnceCell;
 
 use super::{Page, Store, StoreError, StoreFuture};
-use crate::record::{RecordId, RecordSummary, RequestRecord};
+use crate::record::{RecordId, RecordSummary, RequestKind, RequestRecord};
 
 /// Keeps records in a PostgreSQL table (created on first use) and prunes it to a capacity,
 /// so that several application instances behind a load balancer show each other's requests.
@@ -124,16 +124,24 @@ impl Inner {
                         path TEXT NOT NULL,
                         status INTEGER NOT NULL,
                         duration_ms DOUBLE PRECISION NOT NULL,
-                        ajax BOOLEAN NOT NULL,
+                        kind TEXT NOT NULL,
                         record TEXT NOT NULL
                     )",
                     self.table
                 );
-                sqlx::query(AssertSqlSafe(sql))
-                    .execute(self.pool.get())
-                    .await
-                    .map(drop)
-                    .map_err(unavailable)
+                // Tables made by earlier versions had `ajax BOOLEAN` where `kind` is now.
+                let upgrade = format!(
+                    "ALTER TABLE {0} ADD COLUMN IF NOT EXISTS kind TEXT NOT NULL DEFAULT 'page';
+                     ALTER TABLE {0} DROP COLUMN IF EXISTS ajax",
+                    self.table
+                );
+                for sql in [sql, upgrade] {
+                    sqlx::raw_sql(AssertSqlSafe(sql))
+                        .execute(self.pool.get())
+                        .await
+                        .map_err(unavailable)?;
+                }
+                Ok::<(), StoreError>(())
             })
             .await?;
         Ok(())
@@ -144,7 +152,7 @@ impl Inner {
         let json = serde_json::to_string(&record)
             .map_err(|e| StoreError::new("record could not be serialized", e))?;
         let insert = format!(
-            "INSERT INTO {} (id, started_at_unix_ms, method, path, status, duration_ms, ajax, record)
+            "INSERT INTO {} (id, started_at_unix_ms, method, path, status, duration_ms, kind, record)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             self.table
         );
@@ -155,7 +163,7 @@ impl Inner {
             .bind(&record.path)
             .bind(i32::from(record.status))
             .bind(record.duration_ms)
-            .bind(record.ajax)
+            .bind(record.kind.as_str())
             .bind(json)
             .execute(self.pool.get())
             .await
@@ -190,7 +198,7 @@ impl Inner {
     async fn list(&self, page: Page) -> Result<Vec<RecordSummary>, StoreError> {
         self.ensure_table().await?;
         let select = format!(
-            "SELECT id, started_at_unix_ms, method, path, status, duration_ms, ajax
+            "SELECT id, started_at_unix_ms, method, path, status, duration_ms, kind
              FROM {} ORDER BY seq DESC OFFSET $1 LIMIT $2",
             self.table
         );
@@ -214,7 +222,8 @@ impl Inner {
                     path: row.try_get(3).map_err(unavailable)?,
                     status: u16::try_from(status).unwrap_or(0),
                     duration_ms: row.try_get(5).map_err(unavailable)?,
-                    ajax: row.try_get(6).map_err(unavailable)?,
+                    kind: RequestKind::from_name(row.try_get(6).map_err(unavailable)?)
+                        .unwrap_or_default(),
                 })
             })
             .collect()
