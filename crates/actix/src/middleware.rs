@@ -102,6 +102,7 @@ impl DebugToolbar {
             let mut settings = ToolbarSettings::default();
             settings.recording_limits = RecordingLimits::default();
             settings.disabled_panels = config.disabled_panels.clone();
+            settings.panel_order = config.panel_order.clone();
             settings.app = app_info(&config);
             let builder = config
                 .panels
@@ -410,9 +411,7 @@ where
                 state: &state,
                 layer_attached: recorder.is_attached(),
             };
-            let Ok(outcome) = toolbar.record(&finished) else {
-                return Ok(res.map_into_left_body());
-            };
+            let outcome = toolbar.record(&finished);
             let redirect = shared
                 .config
                 .intercept_redirects
