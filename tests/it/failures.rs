@@ -1,6 +1,7 @@
 //! When the toolbar or a panel fails: panels that do not fit together switch the toolbar off,
-//! a panel that panics as a request starts or whose stats cannot be stored is set aside, and a
-//! page body that breaks while the toolbar reads it is an error, not a cut page.
+//! a panel that fails anywhere (panics in a hook, stats that cannot be stored, a template that
+//! cannot be rendered) is set aside with a note, and a page body that breaks while the toolbar
+//! reads it is an error, not a cut page.
 
 use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
@@ -137,13 +138,73 @@ impl Panel for UnstorablePanel {
     }
 }
 
+/// Panics while it generates its stats.
+#[derive(Debug, Clone, Copy)]
+struct PanicsInStats;
+
+impl Panel for PanicsInStats {
+    type Stats = ();
+    const ID: &'static str = "panics-in-stats";
+    fn title(&self) -> Cow<'static, str> {
+        "Panics late".into()
+    }
+    fn generate_stats(&self, cx: &StatsContext<'_>) {
+        panic!("panel bug at {}", cx.request().path);
+    }
+    fn template(&self) -> Template {
+        Template::new("panels/panics-in-stats.html", "")
+    }
+}
+
+/// Panics in an optional hook, after its stats were made.
+#[derive(Debug, Clone, Copy)]
+struct PanicsInBadge;
+
+impl Panel for PanicsInBadge {
+    type Stats = u8;
+    const ID: &'static str = "panics-in-badge";
+    fn title(&self) -> Cow<'static, str> {
+        "Panics in badge".into()
+    }
+    fn generate_stats(&self, _: &StatsContext<'_>) -> u8 {
+        1
+    }
+    fn badge(&self, stats: &u8) -> Option<actix_debug_toolbar::Badge> {
+        panic!("badge bug for {stats}");
+    }
+    fn template(&self) -> Template {
+        Template::new("panels/panics-in-badge.html", "")
+    }
+}
+
+/// Records fine; its template fails when rendered.
+#[derive(Debug, Clone, Copy)]
+struct FailsToRender;
+
+impl Panel for FailsToRender {
+    type Stats = u8;
+    const ID: &'static str = "fails-to-render";
+    fn title(&self) -> Cow<'static, str> {
+        "Fails to render".into()
+    }
+    fn generate_stats(&self, _: &StatsContext<'_>) -> u8 {
+        1
+    }
+    fn template(&self) -> Template {
+        Template::new("panels/fails-to-render.html", "{{ stats.no.such.field }}")
+    }
+}
+
 #[actix_web::test]
-async fn a_panel_that_fails_is_set_aside_and_the_rest_are_recorded() {
+async fn a_panel_that_fails_anywhere_is_set_aside_with_a_note_and_the_rest_are_shown() {
     crate::support::init_tracing();
     let toolbar = DebugToolbar::new(
         config()
             .panel(PanicsOnRequest)
+            .panel(PanicsInStats)
+            .panel(PanicsInBadge)
             .panel(UnstorablePanel)
+            .panel(FailsToRender)
             .build(),
     );
     let app = init_service(
@@ -152,31 +213,47 @@ async fn a_panel_that_fails_is_set_aside_and_the_rest_are_recorded() {
             .route("/", web::get().to(page)),
     )
     .await;
+    let recorded_notes = [
+        ("panics-on-request", "it panicked in on_request"),
+        ("panics-in-stats", "it panicked in generate_stats"),
+        ("panics-in-badge", "it panicked in generate_stats"),
+        ("unstorable", "stats could not be serialized: "),
+    ];
     for _ in 0..2 {
         let res = call_service(&app, get("/").to_request()).await;
         assert_eq!(res.status(), StatusCode::OK);
         let id = header(&res, "x-debug-toolbar-id").expect("still served");
         assert_contains(&body_text(res).await, "debug-toolbar");
         let record = stored_record(&toolbar, &id).await;
-        assert_eq!(
-            record.stats::<PanicsOnRequest>().map(Result::ok),
-            Some(Some(true)),
-            "its stats still run"
-        );
-        let part = record.panel("unstorable").expect("listed");
-        assert!(part.stats.is_null());
-        let note = part.note.as_deref().unwrap_or_default();
-        assert_contains(note, "The panel's stats could not be serialized: ");
-        assert_contains(note, "key must be a string");
+        for (panel, note) in recorded_notes {
+            let part = record.panel(panel).expect("listed");
+            assert!(part.stats.is_null(), "{panel}: {part:?}");
+            assert_contains(part.note.as_deref().unwrap_or_default(), note);
+
+            let res = call_service(&app, get(&panel_uri(&id, panel)).to_request()).await;
+            assert_eq!(res.status(), StatusCode::OK, "{panel}");
+            assert_contains(&body_text(res).await, note);
+        }
         assert!(
             record
                 .stats::<actix_debug_toolbar::panels::TimerPanel>()
-                .is_some()
+                .is_some(),
+            "the other panels are recorded"
         );
 
-        let res = call_service(&app, get(&panel_uri(&id, "unstorable")).to_request()).await;
+        assert_eq!(
+            record.stats::<FailsToRender>().map(Result::ok),
+            Some(Some(1))
+        );
+        let res = call_service(&app, get(&panel_uri(&id, "fails-to-render")).to_request()).await;
+        assert_eq!(res.status(), StatusCode::OK, "a note, not a 500");
+        let body = body_text(res).await;
+        assert_contains(
+            &body,
+            "This panel failed: its template could not be rendered",
+        );
+        let res = call_service(&app, get(&panel_uri(&id, "timer")).to_request()).await;
         assert_eq!(res.status(), StatusCode::OK);
-        assert_contains(&body_text(res).await, "could not be serialized");
     }
 }
 

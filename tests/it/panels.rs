@@ -149,9 +149,7 @@ fn a_panel_reads_the_typed_stats_of_the_panels_before_it() {
         cpu: None,
     };
     let recording = Recording::default();
-    let outcome = toolbar
-        .record(&finished(&request, &response, &timing, &recording))
-        .expect("no panic");
+    let outcome = toolbar.record(&finished(&request, &response, &timing, &recording));
     let stats = outcome
         .record
         .stats::<DoubleTimePanel>()
@@ -188,7 +186,6 @@ fn oversized_panels_are_dropped_with_a_note_to_fit_the_record_limit() {
     let recording = Recording::default();
     let record = toolbar
         .record(&finished(&request, &response, &timing, &recording))
-        .expect("no panic")
         .record;
     let part = record.panel("request").expect("request panel");
     assert!(part.stats.is_null());
@@ -222,17 +219,29 @@ impl Panel for PanickingPanel {
 const PAGE: &str = "<html><body>page</body></html>";
 
 #[actix_web::test]
-async fn a_panicking_panel_leaves_the_response_intact() {
+async fn a_panicking_panel_is_set_aside_and_the_page_keeps_its_toolbar() {
     let toolbar = DebugToolbar::new(config().panel(PanickingPanel).build());
-    let app = init_service(App::new().wrap(toolbar).route(
+    let app = init_service(App::new().wrap(toolbar.clone()).route(
         "/{any:.*}",
         web::get().to(|| async { HttpResponse::Ok().content_type("text/html").body(PAGE) }),
     ))
     .await;
     let res = call_service(&app, get("/boom").to_request()).await;
     assert_eq!(res.status(), StatusCode::OK);
-    assert_eq!(header(&res, "x-debug-toolbar-id"), None);
-    assert_eq!(body_text(res).await, PAGE);
+    let id = header(&res, "x-debug-toolbar-id").expect("still served");
+    let body = body_text(res).await;
+    assert!(body.starts_with("<html><body>page"), "{body}");
+    assert!(body.contains("debug-toolbar"), "the toolbar is still shown");
+    let record = crate::support::stored_record(&toolbar, &id).await;
+    let part = record.panel("panicking").expect("still listed");
+    assert!(part.stats.is_null());
+    assert!(
+        part.note
+            .as_deref()
+            .is_some_and(|n| n.contains("panicked in generate_stats")),
+        "{part:?}"
+    );
+    assert!(record.stats::<TimerPanel>().is_some(), "the rest recorded");
     let res = call_service(&app, get("/fine").to_request()).await;
     assert!(
         header(&res, "x-debug-toolbar-id").is_some(),
@@ -430,4 +439,146 @@ async fn the_browser_switches_panels_on_and_off_over_the_configured_ones() {
     assert!(request.stats.is_null());
     assert_contains(request.note.as_deref().unwrap_or(""), "switched off");
     assert!(!record.panel("headers").expect("listed").stats.is_null());
+}
+
+/// What the `/cart` handler hands over.
+#[derive(Debug)]
+struct Cart(Vec<&'static str>);
+
+/// Shows what the handler handed over; deliberately not `Clone`.
+#[derive(Debug)]
+struct CartPanel {
+    label: String,
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+struct CartStats {
+    label: String,
+    items: Option<Vec<String>>,
+}
+
+impl Panel for CartPanel {
+    type Stats = CartStats;
+    const ID: &'static str = "cart";
+    fn title(&self) -> Cow<'static, str> {
+        "Cart".into()
+    }
+    fn generate_stats(&self, cx: &StatsContext<'_>) -> CartStats {
+        CartStats {
+            label: self.label.clone(),
+            items: cx
+                .handed::<Cart>()
+                .map(|cart| cart.0.iter().map(|i| (*i).to_owned()).collect()),
+        }
+    }
+    fn template(&self) -> Template {
+        Template::new("panels/cart.html", "{{ stats.label }}")
+    }
+}
+
+#[actix_web::test]
+async fn a_handler_hands_typed_data_to_a_panel_of_its_request() {
+    let toolbar = DebugToolbar::new(
+        config()
+            .panel(CartPanel {
+                label: "configured".to_owned(),
+            })
+            .build(),
+    );
+    let app = init_service(
+        App::new()
+            .wrap(toolbar.clone())
+            .route(
+                "/cart",
+                web::get().to(|req: actix_web::HttpRequest| async move {
+                    assert!(actix_debug_toolbar::hand_over(&req, Cart(vec!["tea"])));
+                    // A later value of the same type replaces the first.
+                    actix_debug_toolbar::hand_over(&req, Cart(vec!["tea", "milk"]));
+                    HttpResponse::Ok().content_type("text/html").body(PAGE)
+                }),
+            )
+            .route(
+                "/other",
+                web::get().to(|| async { HttpResponse::Ok().content_type("text/html").body(PAGE) }),
+            ),
+    )
+    .await;
+    let res = call_service(&app, get("/cart").to_request()).await;
+    let id = header(&res, "x-debug-toolbar-id").expect("served");
+    let stats: CartStats = stored_stats::<CartPanel>(&toolbar, &id).await;
+    assert_eq!(
+        stats,
+        CartStats {
+            label: "configured".to_owned(),
+            items: Some(vec!["tea".to_owned(), "milk".to_owned()]),
+        }
+    );
+    let res = call_service(&app, get("/other").to_request()).await;
+    let id = header(&res, "x-debug-toolbar-id").expect("served");
+    let stats: CartStats = stored_stats::<CartPanel>(&toolbar, &id).await;
+    assert_eq!(stats.items, None, "nothing handed over to another request");
+}
+
+#[actix_web::test]
+async fn a_handler_outside_a_served_request_hands_over_nothing() {
+    let app = init_service(
+        App::new()
+            .wrap(DebugToolbar::new(config().enabled(false).build()))
+            .route(
+                "/cart",
+                web::get().to(|req: actix_web::HttpRequest| async move {
+                    let kept = actix_debug_toolbar::hand_over(&req, Cart(vec!["tea"]));
+                    HttpResponse::Ok().body(kept.to_string())
+                }),
+            ),
+    )
+    .await;
+    let res = call_service(&app, get("/cart").to_request()).await;
+    assert_eq!(body_text(res).await, "false");
+}
+
+/// The ids of the panels in the record of one request through `toolbar`, in order.
+async fn listed_panels(toolbar: &DebugToolbar) -> Vec<String> {
+    let app = init_service(App::new().wrap(toolbar.clone()).route(
+        "/",
+        web::get().to(|| async { HttpResponse::Ok().content_type("text/html").body(PAGE) }),
+    ))
+    .await;
+    let res = call_service(&app, get("/").to_request()).await;
+    let id = header(&res, "x-debug-toolbar-id").expect("served");
+    let record = stored_record(toolbar, &id).await;
+    assert!(
+        record
+            .stats::<DoubleTimePanel>()
+            .and_then(Result::ok)
+            .is_some_and(|s| s.saw_timer),
+        "still runs after the timer it depends on"
+    );
+    record.panels.iter().map(|p| p.id.clone()).collect()
+}
+
+#[actix_web::test]
+async fn panels_are_listed_in_the_configured_order_and_the_rest_follow() {
+    let default = listed_panels(&DebugToolbar::new(config().panel(DoubleTimePanel).build())).await;
+    let ordered = listed_panels(&DebugToolbar::new(
+        config()
+            .panel(DoubleTimePanel)
+            .panel_order(["double-time", "response", "no-such-panel", "timer"])
+            .build(),
+    ))
+    .await;
+    assert_eq!(
+        ordered[..3],
+        ["double-time", "response", "timer"],
+        "{ordered:?}"
+    );
+    let rest: Vec<&String> = default
+        .iter()
+        .filter(|id| !["double-time", "response", "timer"].contains(&id.as_str()))
+        .collect();
+    assert_eq!(
+        ordered[3..].iter().collect::<Vec<_>>(),
+        rest,
+        "the others keep the order they run in"
+    );
 }

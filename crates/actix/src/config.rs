@@ -8,7 +8,8 @@ use std::sync::Arc;
 use actix_web::dev::ServiceRequest;
 use actix_web::http::header::HeaderName;
 pub use debug_toolbar_core::ConfigError;
-use debug_toolbar_core::{DynPanel, InMemoryStore, Panel, RecordingLimits, Store, StoreLimits};
+use debug_toolbar_core::integration::{DynPanel, shared_panel};
+use debug_toolbar_core::{InMemoryStore, Panel, RecordingLimits, Store, StoreLimits};
 use ipnet::IpNet;
 use tracing_subscriber::filter::LevelFilter;
 
@@ -65,6 +66,7 @@ pub struct ToolbarConfig {
     pub(crate) max_body_bytes: usize,
     pub(crate) max_body_wait: std::time::Duration,
     pub(crate) disabled_panels: BTreeSet<String>,
+    pub(crate) panel_order: Vec<String>,
     pub(crate) tracing_level: LevelFilter,
     pub(crate) app: Option<(String, String)>,
     pub(crate) panels: Vec<PanelMaker>,
@@ -89,6 +91,7 @@ impl Default for ToolbarConfig {
             max_body_bytes: 5 * 1024 * 1024,
             max_body_wait: std::time::Duration::from_secs(5),
             disabled_panels: BTreeSet::new(),
+            panel_order: Vec::new(),
             tracing_level: LevelFilter::DEBUG,
             app: None,
             panels: Vec::new(),
@@ -123,6 +126,7 @@ impl fmt::Debug for ToolbarConfig {
             .field("max_body_bytes", &self.max_body_bytes)
             .field("max_body_wait", &self.max_body_wait)
             .field("disabled_panels", &self.disabled_panels)
+            .field("panel_order", &self.panel_order)
             .field("tracing_level", &self.tracing_level)
             .field("app", &self.app)
             .field("panels", &self.panels.len())
@@ -154,6 +158,7 @@ impl ToolbarConfig {
     /// | `DEBUG_TOOLBAR_STORE` | where records are kept: `memory`, `postgres://…` (feature `store-postgres`) or `redis://…` (feature `store-redis`) | `memory` |
     /// | `DEBUG_TOOLBAR_MAX_BODY_BYTES` | largest HTML body the toolbar is injected into | `5242880` |
     /// | `DEBUG_TOOLBAR_DISABLED_PANELS` | comma-separated panel ids listed but not run | none |
+    /// | `DEBUG_TOOLBAR_PANEL_ORDER` | comma-separated panel ids in the order the toolbar lists them; the others follow | the order they run in |
     /// | `DEBUG_TOOLBAR_INTERCEPT_REDIRECTS` | show a page with the toolbar and a link instead of following redirects | `false` |
     /// | `DEBUG_TOOLBAR_UPDATE_ON_FETCH` | switch the toolbar to each request the page's scripts make | `false` |
     /// | `DEBUG_TOOLBAR_SECRET_NAMES` | comma-separated names whose values are masked, besides the built-in ones | none |
@@ -253,6 +258,9 @@ impl ToolbarConfigBuilder {
         }
         if let Some(v) = var("DEBUG_TOOLBAR_DISABLED_PANELS") {
             c.disabled_panels = split_list(&v).map(str::to_owned).collect();
+        }
+        if let Some(v) = var("DEBUG_TOOLBAR_PANEL_ORDER") {
+            c.panel_order = split_list(&v).map(str::to_owned).collect();
         }
         if let Some(v) = var("DEBUG_TOOLBAR_INTERCEPT_REDIRECTS") {
             c.intercept_redirects = parse_bool("DEBUG_TOOLBAR_INTERCEPT_REDIRECTS", &v)?;
@@ -459,12 +467,27 @@ impl ToolbarConfigBuilder {
         self
     }
 
+    /// The order in which the toolbar lists panels, by id (e.g. `["sql", "timer"]`); panels not
+    /// named follow in the order they run, unknown ids are ignored. Panels still run after
+    /// their dependencies. By default, the order they run in: dependencies first, then by id.
+    pub fn panel_order<I, S>(mut self, ids: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.config.panel_order = ids.into_iter().map(Into::into).collect();
+        self
+    }
+
     /// Adds a panel of the application's own, besides those registered with
-    /// [`register_panel!`](crate::register_panel). By default, only registered panels run.
-    pub fn panel<P: Panel + Clone>(mut self, panel: P) -> Self {
+    /// [`register_panel!`](crate::register_panel); it replaces a registered panel with the
+    /// same id. The panel needs no `Clone`: every toolbar built from this configuration shares
+    /// it. By default, only registered panels run.
+    pub fn panel<P: Panel>(mut self, panel: P) -> Self {
+        let panel = Arc::new(panel);
         self.config
             .panels
-            .push(Arc::new(move || Box::new(panel.clone())));
+            .push(Arc::new(move || shared_panel(panel.clone())));
         self
     }
 

@@ -39,6 +39,7 @@ mod capture;
 mod config;
 mod encoding;
 mod future;
+mod hand_over;
 mod inject;
 mod middleware;
 #[cfg(feature = "otel")]
@@ -49,6 +50,7 @@ mod routes;
 pub mod testing;
 
 pub use config::{ConfigError, ForwardedHeader, ShowToolbar, ToolbarConfig, ToolbarConfigBuilder};
+pub use hand_over::hand_over;
 pub use middleware::{
     DebugToolbar, TOOLBAR_ID_HEADER, TOOLBAR_STATUS_HEADER, ToolbarMiddleware, request_state,
 };
@@ -56,17 +58,31 @@ pub use middleware::{
 #[doc(hidden)]
 pub use future::ToolbarFuture;
 
+// A panel author's API: the trait, what a panel reads and what it returns.
+pub use debug_toolbar_core::{
+    ActionError, ActionFuture, ActionResponse, Badge, BadgeLevel, CpuTime, HeaderLookup, NameValue,
+    Panel, RequestHead, RequestInfo, RequestState, ResponseInfo, ServerTiming, StatsContext,
+    Template, Timing, register_panel,
+};
+// Records, stores and the tracing layer.
+/// The framework-free core: the panel system, recording, stores, the renderer.
+pub use debug_toolbar_core as core;
 #[cfg(feature = "store-postgres")]
 pub use debug_toolbar_core::PostgresStore;
 #[cfg(feature = "store-redis")]
 pub use debug_toolbar_core::RedisStore;
 pub use debug_toolbar_core::{
-    self as core, InMemoryStore, NameValue, Panel, RecordId, RecordingLimits, RequestHead,
-    RequestRecord, RequestState, ServerTiming, StatsContext, Store, StoreHealth, StoreLimits,
-    Template, ToolbarGate, ToolbarLayer, register_panel,
+    InMemoryStore, PanelRecord, RecordId, RecordingLimits, RequestKind, RequestRecord, Store,
+    StoreError, StoreHealth, StoreLimits, ToolbarGate, ToolbarLayer,
 };
 /// The built-in panels enabled by this crate's features.
 pub use debug_toolbar_panels as panels;
+
+/// What the toolbar recorded while a request ran, as panels read it through
+/// [`StatsContext::recording`]: `tracing` events and spans with their fields.
+pub mod recording {
+    pub use debug_toolbar_core::{FieldValue, RecordedEvent, RecordedSpan, Recording};
+}
 
 /// Cargo features of this crate that are switched on.
 pub(crate) const FEATURES: &[&str] = &[

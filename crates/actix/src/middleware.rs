@@ -107,6 +107,7 @@ impl DebugToolbar {
             settings.recording_limits = config.recording_limits;
             settings.store_limits = config.store_limits;
             settings.disabled_panels = config.disabled_panels.clone();
+            settings.panel_order = config.panel_order.clone();
             settings.app = app_info(&config);
             let builder = config
                 .panels
@@ -489,9 +490,7 @@ impl Served {
             state: &state,
             layer_attached: recorder.is_attached(),
         };
-        let Ok(outcome) = toolbar.record(&finished) else {
-            return Ok(into(res));
-        };
+        let outcome = toolbar.record(&finished);
         let redirect = shared
             .config
             .intercept_redirects

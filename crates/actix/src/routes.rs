@@ -147,12 +147,16 @@ async fn panel_body(shared: &Shared, toolbar: &Toolbar, id: &str, panel: &str) -
             "Unknown panel",
             "This request has no such panel.",
         ),
+        // The same policy as for a panel that fails while recording: a note in its place.
         Err(e) => {
             toolbar.log_failure_once(&format!("render:{panel}"), &e);
             message(
-                StatusCode::INTERNAL_SERVER_ERROR,
+                StatusCode::OK,
                 "Panel failed",
-                "This panel could not be rendered; the server log says why.",
+                &format!(
+                    "This panel failed: its template could not be rendered ({e}), so it was \
+                     set aside; the server log says more. The other panels are unaffected."
+                ),
             )
         }
     }

@@ -202,6 +202,12 @@ impl<'a> StatsContext<'a> {
         self.state.get::<T>()
     }
 
+    /// The value of type `T` the application's handler handed over for this request
+    /// (`actix_debug_toolbar::hand_over(&req, value)`), if it did.
+    pub fn handed<T: Send + Sync + 'static>(&self) -> Option<std::sync::Arc<T>> {
+        self.state.handed::<T>()
+    }
+
     /// The stats of panel `P`, if it is enabled and ran before this one.
     ///
     /// A panel that reads another's stats lists it in [`Panel::dependencies`], which makes it

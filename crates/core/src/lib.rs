@@ -1,19 +1,24 @@
 //! Framework-free core of the debug toolbar.
 //!
+//! Applications use it through `actix_debug_toolbar`, which re-exports everything a panel
+//! author needs at its root (`actix_debug_toolbar::{Panel, StatsContext, Template, …}`). This
+//! crate's root holds that API too: the [`Panel`] trait and what it reads and returns. The
+//! plumbing a web framework integration drives is in [`integration`].
+//!
 //! A request the toolbar serves is recorded in three steps:
 //!
 //! 1. The web framework integration opens a request span with
-//!    [`RequestRecorder::open_request_span`]. [`ToolbarLayer`], installed in the application's
+//!    [`integration::RequestRecorder::open_request_span`]. [`ToolbarLayer`], installed in the application's
 //!    `tracing` subscriber, routes every span and event that happens inside that span to the
-//!    request's [`RequestRecorder`].
-//! 2. When the response is ready, [`Toolbar::record`] runs every enabled [`Panel`] in
+//!    request's [`integration::RequestRecorder`].
+//! 2. When the response is ready, [`integration::Toolbar::record`] runs every enabled [`Panel`] in
 //!    dependency order. Each panel turns the [`StatsContext`] (request, response, timings,
 //!    recorded events and the typed stats of the panels before it) into its own `Stats` type.
-//! 3. The resulting [`RequestRecord`] goes into a [`Store`]; the [`Renderer`] draws the
+//! 3. The resulting [`RequestRecord`] goes into a [`Store`]; the [`integration::Renderer`] draws the
 //!    toolbar shell and, on demand, each panel's body.
 //!
 //! Panels are plain types registered with [`register_panel!`] or passed to
-//! [`ToolbarBuilder::panel`]:
+//! [`integration::ToolbarBuilder::panel`]:
 //!
 //! ```
 //! use std::borrow::Cow;
@@ -64,21 +69,16 @@ pub use config_error::ConfigError;
 pub use context::{AppInfo, NameValue, RequestInfo, ResponseInfo, StatsContext, Timing};
 pub use cpu::CpuTime;
 pub use error::BuildError;
-pub use layer::{RequestFilter, ToolbarGate, ToolbarLayer};
+pub use layer::{ToolbarGate, ToolbarLayer};
 pub use panel::{
-    ActionError, ActionFuture, ActionResponse, Badge, BadgeLevel, DynPanel, GeneratedStats, Panel,
-    PanelFactory, ServerTiming, Template,
+    ActionError, ActionFuture, ActionResponse, Badge, BadgeLevel, Panel, ServerTiming, Template,
 };
 pub use panic_report::{PanicReport, StackFrame};
 pub use record::{
     InvalidRecordId, PanelRecord, RECORD_FORMAT_VERSION, RecordId, RecordSummary, RequestKind,
     RequestRecord,
 };
-pub use recording::{
-    FieldValue, REQUEST_SPAN_NAME, REQUEST_SPAN_TARGET, RecordedEvent, RecordedSpan, Recording,
-    RecordingLimits, RequestRecorder,
-};
-pub use render::{RenderError, Renderer, ShellContext};
+pub use recording::{FieldValue, RecordedEvent, RecordedSpan, Recording};
 pub use state::{HeaderLookup, RequestHead, RequestState};
 pub use stats_json::StatsJson;
 #[cfg(feature = "postgres")]
@@ -88,13 +88,32 @@ pub use store::RedisStore;
 pub use store::{
     GuardedStore, InMemoryStore, Page, Store, StoreError, StoreFuture, StoreHealth, StoreLimits,
 };
-pub use toolbar::{
-    FinishedRequest, LogOnce, PANELS_COOKIE, PanelPanicked, RecordOutcome, Toolbar, ToolbarBuilder,
-    ToolbarSettings,
-};
+
+// The plumbing's earlier paths, kept hidden so code written against them still builds; the
+// documented home is `integration`.
+#[doc(hidden)]
+pub use integration::*;
+
+/// What a web framework integration uses to drive the toolbar: building it, opening the request
+/// span, running the panels over a finished request, rendering the shell, logging failures once.
+///
+/// Panel authors do not need anything here; the crate root has their API.
+pub mod integration {
+    pub use crate::layer::RequestFilter;
+    pub use crate::panel::{DynPanel, GeneratedStats, PanelFactory, shared_panel};
+    pub use crate::recording::{
+        REQUEST_SPAN_NAME, REQUEST_SPAN_TARGET, RecordingLimits, RequestRecorder,
+    };
+    pub use crate::render::{RenderError, Renderer, ShellContext};
+    pub use crate::toolbar::{
+        FinishedRequest, LogOnce, PANELS_COOKIE, PanelPanicked, RecordOutcome, Toolbar,
+        ToolbarBuilder, ToolbarSettings,
+    };
+}
 
 /// Implementation details used by this crate's macros. Not public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::panel::{PanelFactory, boxed};
     pub use inventory;
 }

@@ -17,10 +17,113 @@ use crate::stats_json::StatsJson;
 /// [`Stats`](Panel::Stats), which is stored with the request, sent to the browser as JSON and
 /// readable by the panels that run after it through [`StatsContext::stats`].
 ///
-/// Required: [`title`](Panel::title), [`generate_stats`](Panel::generate_stats) and
-/// [`template`](Panel::template). Optional, with defaults: [`nav_subtitle`](Panel::nav_subtitle)
-/// (none), [`dependencies`](Panel::dependencies) (none) and
-/// [`server_timing`](Panel::server_timing) (no entries).
+/// # Hooks
+///
+/// Required:
+/// - [`ID`](Panel::ID): a stable id, `[a-z0-9_-]+`, not `static`, `panels` or `api`;
+/// - [`title`](Panel::title): the name in the toolbar;
+/// - [`generate_stats`](Panel::generate_stats): the finished request → `Stats`;
+/// - [`template`](Panel::template): the panel's body.
+///
+/// Optional, each with a default:
+/// - [`nav_subtitle`](Panel::nav_subtitle): a line under the title. By default, none;
+/// - [`dependencies`](Panel::dependencies): the panels whose stats this one reads, which run
+///   first. By default, none;
+/// - [`on_request`](Panel::on_request): keep something in the request's [`RequestState`] as
+///   it starts. By default, nothing;
+/// - [`server_timing`](Panel::server_timing): `Server-Timing` entries. By default, none;
+/// - [`response_headers`](Panel::response_headers): other response headers. By default, none;
+/// - [`badge`](Panel::badge): a mark on the toolbar's handle. By default, none;
+/// - [`action`](Panel::action) and [`action_templates`](Panel::action_templates): buttons in
+///   the panel that ask the server something about a stored request (e.g. EXPLAIN). By
+///   default, none.
+///
+/// Data reaches a panel from: the request and response ([`StatsContext::request`],
+/// [`StatsContext::response`], [`StatsContext::timing`]), what the request logged and the spans
+/// it entered ([`StatsContext::recording`]), earlier panels' stats ([`StatsContext::stats`]),
+/// what its own `on_request` kept ([`StatsContext::state`]), and values the application's
+/// handler handed over for this request ([`StatsContext::handed`], filled by
+/// `actix_debug_toolbar::hand_over(&req, value)`).
+///
+/// # Templates
+///
+/// Templates are [Tera 2](https://keats.github.io/tera/) templates — also when the
+/// `templates-tera1` feature records the application's own Tera 1 renders — with autoescaping
+/// on (names must end in `.html`). A panel's template sees:
+/// - `stats`: the panel's `Stats` as serialized to JSON;
+/// - `panel`: `{ id, title }`;
+/// - `record`: `{ id, method, path, status, duration_ms, layer_attached }`;
+/// - `prefix`: the toolbar's URL prefix, e.g. `/__debug_toolbar/`.
+///
+/// An action's template sees `data` (the [`ActionResponse::data`]) and `prefix`.
+///
+/// # Failures
+///
+/// A panel that panics in any hook, whose stats cannot be serialized, or whose template
+/// cannot be rendered is set aside for that request: a note takes its place, the failure is
+/// logged once, and the rest of the toolbar is shown. The application's response is never
+/// affected.
+///
+/// # Example
+///
+/// ```
+/// use std::borrow::Cow;
+/// use debug_toolbar_core::{Badge, BadgeLevel, Panel, StatsContext, Template};
+/// use serde::{Deserialize, Serialize};
+///
+/// /// What the handler tells the panel (see `actix_debug_toolbar::hand_over`).
+/// #[derive(Debug)]
+/// struct CartSize(usize);
+///
+/// /// Warnings the request logged, and the cart the handler saw.
+/// #[derive(Debug)]
+/// struct CartPanel;
+///
+/// #[derive(Debug, Serialize, Deserialize)]
+/// struct CartStats {
+///     warnings: usize,
+///     items: Option<usize>,
+/// }
+///
+/// impl Panel for CartPanel {
+///     type Stats = CartStats;
+///     const ID: &'static str = "cart";
+///
+///     fn title(&self) -> Cow<'static, str> {
+///         "Cart".into()
+///     }
+///     fn generate_stats(&self, cx: &StatsContext<'_>) -> CartStats {
+///         let warnings = cx
+///             .recording()
+///             .events
+///             .iter()
+///             .filter(|e| *e.metadata.level() == tracing::Level::WARN)
+///             .count();
+///         CartStats { warnings, items: cx.handed::<CartSize>().map(|c| c.0) }
+///     }
+///     fn template(&self) -> Template {
+///         Template::new(
+///             "panels/cart.html",
+///             "<p>{% if stats.items %}{{ stats.items }} items{% else %}no cart{% endif %}, \
+///              {{ stats.warnings }} warnings on {{ record.path }}</p>",
+///         )
+///     }
+///     fn nav_subtitle(&self, stats: &CartStats) -> Option<String> {
+///         stats.items.map(|n| format!("{n} items"))
+///     }
+///     fn badge(&self, stats: &CartStats) -> Option<Badge> {
+///         (stats.warnings > 0)
+///             .then(|| Badge::new(BadgeLevel::Warning, format!("{} warnings", stats.warnings)))
+///     }
+/// }
+///
+/// debug_toolbar_core::register_panel!(CartPanel);
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a panel",
+    label = "`register_panel!` and `.panel(…)` take a value whose type implements `Panel`",
+    note = "implement `actix_debug_toolbar::Panel` for `{Self}`: `type Stats`, `const ID`, `title`, `generate_stats` and `template`"
+)]
 pub trait Panel: Send + Sync + 'static {
     /// What this panel records about one request.
     type Stats: Serialize + DeserializeOwned + Send + Sync + 'static;
@@ -46,11 +149,13 @@ pub trait Panel: Send + Sync + 'static {
     /// Turns the finished request into this panel's stats.
     fn generate_stats(&self, cx: &StatsContext<'_>) -> Self::Stats;
 
-    /// The Tera template that renders the panel's body; it receives `stats`, `panel`, `record`
-    /// and `prefix`.
+    /// The Tera 2 template that renders the panel's body (autoescaped); it receives `stats`,
+    /// `panel`, `record` and `prefix` (see [Templates](Panel#templates)).
     fn template(&self) -> Template;
 
-    /// Ids of the panels whose stats this panel reads; they run first. Defaults to none.
+    /// Ids of the panels whose stats this panel reads; they run first. Name them by their
+    /// constants, e.g. `&[TimerPanel::ID, SqlPanel::ID]`; a panel that is not compiled in is
+    /// skipped, a cycle is a build error. Defaults to none.
     fn dependencies(&self) -> &'static [&'static str] {
         &[]
     }
@@ -325,6 +430,58 @@ impl<P: Panel> DynPanel for P {
     }
 }
 
+/// A panel shared behind an `Arc`, so that one configured value serves every toolbar built from
+/// it without `Clone`. It keeps the identity of `P` (its stats are read with
+/// `cx.stats::<P>()`).
+struct SharedPanel<P>(std::sync::Arc<P>);
+
+/// Erases a shared panel's type, keeping `P`'s identity.
+pub fn shared_panel<P: Panel>(panel: std::sync::Arc<P>) -> Box<dyn DynPanel> {
+    Box::new(SharedPanel(panel))
+}
+
+impl<P: Panel> DynPanel for SharedPanel<P> {
+    fn id(&self) -> &'static str {
+        P::ID
+    }
+    fn panel_type(&self) -> TypeId {
+        TypeId::of::<P>()
+    }
+    fn title(&self) -> Cow<'static, str> {
+        Panel::title(&*self.0)
+    }
+    fn dependencies(&self) -> &'static [&'static str] {
+        Panel::dependencies(&*self.0)
+    }
+    fn template(&self) -> Template {
+        Panel::template(&*self.0)
+    }
+    fn on_request(&self, head: &RequestHead<'_>, state: &mut RequestState) {
+        Panel::on_request(&*self.0, head, state);
+    }
+    fn generate(&self, cx: &StatsContext<'_>) -> GeneratedStats {
+        DynPanel::generate(&*self.0, cx)
+    }
+    fn action_templates(&self) -> Vec<Template> {
+        Panel::action_templates(&*self.0)
+    }
+    fn run_action(
+        &self,
+        name: &str,
+        stats: &StatsJson,
+        params: &[(String, String)],
+    ) -> Option<ActionFuture> {
+        DynPanel::run_action(&*self.0, name, stats, params)
+    }
+}
+
+/// Boxes a panel for [`register_panel!`](crate::register_panel), naming `Panel` in the error
+/// when the argument is not one.
+#[doc(hidden)]
+pub fn boxed<P: Panel>(panel: P) -> Box<dyn DynPanel> {
+    Box::new(panel)
+}
+
 /// A registered panel: how to build it. Collected with `inventory`; see [`crate::register_panel!`].
 #[derive(Debug)]
 pub struct PanelFactory {
@@ -346,7 +503,11 @@ inventory::collect!(PanelFactory);
 
 /// Registers a panel so that every toolbar built afterwards shows it.
 ///
-/// The argument is a constant expression building the panel (usually a unit struct). The
+/// The argument is an expression building the panel, usually a unit struct; it is evaluated
+/// each time a toolbar is built. A panel that needs run-time configuration (a pool, limits) is
+/// passed to the toolbar's builder instead (`ToolbarConfigBuilder::panel`), where it replaces a
+/// registered panel with the same id. The argument must implement [`Panel`]; anything else
+/// fails to compile.
 ///
 /// ```
 /// # use std::borrow::Cow;
@@ -365,7 +526,7 @@ inventory::collect!(PanelFactory);
 macro_rules! register_panel {
     ($panel:expr) => {
         $crate::__private::inventory::submit! {
-            $crate::PanelFactory::new(|| ::std::boxed::Box::new($panel))
+            $crate::__private::PanelFactory::new(|| $crate::__private::boxed($panel))
         }
     };
 }

@@ -3,6 +3,7 @@
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 /// Looks up request headers by name, case-insensitively.
@@ -89,18 +90,26 @@ impl<'a> RequestHead<'a> {
     }
 }
 
-/// Typed values panels keep for one request: set in [`crate::Panel::on_request`], read back in
-/// [`crate::StatsContext::state`], and available to the application's handlers through the
-/// web framework integration.
+/// Typed values kept for one request.
+///
+/// Two kinds, each keyed by its type:
+/// - what panels keep: set in [`crate::Panel::on_request`], read back with
+///   [`crate::StatsContext::state`], and readable by the application's handlers through the
+///   web framework integration (`actix_debug_toolbar::request_state`);
+/// - what the application's handlers hand over to panels while they serve the request
+///   ([`hand_over`](Self::hand_over), `actix_debug_toolbar::hand_over`), read by panels with
+///   [`crate::StatsContext::handed`].
 #[derive(Default)]
 pub struct RequestState {
     values: HashMap<TypeId, Box<dyn Any + Send + Sync>>,
+    handed: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
 }
 
 impl fmt::Debug for RequestState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RequestState")
             .field("values", &self.values.len())
+            .field("handed", &self.handed_map().len())
             .finish()
     }
 }
@@ -118,8 +127,28 @@ impl RequestState {
             .and_then(|v| v.downcast_ref::<T>())
     }
 
-    /// Whether nothing was kept.
+    /// Whether nothing was kept or handed over.
     pub fn is_empty(&self) -> bool {
-        self.values.is_empty()
+        self.values.is_empty() && self.handed_map().is_empty()
+    }
+
+    /// Hands `value` over to the panels of this request, replacing an earlier value of the
+    /// same type. Panels read it with [`crate::StatsContext::handed`] once the response is
+    /// ready.
+    pub fn hand_over<T: Send + Sync + 'static>(&self, value: T) {
+        self.handed_map().insert(TypeId::of::<T>(), Arc::new(value));
+    }
+
+    /// The value of type `T` a handler handed over, if any.
+    pub fn handed<T: Send + Sync + 'static>(&self) -> Option<Arc<T>> {
+        let value = self.handed_map().get(&TypeId::of::<T>())?.clone();
+        value.downcast::<T>().ok()
+    }
+
+    fn handed_map(&self) -> std::sync::MutexGuard<'_, HashMap<TypeId, Arc<dyn Any + Send + Sync>>> {
+        // A handler that panicked while inserting left the map whole: insertion is one call.
+        self.handed
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }

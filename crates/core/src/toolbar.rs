@@ -39,6 +39,10 @@ pub struct ToolbarSettings {
     pub disabled_panels: BTreeSet<String>,
     /// The application and framework, for the Versions panel.
     pub app: AppInfo,
+    /// Ids of panels in the order the toolbar lists them; panels not named follow in the order
+    /// they run, and unknown ids are ignored. Panels still run in dependency order. By
+    /// default, none: the order they run in (dependencies first, then by id).
+    pub panel_order: Vec<String>,
 }
 
 impl Default for ToolbarSettings {
@@ -49,6 +53,7 @@ impl Default for ToolbarSettings {
             max_record_bytes: 4 * 1024 * 1024,
             disabled_panels: BTreeSet::new(),
             app: AppInfo::default(),
+            panel_order: Vec::new(),
         }
     }
 }
@@ -203,21 +208,31 @@ pub struct RecordOutcome {
     pub response_headers: Vec<(&'static str, String)>,
 }
 
-/// A panel panicked while generating its stats; the failure was logged.
+/// A panel panicked in one of its hooks; the panel was set aside for that request and the
+/// failure logged once.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PanelPanicked {
     /// The panel's id.
     pub panel: &'static str,
+    /// The hook that panicked, e.g. `generate_stats`.
+    pub hook: &'static str,
 }
 
 impl std::fmt::Display for PanelPanicked {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "panel {:?} panicked while generating its stats",
-            self.panel
-        )
+        write!(f, "panel {:?} panicked in {}", self.panel, self.hook)
     }
+}
+
+/// Panels set aside for one request because a hook panicked, with the note shown instead.
+struct SetAside(BTreeMap<&'static str, String>);
+
+/// The note shown in place of a panel whose `hook` panicked.
+fn panicked_note(hook: &str) -> String {
+    format!(
+        "This panel failed: it panicked in {hook}, so it was set aside for this request; the \
+         server log says where. The other panels are unaffected."
+    )
 }
 
 impl std::error::Error for PanelPanicked {}
@@ -325,25 +340,36 @@ impl Toolbar {
     }
 
     /// Lets every enabled panel look at a request as it starts ([`Panel::on_request`]); a
-    /// panel that panics is skipped and logged once.
+    /// panel that panics is set aside for this request (a note takes its place) and the panic
+    /// is logged once.
     pub fn start_request(&self, head: &RequestHead<'_>) -> RequestState {
         let mut state = RequestState::default();
         let switched = head.cookie(PANELS_COOKIE).map(|s| self.switched_off(s));
         let off = switched.as_ref().unwrap_or(&self.settings.disabled_panels);
+        let mut set_aside = BTreeMap::new();
         for panel in &self.panels {
             if off.contains(panel.id()) {
                 continue;
             }
             let started = catch_unwind(AssertUnwindSafe(|| panel.on_request(head, &mut state)));
             if started.is_err() {
-                let failure = PanelPanicked { panel: panel.id() };
-                self.log_failure_once(&format!("panel:{}:on_request", panel.id()), &failure);
+                self.panicked(panel.id(), "on_request");
+                set_aside.insert(panel.id(), panicked_note("on_request"));
             }
         }
         if let Some(switched) = switched {
             state.insert(SwitchedOff(switched));
         }
+        if !set_aside.is_empty() {
+            state.insert(SetAside(set_aside));
+        }
         state
+    }
+
+    /// Logs, once per panel and hook, that `hook` of panel `id` panicked.
+    fn panicked(&self, panel: &'static str, hook: &'static str) {
+        let failure = PanelPanicked { panel, hook };
+        self.log_failure_once(&format!("panel:{panel}:{hook}"), &failure);
     }
 
     /// The configured switched-off panels changed by the `+id|-id` items of a
@@ -377,16 +403,32 @@ impl Toolbar {
 
     /// Runs every enabled panel over a finished request and builds its record.
     ///
-    /// A panel that panics fails the whole record, so that the caller sends the response as
-    /// the application made it; the panic is logged once per panel.
-    pub fn record(&self, finished: &FinishedRequest<'_>) -> Result<RecordOutcome, PanelPanicked> {
+    /// One failure policy: a panel that panics in any hook, or whose stats cannot be
+    /// serialized, is set aside for this request — its stats are left out and a note says why
+    /// — and the other panels are recorded as usual. Panics are logged once per panel and hook.
+    pub fn record(&self, finished: &FinishedRequest<'_>) -> RecordOutcome {
         let mut earlier: Vec<EarlierStats> = Vec::with_capacity(self.panels.len());
         let mut parts = Vec::with_capacity(self.panels.len());
         let mut server_timing = Vec::new();
         let mut response_headers = Vec::new();
         let off = self.off(finished.state);
+        let set_aside = finished.state.get::<SetAside>();
         for panel in &self.panels {
-            let title = panel.title().into_owned();
+            let title = match catch_unwind(AssertUnwindSafe(|| panel.title().into_owned())) {
+                Ok(title) => title,
+                Err(_) => {
+                    self.panicked(panel.id(), "title");
+                    parts.push(set_aside_record(panel.id(), panicked_note("title")));
+                    continue;
+                }
+            };
+            if let Some(note) = set_aside.and_then(|s| s.0.get(panel.id())) {
+                parts.push(PanelRecord {
+                    title,
+                    ..set_aside_record(panel.id(), note.clone())
+                });
+                continue;
+            }
             if off.contains(panel.id()) {
                 parts.push(PanelRecord {
                     id: panel.id().to_owned(),
@@ -417,9 +459,12 @@ impl Toolbar {
             let generated = match generated {
                 Ok(generated) => generated,
                 Err(_) => {
-                    let failure = PanelPanicked { panel: panel.id() };
-                    self.log_failure_once(&format!("panel:{}", panel.id()), &failure);
-                    return Err(failure);
+                    self.panicked(panel.id(), "generate_stats");
+                    parts.push(PanelRecord {
+                        title,
+                        ..set_aside_record(panel.id(), panicked_note("generate_stats"))
+                    });
+                    continue;
                 }
             };
             let (stats, note) = match generated.json {
@@ -465,12 +510,30 @@ impl Toolbar {
             layer_attached: finished.layer_attached,
             panels: parts,
         };
+        let order = &self.settings.panel_order;
+        if !order.is_empty() {
+            let rank = |id: &str| order.iter().position(|o| o == id).unwrap_or(order.len());
+            record.panels.sort_by_key(|p| rank(&p.id));
+        }
         fit_record(&mut record, self.settings.max_record_bytes);
-        Ok(RecordOutcome {
+        RecordOutcome {
             record,
             server_timing,
             response_headers,
-        })
+        }
+    }
+}
+
+/// The record of a panel set aside for one request: no stats, `note` in their place.
+fn set_aside_record(id: &str, note: String) -> PanelRecord {
+    PanelRecord {
+        id: id.to_owned(),
+        title: id.to_owned(),
+        subtitle: None,
+        stats: StatsJson::null(),
+        note: Some(note),
+        badge: None,
+        switched_off: false,
     }
 }
 

@@ -442,17 +442,15 @@ mod tests {
         let recording = Recording::default();
         // No `start_request`: the state holds no trace context.
         let state = RequestState::default();
-        let outcome = toolbar
-            .record(&FinishedRequest {
-                id: RecordId::random().unwrap(),
-                request: &request,
-                response: &response,
-                timing: &timing,
-                recording: &recording,
-                state: &state,
-                layer_attached: true,
-            })
-            .unwrap();
+        let outcome = toolbar.record(&FinishedRequest {
+            id: RecordId::random().unwrap(),
+            request: &request,
+            response: &response,
+            timing: &timing,
+            recording: &recording,
+            state: &state,
+            layer_attached: true,
+        });
         let stats = outcome.record.stats::<OtelPanel>().unwrap().unwrap();
         assert_eq!(stats.trace_id.len(), 32);
         assert_ne!(stats.trace_id, "0".repeat(32));
