@@ -360,7 +360,8 @@ impl Toolbar {
             .map_or(&self.settings.disabled_panels, |s| &s.0)
     }
 
-    /// Runs every enabled panel over a finished request and builds its record.
+    /// Runs every enabled panel over a finished request and builds its record, then calls
+    /// each enabled panel's [`Panel::on_record`] with it.
     ///
     /// A panel that panics fails the whole record, so that the caller sends the response as
     /// the application made it; the panic is logged once per panel.
@@ -447,6 +448,19 @@ impl Toolbar {
             panels: parts,
         };
         fit_record(&mut record, self.settings.max_record_bytes);
+        for panel in &self.panels {
+            let Some(ran) = earlier.iter().find(|e| e.panel_type == panel.panel_type()) else {
+                continue;
+            };
+            let done = catch_unwind(AssertUnwindSafe(|| {
+                panel.on_record(ran.stats.as_ref(), &record, finished);
+            }));
+            if done.is_err() {
+                let failure = PanelPanicked { panel: panel.id() };
+                self.log_failure_once(&format!("panel:{}", panel.id()), &failure);
+                return Err(failure);
+            }
+        }
         Ok(RecordOutcome {
             record,
             server_timing,
