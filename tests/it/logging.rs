@@ -97,6 +97,15 @@ async fn lists_tracing_and_log_records_in_order_with_their_details() {
         first.location.as_deref().unwrap_or(""),
         "tests/it/logging.rs:",
     );
+    // The location is published as fields too, for panels that read it.
+    assert_eq!(first.file.as_deref(), Some("tests/it/logging.rs"));
+    assert_eq!(
+        first.location.as_deref(),
+        first
+            .line
+            .map(|l| format!("tests/it/logging.rs:{l}"))
+            .as_deref()
+    );
     assert!(first.thread.is_some(), "{first:?}");
     assert!(first.span_path.is_empty());
 

@@ -582,3 +582,59 @@ async fn panels_are_listed_in_the_configured_order_and_the_rest_follow() {
         "the others keep the order they run in"
     );
 }
+
+/// Remembers, in `on_record`, which panels the record it was given holds.
+#[derive(Debug, Clone, Default)]
+struct WatchesRecordPanel {
+    seen: std::sync::Arc<std::sync::Mutex<Vec<Vec<String>>>>,
+}
+
+impl Panel for WatchesRecordPanel {
+    type Stats = u32;
+    const ID: &'static str = "a-watcher";
+    fn title(&self) -> Cow<'static, str> {
+        "Watches".into()
+    }
+    fn generate_stats(&self, _: &StatsContext<'_>) -> u32 {
+        7
+    }
+    fn template(&self) -> Template {
+        Template::new("panels/watches.html", "")
+    }
+    fn on_record(
+        &self,
+        stats: &u32,
+        record: &debug_toolbar_core::RequestRecord,
+        _: &FinishedRequest<'_>,
+    ) {
+        let mut ids: Vec<String> = record.panels.iter().map(|p| p.id.clone()).collect();
+        ids.push(stats.to_string());
+        self.seen.lock().expect("not poisoned").push(ids);
+    }
+}
+
+#[test]
+fn on_record_runs_once_with_the_complete_record() {
+    let watcher = WatchesRecordPanel::default();
+    let seen = watcher.seen.clone();
+    let toolbar = Toolbar::builder()
+        .without_registered_panels()
+        // Runs first (ids sort), yet its on_record sees the Timer panel's part too.
+        .panel(watcher)
+        .panel(TimerPanel)
+        .build()
+        .expect("builds");
+    let request = RequestInfo::new("GET", "/");
+    let response = ResponseInfo::new(200);
+    let timing = Timing {
+        started_at: SystemTime::now(),
+        wall: Duration::from_millis(3),
+        cpu: None,
+    };
+    let recording = Recording::default();
+    toolbar.record(&finished(&request, &response, &timing, &recording));
+    assert_eq!(
+        *seen.lock().expect("not poisoned"),
+        [["a-watcher", "timer", "7"]]
+    );
+}

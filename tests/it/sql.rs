@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use actix_debug_toolbar::panels::{SqlPanel, SqlStats};
+use actix_debug_toolbar::panels::{Backend, SqlPanel, SqlStats, TransactionOutcome};
 use actix_debug_toolbar::{DebugToolbar, InMemoryStore, ToolbarConfig};
 use actix_web::http::StatusCode;
 use actix_web::test::{call_service, init_service};
@@ -126,7 +126,7 @@ async fn captures_sqlite_queries_in_order_with_rows_and_origin() {
     assert_eq!(stats.queries[1].rows_affected, Some(2));
     assert_eq!(stats.queries[2].rows_returned, 1);
     for q in &stats.queries {
-        assert_eq!(q.backend.as_deref(), Some("sqlite"));
+        assert_eq!(q.backend, Some(Backend::Sqlite));
         assert_eq!(q.span_path, ["load_items"]);
         assert!(q.duration_ms > 0.0);
     }
@@ -225,7 +225,7 @@ async fn groups_transactions() {
     let stats: SqlStats = stored_stats::<SqlPanel>(&toolbar, &id).await;
     assert_eq!(stats.transactions.len(), 1);
     assert_eq!(stats.transactions[0].queries, [0, 1, 2]);
-    assert_eq!(stats.transactions[0].outcome, "COMMIT");
+    assert_eq!(stats.transactions[0].outcome, TransactionOutcome::Commit);
     assert_eq!(stats.queries[3].transaction, None);
 }
 
@@ -454,7 +454,7 @@ async fn postgres_queries_are_captured_and_explained() {
         stats
             .queries
             .iter()
-            .all(|q| q.backend.as_deref() == Some("postgresql"))
+            .all(|q| q.backend == Some(Backend::Postgresql))
     );
     assert!(stats.queries[0].explain.analyze);
 
@@ -536,7 +536,7 @@ async fn mariadb_queries_are_captured_and_explained() {
         stats
             .queries
             .iter()
-            .all(|q| q.backend.as_deref() == Some("mysql"))
+            .all(|q| q.backend == Some(Backend::Mysql))
     );
 
     let (status, body) = post!(

@@ -7,7 +7,7 @@ use actix_web::HttpResponse;
 use actix_web::body::{BodySize, MessageBody};
 use actix_web::http::header::HeaderMap;
 use actix_web::web::Query;
-use debug_toolbar_core::{NameValue, RequestInfo, ResponseInfo, redact};
+use debug_toolbar_core::{HttpVersion, NameValue, RequestInfo, ResponseInfo, redact};
 use percent_encoding::percent_decode_str;
 
 /// The request, secrets masked, as seen after routing (so the matched route is known).
@@ -32,12 +32,24 @@ pub(crate) fn request_info(req: &HttpRequest, client: Option<IpAddr>) -> Request
     info.route_name = req.match_name().map(str::to_owned);
     info.headers = headers(req.headers());
     info.cookies = cookies(req.headers());
-    info.http_version = format!("{:?}", req.version());
+    info.http_version = http_version(req.version());
     info.scheme = connection.scheme().to_owned();
     info.host = connection.host().to_owned();
     info.client_addr = client;
     info.peer_addr = req.peer_addr().map(|a| a.ip());
     info
+}
+
+fn http_version(version: actix_web::http::Version) -> Option<HttpVersion> {
+    use actix_web::http::Version;
+    Some(match version {
+        Version::HTTP_09 => HttpVersion::Http09,
+        Version::HTTP_10 => HttpVersion::Http10,
+        Version::HTTP_11 => HttpVersion::Http11,
+        Version::HTTP_2 => HttpVersion::H2,
+        Version::HTTP_3 => HttpVersion::H3,
+        _ => return None,
+    })
 }
 
 /// The response head as the application made it.

@@ -43,12 +43,12 @@ pub fn outgoing_headers(req: &HttpRequest, method: &str, url: &str) -> Vec<(&'st
     let outgoing = trace.outgoing();
     let span_id = outgoing.span_id.as_str();
     tracing::event!(
-        target: "debug_toolbar::otel",
+        target: CLIENT_TARGET,
         tracing::Level::INFO,
-        otel.span_id = span_id,
+        { SPAN_ID_FIELD } = span_id,
         http.request.method = method,
         url.full = url,
-        "trace context injected"
+        message = INJECT_MESSAGE,
     );
     outgoing.headers
 }
@@ -92,9 +92,9 @@ pub mod awc {
         };
         let outgoing = trace.outgoing();
         let span = tracing::info_span!(
-            target: "debug_toolbar::otel",
-            "http.client",
-            otel.span_id = %outgoing.span_id,
+            target: super::CLIENT_TARGET,
+            super::CLIENT_SPAN_NAME,
+            { super::SPAN_ID_FIELD } = %outgoing.span_id,
             http.request.method = %client.get_method(),
             url.full = %client.get_uri(),
             http.response.status_code = tracing::field::Empty,

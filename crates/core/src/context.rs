@@ -30,6 +30,58 @@ impl NameValue {
     }
 }
 
+/// The HTTP version of a request, written as on the wire (`HTTP/1.1`, `HTTP/2.0`, …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum HttpVersion {
+    /// `HTTP/0.9`.
+    #[serde(rename = "HTTP/0.9")]
+    Http09,
+    /// `HTTP/1.0`.
+    #[serde(rename = "HTTP/1.0")]
+    Http10,
+    /// `HTTP/1.1`.
+    #[serde(rename = "HTTP/1.1")]
+    Http11,
+    /// `HTTP/2.0`.
+    #[serde(rename = "HTTP/2.0")]
+    H2,
+    /// `HTTP/3.0`.
+    #[serde(rename = "HTTP/3.0")]
+    H3,
+}
+
+impl HttpVersion {
+    /// The version as written on a request line: `HTTP/1.1`, `HTTP/2.0`, ….
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Http09 => "HTTP/0.9",
+            Self::Http10 => "HTTP/1.0",
+            Self::Http11 => "HTTP/1.1",
+            Self::H2 => "HTTP/2.0",
+            Self::H3 => "HTTP/3.0",
+        }
+    }
+
+    /// The version number alone, as OpenTelemetry's `network.protocol.version` has it:
+    /// `0.9`, `1.0`, `1.1`, `2`, `3`.
+    pub fn number(self) -> &'static str {
+        match self {
+            Self::Http09 => "0.9",
+            Self::Http10 => "1.0",
+            Self::Http11 => "1.1",
+            Self::H2 => "2",
+            Self::H3 => "3",
+        }
+    }
+}
+
+impl std::fmt::Display for HttpVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The request as the web framework saw it, with secrets already masked.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -52,8 +104,8 @@ pub struct RequestInfo {
     pub headers: Vec<NameValue>,
     /// Cookies.
     pub cookies: Vec<NameValue>,
-    /// HTTP version, e.g. `HTTP/1.1`.
-    pub http_version: String,
+    /// HTTP version; `None` when the framework did not say.
+    pub http_version: Option<HttpVersion>,
     /// `http` or `https`.
     pub scheme: String,
     /// The `Host` the request was sent to.

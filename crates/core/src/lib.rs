@@ -66,7 +66,9 @@ mod store;
 mod toolbar;
 
 pub use config_error::ConfigError;
-pub use context::{AppInfo, NameValue, RequestInfo, ResponseInfo, StatsContext, Timing};
+pub use context::{
+    AppInfo, HttpVersion, NameValue, RequestInfo, ResponseInfo, StatsContext, Timing,
+};
 pub use cpu::CpuTime;
 pub use error::BuildError;
 pub use layer::{ToolbarGate, ToolbarLayer};

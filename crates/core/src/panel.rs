@@ -8,8 +8,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::context::StatsContext;
+use crate::record::RequestRecord;
 use crate::state::{RequestHead, RequestState};
 use crate::stats_json::StatsJson;
+use crate::toolbar::FinishedRequest;
 
 /// One section of the toolbar: what it records about a request, and how it shows it.
 ///
@@ -36,7 +38,15 @@ use crate::stats_json::StatsJson;
 /// - [`badge`](Panel::badge): a mark on the toolbar's handle. By default, none;
 /// - [`action`](Panel::action) and [`action_templates`](Panel::action_templates): buttons in
 ///   the panel that ask the server something about a stored request (e.g. EXPLAIN). By
-///   default, none.
+///   default, none;
+/// - [`on_record`](Panel::on_record): act on the complete record, e.g. export it. By default,
+///   nothing.
+///
+/// Data flows one way: [`generate_stats`](Panel::generate_stats) computes the stats and has
+/// no other effect; a later panel reads them, typed, through [`StatsContext::stats`] (what it
+/// needs, such as where an entry happened in the [`Recording`](crate::Recording), the earlier
+/// panel publishes as a field); what leaves the process once the record is complete (an
+/// export) happens in [`on_record`](Panel::on_record).
 ///
 /// Data reaches a panel from: the request and response ([`StatsContext::request`],
 /// [`StatsContext::response`], [`StatsContext::timing`]), what the request logged and the spans
@@ -146,8 +156,24 @@ pub trait Panel: Send + Sync + 'static {
         let _ = (head, state);
     }
 
-    /// Turns the finished request into this panel's stats.
+    /// Turns the finished request into this panel's stats. It only computes them: effects
+    /// outside the stats belong in [`on_record`](Panel::on_record).
     fn generate_stats(&self, cx: &StatsContext<'_>) -> Self::Stats;
+
+    /// Called once the request's record is complete (every panel has generated its stats and
+    /// the [`RequestRecord`] is built and fitted to its size limit, before it is stored), with
+    /// this panel's stats, the record and the finished request (its timing and
+    /// [`RequestState`]). For what reads the finished result without changing it, e.g. sending
+    /// it to a collector; it runs before the response goes out, so slow work belongs on
+    /// another thread. Not called for a switched-off panel. Defaults to nothing.
+    fn on_record(
+        &self,
+        stats: &Self::Stats,
+        record: &RequestRecord,
+        request: &FinishedRequest<'_>,
+    ) {
+        let _ = (stats, record, request);
+    }
 
     /// The Tera 2 template that renders the panel's body (autoescaped); it receives `stats`,
     /// `panel`, `record` and `prefix` (see [Templates](Panel#templates)).
@@ -368,6 +394,13 @@ pub trait DynPanel: Send + Sync + 'static {
     fn on_request(&self, head: &RequestHead<'_>, state: &mut RequestState);
     /// Runs [`Panel::generate_stats`] and everything derived from the stats.
     fn generate(&self, cx: &StatsContext<'_>) -> GeneratedStats;
+    /// [`Panel::on_record`], given the stats [`DynPanel::generate`] made.
+    fn on_record(
+        &self,
+        stats: &(dyn Any + Send + Sync),
+        record: &RequestRecord,
+        request: &FinishedRequest<'_>,
+    );
     /// [`Panel::action_templates`].
     fn action_templates(&self) -> Vec<Template>;
     /// Reads the stored stats back into their type and runs [`Panel::action`].
@@ -407,6 +440,16 @@ impl<P: Panel> DynPanel for P {
             response_headers: self.response_headers(&stats),
             badge: self.badge(&stats),
             typed: Box::new(stats),
+        }
+    }
+    fn on_record(
+        &self,
+        stats: &(dyn Any + Send + Sync),
+        record: &RequestRecord,
+        request: &FinishedRequest<'_>,
+    ) {
+        if let Some(stats) = stats.downcast_ref::<P::Stats>() {
+            Panel::on_record(self, stats, record, request);
         }
     }
     fn action_templates(&self) -> Vec<Template> {
@@ -461,6 +504,14 @@ impl<P: Panel> DynPanel for SharedPanel<P> {
     }
     fn generate(&self, cx: &StatsContext<'_>) -> GeneratedStats {
         DynPanel::generate(&*self.0, cx)
+    }
+    fn on_record(
+        &self,
+        stats: &(dyn Any + Send + Sync),
+        record: &RequestRecord,
+        request: &FinishedRequest<'_>,
+    ) {
+        DynPanel::on_record(&*self.0, stats, record, request);
     }
     fn action_templates(&self) -> Vec<Template> {
         Panel::action_templates(&*self.0)

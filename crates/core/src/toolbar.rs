@@ -401,7 +401,8 @@ impl Toolbar {
             .map_or(&self.settings.disabled_panels, |s| &s.0)
     }
 
-    /// Runs every enabled panel over a finished request and builds its record.
+    /// Runs every enabled panel over a finished request and builds its record, then calls
+    /// each enabled panel's [`Panel::on_record`] with it.
     ///
     /// One failure policy: a panel that panics in any hook, or whose stats cannot be
     /// serialized, is set aside for this request — its stats are left out and a note says why
@@ -516,6 +517,19 @@ impl Toolbar {
             record.panels.sort_by_key(|p| rank(&p.id));
         }
         fit_record(&mut record, self.settings.max_record_bytes);
+        // The record is complete: a panel failing now cannot be set aside from it any more,
+        // so its failure is logged and the others still run.
+        for panel in &self.panels {
+            let Some(ran) = earlier.iter().find(|e| e.panel_type == panel.panel_type()) else {
+                continue;
+            };
+            let done = catch_unwind(AssertUnwindSafe(|| {
+                panel.on_record(ran.stats.as_ref(), &record, finished);
+            }));
+            if done.is_err() {
+                self.panicked(panel.id(), "on_record");
+            }
+        }
         RecordOutcome {
             record,
             server_timing,

@@ -93,19 +93,12 @@ pub fn convert(sources: &Sources<'_>) -> Converted {
     // Recorded spans that become spans of the trace, by index in the recording.
     let mut converted: Vec<Option<usize>> = vec![None; recording.spans.len()];
     let include_all = profiling_on(sources);
-    let templates = template_renders(sources);
-    let mut render_no = 0usize;
+    let renders = template_renders(sources);
     for (index, recorded) in recording.spans.iter().enumerate() {
         let name = recorded.metadata.name();
         let target = recorded.metadata.target();
         let is_client = name == CLIENT_SPAN_NAME && target == CLIENT_TARGET;
-        let is_render = name == "template.render" && target == "debug_toolbar::template";
-        let render = if is_render {
-            render_no += 1;
-            templates.as_ref().map(|t| t.get(render_no - 1).cloned())
-        } else {
-            None
-        };
+        let render = renders.get(&index);
         if !(is_client || include_all || render.is_some()) {
             continue;
         }
@@ -150,18 +143,12 @@ pub fn convert(sources: &Sources<'_>) -> Converted {
                     .push(Attribute::new("debug_toolbar.open_at_response", true));
             }
         }
-        if is_render {
+        if let Some(render) = render {
             span.category = Category::Template;
-            let template = recorded
-                .field("template.name")
-                .map(FieldValue::to_text)
-                .unwrap_or_default();
-            span.name = format!("render {template}");
-            if let Some(Some((engine, error))) = render {
-                span.attributes
-                    .push(Attribute::new("template.engine", engine));
-                span.error = error;
-            }
+            span.name = format!("render {}", render.name);
+            span.attributes
+                .push(Attribute::new("template.engine", render.engine));
+            span.error.clone_from(render.error);
         }
         if span.span_id.is_empty() {
             span.span_id = ids.new_span_id().to_string();
@@ -205,22 +192,39 @@ fn profiling_on(sources: &Sources<'_>) -> bool {
     }
 }
 
-/// Engine and error of each listed render, in order; `None` when the Templates panel did not
-/// run.
-#[allow(unused_variables)]
-fn template_renders(sources: &Sources<'_>) -> Option<Vec<(String, Option<String>)>> {
+/// What a recorded span the Templates panel lists as a render contributes.
+struct Render<'a> {
+    name: &'a str,
+    engine: &'a str,
+    error: &'a Option<String>,
+}
+
+/// The renders the Templates panel listed, by the index of their span in the recording;
+/// empty when it did not run.
+#[cfg_attr(
+    not(feature = "templates"),
+    expect(unused_variables, reason = "the Templates panel is not compiled in")
+)]
+fn template_renders<'a>(sources: &Sources<'a>) -> HashMap<usize, Render<'a>> {
     #[cfg(feature = "templates")]
     {
-        sources.templates.map(|t| {
-            t.renders
-                .iter()
-                .map(|r| (r.engine.clone(), r.error.clone()))
-                .collect()
-        })
+        sources
+            .templates
+            .iter()
+            .flat_map(|t| &t.renders)
+            .map(|r| {
+                let render = Render {
+                    name: &r.name,
+                    engine: &r.engine,
+                    error: &r.error,
+                };
+                (r.span_index, render)
+            })
+            .collect()
     }
     #[cfg(not(feature = "templates"))]
     {
-        None
+        HashMap::new()
     }
 }
 
@@ -288,8 +292,11 @@ fn server_span(sources: &Sources<'_>, request_ms: f64) -> SpanRecord {
             attributes.push(Attribute::new(semconv::SERVER_PORT, i64::from(port)));
         }
     }
-    if let Some(version) = protocol_version(&request.http_version) {
-        attributes.push(Attribute::new(semconv::NETWORK_PROTOCOL_VERSION, version));
+    if let Some(version) = request.http_version {
+        attributes.push(Attribute::new(
+            semconv::NETWORK_PROTOCOL_VERSION,
+            version.number(),
+        ));
     }
     let mut events = Vec::new();
     let error = if let Some(panic) = &sources.response.panic {
@@ -345,16 +352,6 @@ fn split_host(host: &str) -> Option<(String, Option<u16>)> {
         Some((name, port)) if !name.contains(':') => Some((name.to_owned(), port.parse().ok())),
         _ => Some((host.to_owned(), None)),
     }
-}
-
-/// `HTTP/1.1` → `1.1`, `HTTP/2.0` → `2`.
-fn protocol_version(version: &str) -> Option<String> {
-    let v = version.strip_prefix("HTTP/")?;
-    Some(match v {
-        "2.0" => "2".to_owned(),
-        "3.0" => "3".to_owned(),
-        other => other.to_owned(),
-    })
 }
 
 /// Fills a client span from the helper's `http.client` span.
@@ -424,31 +421,31 @@ fn add_queries(
     {
         let Some(sql) = sources.sql else { return };
         let recording = sources.recording;
-        // The SQL panel numbers queries in the order of sqlx's query events.
-        let query_spans: Vec<Option<usize>> = recording
-            .events
-            .iter()
-            .filter(|e| e.metadata.target() == "sqlx::query")
-            .map(|e| e.span)
-            .collect();
         let ids = RandomIdGenerator::default();
         for query in &sql.queries {
             if spans.len() >= MAX_SPANS {
                 *not_shown += 1;
                 continue;
             }
-            let mut at = query_spans.get(query.index).copied().flatten();
+            let ran_in = recording
+                .events
+                .get(query.event_index)
+                .and_then(|event| event.span);
+            let mut at = ran_in;
             let parent = spans[owner(converted, recording, &mut at)].span_id.clone();
             let operation = query.kind.clone();
-            let collection = collection_name(&query.sql);
+            let collection = query.collection.clone();
             let name = match (&collection, operation.is_empty()) {
-                (_, true) => query.backend.clone().unwrap_or_else(|| "query".to_owned()),
+                (_, true) => query
+                    .backend
+                    .map_or("query", debug_toolbar_panels::Backend::as_str)
+                    .to_owned(),
                 (Some(table), false) => format!("{operation} {table}"),
                 (None, false) => operation.clone(),
             };
             let mut attributes = Vec::with_capacity(6);
-            if let Some(backend) = &query.backend {
-                attributes.push(Attribute::new(semconv::DB_SYSTEM_NAME, backend.clone()));
+            if let Some(backend) = query.backend {
+                attributes.push(Attribute::new(semconv::DB_SYSTEM_NAME, backend.as_str()));
             }
             attributes.push(Attribute::new(semconv::DB_QUERY_TEXT, query.sql.clone()));
             if !operation.is_empty() {
@@ -457,9 +454,7 @@ fn add_queries(
             if let Some(table) = collection {
                 attributes.push(Attribute::new(semconv::DB_COLLECTION_NAME, table));
             }
-            if let Some(namespace) =
-                namespace(recording, query_spans.get(query.index).copied().flatten())
-            {
+            if let Some(namespace) = namespace(recording, ran_in) {
                 attributes.push(Attribute::new(semconv::DB_NAMESPACE, namespace));
             }
             attributes.push(Attribute::new(
@@ -494,27 +489,6 @@ fn add_queries(
             });
         }
     }
-}
-
-/// The table a simple statement works on: after `FROM`, `INTO`, `UPDATE` or `JOIN`.
-#[cfg(feature = "sql")]
-fn collection_name(sql: &str) -> Option<String> {
-    let mut words = sql.split_whitespace();
-    while let Some(word) = words.next() {
-        if ["FROM", "INTO", "UPDATE"]
-            .iter()
-            .any(|k| word.eq_ignore_ascii_case(k))
-        {
-            let table = words.next()?;
-            let table: String = table
-                .trim_matches(|c| c == '"' || c == '`' || c == '[' || c == ']')
-                .chars()
-                .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '.')
-                .collect();
-            return (!table.is_empty()).then_some(table);
-        }
-    }
-    None
 }
 
 /// A `db.namespace` field on a span enclosing the query.
@@ -602,34 +576,22 @@ fn add_log_events(sources: &Sources<'_>, spans: &mut [SpanRecord], converted: &[
             return;
         };
         let recording = sources.recording;
-        // A record's offset is computed from its event's, so it identifies the event.
-        let mut by_offset: HashMap<u64, Option<usize>> =
-            HashMap::with_capacity(recording.events.len());
-        for event in &recording.events {
-            let offset = event.offset.as_secs_f64() * 1000.0;
-            by_offset.entry(offset.to_bits()).or_insert(event.span);
-        }
         for record in &logging.records {
-            let mut at = by_offset
-                .get(&record.offset_ms.to_bits())
-                .copied()
-                .flatten();
+            let mut at = recording
+                .events
+                .get(record.event_index)
+                .and_then(|event| event.span);
             let index = owner(converted, recording, &mut at);
-            let level = format!("{:?}", record.level).to_ascii_uppercase();
+            let level = record.level.as_str();
             let mut attributes = vec![
-                Attribute::new("level", level.clone()),
+                Attribute::new("level", level),
                 Attribute::new("target", record.target.clone()),
             ];
-            if let Some(location) = &record.location {
-                match location.rsplit_once(':') {
-                    Some((file, line)) if line.parse::<i64>().is_ok() => {
-                        attributes.push(Attribute::new(semconv::CODE_FILE_PATH, file));
-                        if let Ok(line) = line.parse::<i64>() {
-                            attributes.push(Attribute::new(semconv::CODE_LINE_NUMBER, line));
-                        }
-                    }
-                    _ => attributes.push(Attribute::new(semconv::CODE_FILE_PATH, location.clone())),
-                }
+            if let Some(file) = &record.file {
+                attributes.push(Attribute::new(semconv::CODE_FILE_PATH, file.clone()));
+            }
+            if let Some(line) = record.line {
+                attributes.push(Attribute::new(semconv::CODE_LINE_NUMBER, i64::from(line)));
             }
             for field in &record.fields {
                 attributes.push(Attribute::new(field.name.clone(), field.value.clone()));
@@ -639,7 +601,10 @@ fn add_log_events(sources: &Sources<'_>, spans: &mut [SpanRecord], converted: &[
             };
             // The HTTP conventions leave a server span's status to its response code; other
             // spans in which an error was logged failed.
-            if level == "ERROR" && span.kind != Kind::Server && span.error.is_none() {
+            if record.level == debug_toolbar_panels::LogLevel::Error
+                && span.kind != Kind::Server
+                && span.error.is_none()
+            {
                 span.error = Some(record.message.clone());
             }
             span.events.push(SpanEvent {
@@ -649,7 +614,7 @@ fn add_log_events(sources: &Sources<'_>, spans: &mut [SpanRecord], converted: &[
                     record.message.clone()
                 },
                 offset_ms: record.offset_ms,
-                level: Some(level),
+                level: Some(level.to_owned()),
                 attributes,
                 left_pct: 0.0,
             });
@@ -730,26 +695,9 @@ mod tests {
             split_host("localhost"),
             Some(("localhost".to_owned(), None))
         );
-        assert_eq!(protocol_version("HTTP/1.1").as_deref(), Some("1.1"));
-        assert_eq!(protocol_version("HTTP/2.0").as_deref(), Some("2"));
         assert_eq!(
             url_host("http://user@127.0.0.1:9/api?x"),
             Some(("127.0.0.1".to_owned(), Some(9)))
         );
-    }
-
-    #[cfg(feature = "sql")]
-    #[test]
-    fn collection_names_come_from_simple_statements() {
-        assert_eq!(
-            collection_name("SELECT id FROM users WHERE x").as_deref(),
-            Some("users")
-        );
-        assert_eq!(
-            collection_name("insert into \"posts\" (a)").as_deref(),
-            Some("posts")
-        );
-        assert_eq!(collection_name("UPDATE t SET a = 1").as_deref(), Some("t"));
-        assert_eq!(collection_name("BEGIN"), None);
     }
 }

@@ -30,6 +30,7 @@ pub use capture::CaptureProcessor;
 pub use config::{
     ConfigError, ExportScope, Exporter, OtelConfig, OtelConfigBuilder, Protocol, Sampling,
 };
+pub use convert::{CLIENT_SPAN_NAME, CLIENT_TARGET, INJECT_MESSAGE, SPAN_ID_FIELD};
 pub use export::{ExportError, ExporterStatus};
 pub use panel::{ExportView, OtelPanel, OtelStats};
 pub use propagation::{OutgoingContext, TRACEPARENT, TRACERESPONSE, TRACESTATE, TraceContext};

@@ -7,8 +7,10 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use debug_toolbar_core::{
-    Badge, BadgeLevel, Panel, RequestHead, RequestState, StatsContext, Template, register_panel,
+    Badge, BadgeLevel, FinishedRequest, Panel, RequestHead, RequestRecord, RequestState,
+    StatsContext, Template, register_panel,
 };
+use opentelemetry::trace::{SpanId, TraceId};
 use opentelemetry_sdk::trace::Sampler;
 use serde::{Deserialize, Serialize};
 
@@ -228,7 +230,8 @@ pub struct OtelStats {
 pub struct ExportView {
     /// Whether any exporter is configured.
     pub enabled: bool,
-    /// Whether this request's spans were handed to the exporters.
+    /// Whether this request's spans are handed to the exporters (once the record is complete,
+    /// by [`Panel::on_record`]).
     pub queued: bool,
     /// Each exporter's counts and last error, as of this request.
     pub exporters: Vec<ExporterStatus>,
@@ -312,19 +315,8 @@ impl Panel for OtelPanel {
             profiling: cx.stats::<debug_toolbar_panels::ProfilingPanel>(),
         };
         let converted = convert::convert(&sources);
-        let queued = match &inner.pipeline {
-            Some(pipeline) if trace.is_sampled() => {
-                let own: Vec<SpanRecord> = converted
-                    .spans
-                    .iter()
-                    .filter(|s| !s.captured)
-                    .cloned()
-                    .collect();
-                pipeline.send(&own, trace, cx.timing().started_at);
-                true
-            }
-            _ => false,
-        };
+        // Sent by `on_record`, once the record is complete.
+        let queued = inner.pipeline.is_some() && trace.is_sampled();
         let trace_id = trace.trace_id().to_string();
         let note = match (&inner.setup_error, &inner.pipeline) {
             (Some(e), _) => Some(e.clone()),
@@ -373,6 +365,42 @@ impl Panel for OtelPanel {
                 note,
             },
         }
+    }
+
+    /// Hands the request's own spans (not the captured ones) to the exporters, when the trace
+    /// is sampled and an exporter is configured.
+    fn on_record(&self, stats: &OtelStats, _record: &RequestRecord, request: &FinishedRequest<'_>) {
+        let inner = self.inner();
+        let Some(pipeline) = inner.pipeline.as_ref().filter(|_| stats.export.queued) else {
+            return;
+        };
+        let rebuilt;
+        let trace = match request.state.get::<TraceContext>() {
+            Some(trace) if trace.trace_id().to_string() == stats.trace_id => trace,
+            // A request recorded without its start: the context `generate_stats` made is the
+            // one its stats name.
+            _ => {
+                let (Ok(trace_id), Ok(span_id)) = (
+                    TraceId::from_hex(&stats.trace_id),
+                    SpanId::from_hex(&stats.span_id),
+                ) else {
+                    return;
+                };
+                let parent = stats
+                    .parent_span_id
+                    .as_deref()
+                    .and_then(|p| SpanId::from_hex(p).ok());
+                rebuilt = TraceContext::new(trace_id, span_id, parent, stats.sampled);
+                &rebuilt
+            }
+        };
+        let own: Vec<SpanRecord> = stats
+            .spans
+            .iter()
+            .filter(|s| !s.captured)
+            .cloned()
+            .collect();
+        pipeline.send(&own, trace, request.timing.started_at);
     }
 
     fn template(&self) -> Template {

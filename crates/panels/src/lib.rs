@@ -60,7 +60,7 @@ pub use request::{RequestPanel, RequestStats};
 #[cfg(feature = "response")]
 pub use response::{ResponsePanel, ResponseStats};
 #[cfg(feature = "sql")]
-pub use sql::{SqlPanel, SqlStats};
+pub use sql::{Backend, SqlPanel, SqlStats, TransactionOutcome};
 #[cfg(feature = "templates-tera1")]
 pub use templates::RecordingTera1;
 #[cfg(feature = "templates")]
@@ -71,6 +71,10 @@ pub use templates::{
 pub use timer::{TimerPanel, TimerStats};
 #[cfg(feature = "versions")]
 pub use versions::{VersionsPanel, VersionsStats};
+
+/// Target of the `tracing` event sqlx emits for every statement: the SQL panel lists these
+/// events, the Logging panel leaves them to it.
+pub const SQLX_QUERY_TARGET: &str = "sqlx::query";
 
 /// Milliseconds in `d`, as a float.
 #[cfg(feature = "timer")]

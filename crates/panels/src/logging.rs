@@ -105,6 +105,17 @@ impl LogLevel {
         }
     }
 
+    /// The level's name as stored and shown: `TRACE`, `DEBUG`, `INFO`, `WARN` or `ERROR`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Trace => "TRACE",
+            LogLevel::Debug => "DEBUG",
+            LogLevel::Info => "INFO",
+            LogLevel::Warn => "WARN",
+            LogLevel::Error => "ERROR",
+        }
+    }
+
     /// Severity from 1 (`TRACE`) to 5 (`ERROR`), used to filter rows by a minimum level.
     fn severity(self) -> u8 {
         match self {
@@ -120,6 +131,11 @@ impl LogLevel {
 /// One log record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LogRecord {
+    /// Index of its event in the request's
+    /// [`Recording::events`](debug_toolbar_core::Recording::events): where it happened, for
+    /// panels that place records in the span structure.
+    #[serde(default)]
+    pub event_index: usize,
     /// Time since the request started, in milliseconds.
     pub offset_ms: f64,
     /// Level.
@@ -132,8 +148,14 @@ pub struct LogRecord {
     pub message: String,
     /// The other fields, secret-looking ones masked.
     pub fields: Vec<NameValue>,
-    /// Source file and line, e.g. `src/users.rs:42`.
+    /// Source file and line, e.g. `src/users.rs:42`, as shown.
     pub location: Option<String>,
+    /// Source file, e.g. `src/users.rs`.
+    #[serde(default)]
+    pub file: Option<String>,
+    /// Line in [`file`](Self::file).
+    #[serde(default)]
+    pub line: Option<u32>,
     /// Names of the spans it was emitted in, outermost first.
     pub span_path: Vec<String>,
     /// Name of the thread it was emitted on.
@@ -142,8 +164,6 @@ pub struct LogRecord {
     pub from_log: bool,
 }
 
-/// Target of sqlx's per-query events, which the SQL panel shows.
-const SQL_TARGET: &str = "sqlx::query";
 /// Target of the toolbar's own events.
 const TOOLBAR_TARGET: &str = "debug_toolbar";
 /// Metadata target `tracing-log` gives bridged `log` records; the real one is a field.
@@ -163,7 +183,7 @@ enum Kind {
 struct Origin<'a> {
     target: Cow<'a, str>,
     file: Option<Cow<'a, str>>,
-    line: Option<u64>,
+    line: Option<u32>,
     from_log: bool,
 }
 
@@ -177,20 +197,23 @@ fn origin(event: &RecordedEvent) -> Origin<'_> {
                 .field("log.file")
                 .and_then(|v| v.as_str())
                 .map(Cow::Borrowed),
-            line: event.field("log.line").and_then(|v| v.as_u64()),
+            line: event
+                .field("log.line")
+                .and_then(|v| v.as_u64())
+                .and_then(|line| u32::try_from(line).ok()),
             from_log: true,
         },
         _ => Origin {
             target: Cow::Borrowed(metadata.target()),
             file: metadata.file().map(Cow::Borrowed),
-            line: metadata.line().map(u64::from),
+            line: metadata.line(),
             from_log: false,
         },
     }
 }
 
 fn kind(target: &str) -> Kind {
-    if target == SQL_TARGET {
+    if target == crate::SQLX_QUERY_TARGET {
         Kind::Sql
     } else if target == TOOLBAR_TARGET
         || target
@@ -203,7 +226,12 @@ fn kind(target: &str) -> Kind {
     }
 }
 
-fn record(recording: &Recording, event: &RecordedEvent, origin: Origin<'_>) -> LogRecord {
+fn record(
+    recording: &Recording,
+    event_index: usize,
+    event: &RecordedEvent,
+    origin: Origin<'_>,
+) -> LogRecord {
     let level = LogLevel::of(event.metadata.level());
     let message = event
         .field("message")
@@ -218,11 +246,14 @@ fn record(recording: &Recording, event: &RecordedEvent, origin: Origin<'_>) -> L
             value: value.to_text(),
         })
         .collect();
-    let location = origin.file.map(|file| match origin.line {
+    let location = origin.file.as_ref().map(|file| match origin.line {
         Some(line) => format!("{file}:{line}"),
-        None => file.into_owned(),
+        None => file.clone().into_owned(),
     });
     LogRecord {
+        event_index,
+        file: origin.file.map(Cow::into_owned),
+        line: origin.line,
         offset_ms: event.offset.as_secs_f64() * 1000.0,
         level,
         severity: level.severity(),
@@ -248,7 +279,7 @@ impl LoggingPanel {
         let mut over_limit = 0;
         let mut sql_queries = 0;
         let mut targets = BTreeSet::new();
-        for event in &recording.events {
+        for (event_index, event) in recording.events.iter().enumerate() {
             let origin = origin(event);
             match kind(&origin.target) {
                 Kind::Sql => sql_queries += 1,
@@ -257,7 +288,7 @@ impl LoggingPanel {
                     counts.add(LogLevel::of(event.metadata.level()));
                     if records.len() < Self::MAX_RECORDS {
                         targets.insert(origin.target.clone().into_owned());
-                        records.push(record(recording, event, origin));
+                        records.push(record(recording, event_index, event, origin));
                     } else {
                         over_limit += 1;
                     }

@@ -1,6 +1,6 @@
 use std::borrow::Cow;
 
-use debug_toolbar_core::{NameValue, Panel, StatsContext, Template, register_panel};
+use debug_toolbar_core::{HttpVersion, NameValue, Panel, StatsContext, Template, register_panel};
 use serde::{Deserialize, Serialize};
 
 /// What was asked: method, path, parameters, the matched route, cookies and client.
@@ -16,8 +16,8 @@ pub struct RequestStats {
     pub path: String,
     /// Query string without the `?`.
     pub query_string: String,
-    /// HTTP version.
-    pub http_version: String,
+    /// HTTP version, when known.
+    pub http_version: Option<HttpVersion>,
     /// `http` or `https`.
     pub scheme: String,
     /// The host the request was sent to.
@@ -61,7 +61,7 @@ impl Panel for RequestPanel {
             method: request.method.clone(),
             path: request.path.clone(),
             query_string: request.query_string.clone(),
-            http_version: request.http_version.clone(),
+            http_version: request.http_version,
             scheme: request.scheme.clone(),
             host: request.host.clone(),
             client_addr: request.client_addr.map(|a| a.to_string()),

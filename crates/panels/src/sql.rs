@@ -104,11 +104,62 @@ impl SqlPanel {
     }
 }
 
+/// The database that ran a statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum Backend {
+    /// SQLite.
+    Sqlite,
+    /// PostgreSQL.
+    Postgresql,
+    /// MySQL or MariaDB.
+    Mysql,
+}
+
+impl Backend {
+    /// The name the panel shows and stores: `sqlite`, `postgresql` or `mysql` (also the
+    /// OpenTelemetry `db.system.name`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgresql => "postgresql",
+            Self::Mysql => "mysql",
+        }
+    }
+
+    /// The backend a `db.system.name` (or `db.system`) value names, in any case; `postgres`
+    /// and `mariadb` are understood too.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name.to_ascii_lowercase().as_str() {
+            "sqlite" => Some(Self::Sqlite),
+            "postgresql" | "postgres" => Some(Self::Postgresql),
+            "mysql" | "mariadb" => Some(Self::Mysql),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One executed statement.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct QueryRecord {
     /// Position in the request, from 0; also the id EXPLAIN takes.
     pub index: usize,
+    /// Index of sqlx's event for this statement in the request's
+    /// [`Recording::events`](debug_toolbar_core::Recording::events): where it happened, for
+    /// panels that place queries in the span structure.
+    #[serde(default)]
+    pub event_index: usize,
+    /// The table (or other collection) the statement works on, when it names one: the first
+    /// name after `FROM`, `INTO` or `UPDATE`, read from the statement's tokens.
+    #[serde(default)]
+    pub collection: Option<String>,
     /// The statement as sqlx ran it.
     pub sql: String,
     /// The statement pretty-printed.
@@ -123,8 +174,8 @@ pub struct QueryRecord {
     pub rows_returned: u64,
     /// Rows changed; `None` for reads (SQLite reports a stale count for them).
     pub rows_affected: Option<u64>,
-    /// `sqlite`, `postgresql` or `mysql`, when known.
-    pub backend: Option<String>,
+    /// The database that ran it, when known.
+    pub backend: Option<Backend>,
     /// The `tracing` spans it ran inside, outermost first: where the query came from.
     pub span_path: Vec<String>,
     /// How many queries of the request have exactly this statement.
@@ -213,8 +264,23 @@ pub struct Transaction {
     pub id: usize,
     /// Indexes of its statements, `BEGIN` to `COMMIT`/`ROLLBACK`.
     pub queries: Vec<usize>,
-    /// `COMMIT`, `ROLLBACK`, or `open` when the request ended inside it.
-    pub outcome: String,
+    /// How it ended.
+    pub outcome: TransactionOutcome,
+}
+
+/// How a transaction ended; stored as `COMMIT`, `ROLLBACK` or `open`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum TransactionOutcome {
+    /// `COMMIT` (or `END`).
+    #[serde(rename = "COMMIT")]
+    Commit,
+    /// `ROLLBACK`.
+    #[serde(rename = "ROLLBACK")]
+    Rollback,
+    /// The request ended inside it.
+    #[serde(rename = "open")]
+    Open,
 }
 
 /// What the SQL panel records.

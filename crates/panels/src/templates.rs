@@ -43,6 +43,11 @@ pub struct TemplatesStats {
 /// One render of one template.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TemplateRender {
+    /// Index of its `template.render` span in the request's
+    /// [`Recording::spans`](debug_toolbar_core::Recording::spans): where it happened, for
+    /// panels that place renders in the span structure.
+    #[serde(default)]
+    pub span_index: usize,
     /// The template's name.
     pub name: String,
     /// The engine, e.g. `tera 2`.
@@ -120,6 +125,7 @@ impl TemplatesPanel {
             }
             by_span.insert(index, renders.len());
             renders.push(TemplateRender {
+                span_index: index,
                 name: text_field(span, capture::NAME).unwrap_or_default(),
                 engine: text_field(span, capture::ENGINE).unwrap_or_default(),
                 offset_ms: millis(span.start),

@@ -6,7 +6,10 @@ use std::time::Duration;
 use super::capture::Captured;
 use super::explain::{self, Pools};
 use super::lex::{Dialect, Token, tokens};
-use super::{NPlusOne, QueryGroup, QueryRecord, SqlSettings, SqlStats, Transaction};
+use super::{
+    Backend, NPlusOne, QueryGroup, QueryRecord, SqlSettings, SqlStats, Transaction,
+    TransactionOutcome,
+};
 
 /// Longest statement that is pretty-printed; longer ones are shown as they are.
 const MAX_FORMATTED_LEN: usize = 16 * 1024;
@@ -158,6 +161,34 @@ fn is_keyword(word: &str) -> bool {
     )
 }
 
+/// The table (or other collection) a statement works on: the first name after `FROM`, `INTO`
+/// or `UPDATE`, schema-qualified as written, without quotes.
+fn collection(tokens: &[Token<'_>]) -> Option<String> {
+    let at = tokens.iter().position(|t| {
+        matches!(t, Token::Word(w) if ["FROM", "INTO", "UPDATE"]
+            .iter()
+            .any(|k| w.eq_ignore_ascii_case(k)))
+    })?;
+    let mut name = String::new();
+    let mut rest = tokens[at + 1..].iter();
+    loop {
+        match rest.next()? {
+            Token::Word(w) => name.push_str(w),
+            Token::QuotedIdent(q) => {
+                name.push_str(q.get(1..q.len().saturating_sub(1)).unwrap_or(q))
+            }
+            _ => return None,
+        }
+        let mut ahead = rest.clone();
+        if ahead.next() != Some(&Token::Punct('.')) {
+            break;
+        }
+        rest = ahead;
+        name.push('.');
+    }
+    (!name.is_empty()).then_some(name)
+}
+
 /// The statement's first keyword in upper case, e.g. `SELECT`.
 pub(super) fn kind(sql: &str, dialect: Dialect) -> String {
     tokens(sql, dialect)
@@ -186,16 +217,21 @@ struct Statement {
     /// It takes bind parameters.
     parameters: bool,
     kind: String,
+    /// The table it works on.
+    collection: Option<String>,
     formatted: String,
     explain: super::Explainability,
 }
 
 impl Statement {
-    fn of(sql: &str, backend: Option<&'static str>, pools: &Pools) -> Self {
+    fn of(sql: &str, backend: Option<Backend>, pools: &Pools) -> Self {
+        let backend = backend.map(Backend::as_str);
         let dialect = Dialect::of(backend);
+        let tokens = tokens(sql, dialect);
         Self {
+            collection: collection(&tokens),
             normalized: normalize(sql, dialect),
-            parameters: tokens(sql, dialect).contains(&Token::Placeholder),
+            parameters: tokens.contains(&Token::Placeholder),
             formatted: pretty(sql),
             explain: explain::explainability(sql, backend, pools),
             kind: kind(sql, dialect),
@@ -246,6 +282,8 @@ pub(super) fn analyse(
             let read = matches!(statement.kind.as_str(), "SELECT" | "WITH");
             Some(QueryRecord {
                 index: q.index,
+                event_index: q.event_index,
+                collection: statement.collection.clone(),
                 formatted: statement.formatted.clone(),
                 rows_affected: (!read).then_some(q.rows_affected),
                 explain: statement.explain.clone(),
@@ -253,7 +291,7 @@ pub(super) fn analyse(
                 duration_ms: q.duration_ms,
                 start_ms: q.start_ms,
                 rows_returned: q.rows_returned,
-                backend: q.backend.map(str::to_owned),
+                backend: q.backend,
                 span_path: q.span_path.clone(),
                 duplicates: duplicates_of.get(&q.index).copied().unwrap_or(1),
                 parameters: statement.parameters,
@@ -353,14 +391,15 @@ fn transactions(captured: &Captured) -> (Vec<Transaction>, HashMap<usize, usize>
     let mut of = HashMap::new();
     let mut open: Option<Transaction> = None;
     for query in &captured.queries {
-        let words: Vec<String> = tokens(&query.sql, Dialect::of(query.backend))
-            .into_iter()
-            .filter_map(|t| match t {
-                Token::Word(w) => Some(w.to_ascii_uppercase()),
-                _ => None,
-            })
-            .take(2)
-            .collect();
+        let words: Vec<String> =
+            tokens(&query.sql, Dialect::of(query.backend.map(Backend::as_str)))
+                .into_iter()
+                .filter_map(|t| match t {
+                    Token::Word(w) => Some(w.to_ascii_uppercase()),
+                    _ => None,
+                })
+                .take(2)
+                .collect();
         let first = words.first().map(String::as_str).unwrap_or("");
         let second = words.get(1).map(String::as_str).unwrap_or("");
         let begins = first == "BEGIN" || (first == "START" && second == "TRANSACTION");
@@ -369,7 +408,7 @@ fn transactions(captured: &Captured) -> (Vec<Transaction>, HashMap<usize, usize>
             open = Some(Transaction {
                 id: done.len() + 1,
                 queries: Vec::new(),
-                outcome: "open".to_owned(),
+                outcome: TransactionOutcome::Open,
             });
         }
         if let Some(tx) = open.as_mut() {
@@ -377,11 +416,10 @@ fn transactions(captured: &Captured) -> (Vec<Transaction>, HashMap<usize, usize>
             of.insert(query.index, tx.id);
             if ends {
                 tx.outcome = if first == "ROLLBACK" {
-                    "ROLLBACK"
+                    TransactionOutcome::Rollback
                 } else {
-                    "COMMIT"
-                }
-                .to_owned();
+                    TransactionOutcome::Commit
+                };
                 done.extend(open.take());
             }
         }
@@ -432,6 +470,27 @@ mod tests {
         assert!(!tokens.contains(&Token::Punct(';')));
         assert!(tokens.contains(&Token::QuotedIdent("\"we;ird\"")));
         assert_eq!(kind("  -- hi\n select 1", Dialect::Sqlite), "SELECT");
+    }
+
+    #[test]
+    fn a_statement_names_the_table_after_from_into_or_update() {
+        let of = |sql: &str| collection(&tokens(sql, Dialect::Postgres));
+        assert_eq!(
+            of("SELECT id FROM users WHERE x = 1").as_deref(),
+            Some("users")
+        );
+        assert_eq!(
+            of("insert into \"posts\" (a) values ($1)").as_deref(),
+            Some("posts")
+        );
+        assert_eq!(of("UPDATE app.t SET a = 1").as_deref(), Some("app.t"));
+        assert_eq!(
+            of("SELECT 'FROM x' AS s FROM -- FROM y\n orders").as_deref(),
+            Some("orders"),
+            "strings and comments are not read as keywords"
+        );
+        assert_eq!(of("BEGIN"), None);
+        assert_eq!(of("SELECT * FROM (SELECT 1) s"), None);
     }
 
     #[test]

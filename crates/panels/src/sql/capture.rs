@@ -2,22 +2,21 @@
 
 use debug_toolbar_core::{FieldValue, RecordedEvent, Recording};
 
-use super::SqlSettings;
 use super::explain::Pools;
-
-/// The target of sqlx's per-statement events.
-pub(super) const QUERY_TARGET: &str = "sqlx::query";
+use super::{Backend, SqlSettings};
 
 /// A statement as sqlx reported it, before analysis.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct CapturedQuery {
     pub(super) index: usize,
+    /// Index of sqlx's event in the recording.
+    pub(super) event_index: usize,
     pub(super) sql: String,
     pub(super) duration_ms: f64,
     pub(super) start_ms: f64,
     pub(super) rows_returned: u64,
     pub(super) rows_affected: u64,
-    pub(super) backend: Option<&'static str>,
+    pub(super) backend: Option<Backend>,
     pub(super) span_path: Vec<String>,
     pub(super) reported_slow: bool,
     /// The error the application logged right after this query (see [`failure`]).
@@ -39,7 +38,7 @@ pub(super) fn capture(recording: &Recording, settings: &SqlSettings, pools: &Poo
     // The last query kept, while no other query or error has come after it: the one an error
     // logged now would be about.
     let mut last: Option<(usize, Option<usize>)> = None;
-    for event in &recording.events {
+    for (event_index, event) in recording.events.iter().enumerate() {
         let target = event.metadata.target();
         if !target.starts_with("sqlx") {
             if let Some((position, span)) = last
@@ -51,7 +50,7 @@ pub(super) fn capture(recording: &Recording, settings: &SqlSettings, pools: &Poo
             continue;
         }
         captured.saw_sqlx = true;
-        if target != QUERY_TARGET {
+        if target != crate::SQLX_QUERY_TARGET {
             continue;
         }
         let duration_ms = event
@@ -69,6 +68,7 @@ pub(super) fn capture(recording: &Recording, settings: &SqlSettings, pools: &Poo
         let backend = backend(event, recording, &sql).or_else(|| pools.only_backend());
         captured.queries.push(CapturedQuery {
             index: captured.total_count - 1,
+            event_index,
             start_ms: (event.offset.as_secs_f64() * 1000.0 - duration_ms).max(0.0),
             duration_ms,
             rows_returned: count(event, "rows_returned"),
@@ -148,7 +148,7 @@ fn count(event: &RecordedEvent, field: &str) -> u64 {
 /// Which database ran the statement: a `db.system.name` (or `db.system`) field on an enclosing
 /// span says so; SQLite runs statements on its `sqlx-sqlite-worker` threads; `$1` placeholders
 /// are PostgreSQL's.
-fn backend(event: &RecordedEvent, recording: &Recording, sql: &str) -> Option<&'static str> {
+fn backend(event: &RecordedEvent, recording: &Recording, sql: &str) -> Option<Backend> {
     let mut span = event.span;
     while let Some(index) = span {
         let Some(recorded) = recording.spans.get(index) else {
@@ -158,7 +158,7 @@ fn backend(event: &RecordedEvent, recording: &Recording, sql: &str) -> Option<&'
             .field("db.system.name")
             .or_else(|| recorded.field("db.system"))
             .and_then(FieldValue::as_str);
-        if let Some(system) = system.and_then(known_backend) {
+        if let Some(system) = system.and_then(Backend::from_name) {
             return Some(system);
         }
         span = recorded.parent;
@@ -168,18 +168,9 @@ fn backend(event: &RecordedEvent, recording: &Recording, sql: &str) -> Option<&'
         .as_deref()
         .is_some_and(|t| t.starts_with("sqlx-sqlite-worker"))
     {
-        return Some("sqlite");
+        return Some(Backend::Sqlite);
     }
-    has_dollar_placeholder(sql).then_some("postgresql")
-}
-
-fn known_backend(name: &str) -> Option<&'static str> {
-    match name.to_ascii_lowercase().as_str() {
-        "sqlite" => Some("sqlite"),
-        "postgresql" | "postgres" => Some("postgresql"),
-        "mysql" | "mariadb" => Some("mysql"),
-        _ => None,
-    }
+    has_dollar_placeholder(sql).then_some(Backend::Postgresql)
 }
 
 fn has_dollar_placeholder(sql: &str) -> bool {

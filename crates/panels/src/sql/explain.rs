@@ -81,9 +81,9 @@ impl Pools {
     }
 
     /// The backend, when the application gave a pool of exactly one.
-    pub(super) fn only_backend(&self) -> Option<&'static str> {
+    pub(super) fn only_backend(&self) -> Option<super::Backend> {
         match self.backends().as_slice() {
-            [one] => Some(one),
+            [one] => super::Backend::from_name(one),
             _ => None,
         }
     }
@@ -206,15 +206,19 @@ pub(super) fn explain(pools: &Pools, stats: SqlStats, params: &[(String, String)
         })?;
         // Decided again from the stored text, whatever the record says: a record read back
         // from a shared store may have been written by anyone who can write there.
-        let explainable =
-            explainable(&query.sql, query.backend.as_deref(), &pools).map_err(|why| match why {
-                Unexplainable::Refused(reason) => {
-                    ActionError::Refused(format!("EXPLAIN refused: {reason}"))
-                }
-                Unexplainable::Unavailable(reason) => {
-                    ActionError::Unavailable(format!("EXPLAIN unavailable: {reason}"))
-                }
-            })?;
+        let explainable = explainable(
+            &query.sql,
+            query.backend.map(super::Backend::as_str),
+            &pools,
+        )
+        .map_err(|why| match why {
+            Unexplainable::Refused(reason) => {
+                ActionError::Refused(format!("EXPLAIN refused: {reason}"))
+            }
+            Unexplainable::Unavailable(reason) => {
+                ActionError::Unavailable(format!("EXPLAIN unavailable: {reason}"))
+            }
+        })?;
         if analyze && !explainable.analyze {
             return Err(ActionError::Refused(
                 "EXPLAIN refused: EXPLAIN ANALYZE is offered for PostgreSQL only.".to_owned(),
