@@ -22,7 +22,7 @@ load:
 
 # Package the library crates and build each from its .crate file, as crates.io would
 package:
-    rm -rf target/package && find "${CARGO_HOME:-$HOME/.cargo}/registry/src" -mindepth 2 -maxdepth 2 -type d -path '*/src/-*/*' \( -name 'debug-toolbar-*' -o -name 'actix-debug-toolbar-*' \) -exec rm -rf {} + && cargo package --locked -p debug-toolbar-core -p debug-toolbar-panels -p debug-toolbar-otel -p actix-debug-toolbar
+    rm -rf target/package target/debug/.fingerprint/debug-toolbar-* target/debug/.fingerprint/actix-debug-toolbar-* && find "${CARGO_HOME:-$HOME/.cargo}/registry/src" -mindepth 2 -maxdepth 2 -type d -path '*/src/-*/*' \( -name 'debug-toolbar-*' -o -name 'actix-debug-toolbar-*' \) -exec rm -rf {} + && cargo package --locked -p debug-toolbar-core -p debug-toolbar-panels -p debug-toolbar-otel -p actix-debug-toolbar
 
 # Formatting, lints and docs as CI checks them
 lint:
