@@ -621,6 +621,13 @@ async fn serve_failing_or_bound(uri: &str) -> (DebugToolbar, String, String) {
     (toolbar, id, timing)
 }
 
+/// The SQL panel's body for record `id`, as the toolbar serves it.
+async fn sql_panel_body(toolbar: &DebugToolbar, id: &str) -> String {
+    let app = init_service(App::new().wrap(toolbar.clone())).await;
+    let uri = crate::support::panel_uri(id, "sql");
+    body_text(call_service(&app, get(&uri).to_request()).await).await
+}
+
 #[actix_web::test]
 async fn a_failed_sqlite_query_is_marked_with_the_error_the_application_logged() {
     let (toolbar, id, _) = serve_failing_or_bound("/?fail=1").await;
@@ -639,15 +646,7 @@ async fn a_failed_sqlite_query_is_marked_with_the_error_the_application_logged()
         .and_then(|p| p.badge.as_ref())
         .expect("a badge");
     assert_eq!(badge.text, "SQL error");
-    let app = init_service(App::new().wrap(toolbar.clone())).await;
-    let body = body_text(
-        call_service(
-            &app,
-            get(&crate::support::panel_uri(&id, "sql")).to_request(),
-        )
-        .await,
-    )
-    .await;
+    let body = sql_panel_body(&toolbar, &id).await;
     assert_contains(&body, "dt-sql-error");
     assert_contains(&body, "loading the items failed");
 }
@@ -659,15 +658,7 @@ async fn statements_with_parameters_are_the_same_statement_not_identical() {
     assert_eq!(stats.duplicates.len(), 1);
     assert!(stats.duplicates[0].parameters, "the ids are not recorded");
     assert!(stats.queries.iter().all(|q| q.parameters));
-    let app = init_service(App::new().wrap(toolbar.clone())).await;
-    let body = body_text(
-        call_service(
-            &app,
-            get(&crate::support::panel_uri(&id, "sql")).to_request(),
-        )
-        .await,
-    )
-    .await;
+    let body = sql_panel_body(&toolbar, &id).await;
     assert_contains(&body, "same statement ×2 (parameters not recorded)");
     assert_lacks(&body, "× identical");
 }
