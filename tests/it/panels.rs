@@ -8,8 +8,9 @@ use actix_debug_toolbar::{DebugToolbar, Panel, StatsContext, Template};
 use actix_web::http::StatusCode;
 use actix_web::test::{call_service, init_service};
 use actix_web::{App, HttpResponse, web};
+use debug_toolbar_core::integration::Toolbar;
 use debug_toolbar_core::{
-    BuildError, FinishedRequest, RecordId, Recording, RequestInfo, ResponseInfo, Timing, Toolbar,
+    BuildError, FinishedRequest, RecordId, Recording, RequestInfo, ResponseInfo, Timing,
 };
 use serde::{Deserialize, Serialize};
 
@@ -166,7 +167,7 @@ fn a_panel_reads_the_typed_stats_of_the_panels_before_it() {
 
 #[test]
 fn oversized_panels_are_dropped_with_a_note_to_fit_the_record_limit() {
-    let mut settings = debug_toolbar_core::ToolbarSettings::default();
+    let mut settings = debug_toolbar_core::integration::ToolbarSettings::default();
     settings.max_record_bytes = 2_000;
     let toolbar = Toolbar::builder()
         .without_registered_panels()

@@ -22,7 +22,7 @@ use std::sync::LazyLock;
 use actix_web::http::Uri;
 use actix_web::http::header::{self, HeaderMap, HeaderName};
 use actix_web::http::uri::Authority;
-use debug_toolbar_core::LogOnce;
+use debug_toolbar_core::integration::LogOnce;
 use ipnet::IpNet;
 
 use crate::config::{ForwardedHeader, ToolbarConfig, normalize_host};

@@ -2,7 +2,7 @@
 
 use actix_web::HttpRequest;
 
-use crate::middleware::request_state;
+use crate::service::request_state;
 
 /// Hands `value` to the panels of this request; a panel reads it with
 /// [`StatsContext::handed::<T>()`](crate::StatsContext::handed) when the response is ready.

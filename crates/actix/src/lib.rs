@@ -35,25 +35,27 @@
 
 mod access;
 mod body;
-mod capture;
 mod config;
 mod encoding;
 mod future;
 mod hand_over;
+mod info;
 mod inject;
-mod middleware;
 #[cfg(feature = "otel")]
 pub mod otel;
 mod panic;
+mod respond;
 mod routes;
+mod service;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod toolbar;
 
 pub use config::{ConfigError, ForwardedHeader, ShowToolbar, ToolbarConfig, ToolbarConfigBuilder};
 pub use hand_over::hand_over;
-pub use middleware::{
-    DebugToolbar, TOOLBAR_ID_HEADER, TOOLBAR_STATUS_HEADER, ToolbarMiddleware, request_state,
-};
+pub use respond::{TOOLBAR_ID_HEADER, TOOLBAR_STATUS_HEADER};
+pub use service::{ToolbarMiddleware, request_state};
+pub use toolbar::DebugToolbar;
 
 #[doc(hidden)]
 pub use future::ToolbarFuture;

@@ -5,11 +5,12 @@ use std::sync::LazyLock;
 use actix_web::http::header::{self, CacheControl, CacheDirective, ContentType, EntityTag};
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse};
-use debug_toolbar_core::{Page, RecordId, Toolbar};
+use debug_toolbar_core::integration::Toolbar;
+use debug_toolbar_core::{Page, RecordId};
 use serde::Serialize;
 
 use crate::access;
-use crate::middleware::Shared;
+use crate::toolbar::Shared;
 
 /// A file the toolbar serves from its static route.
 struct StaticFile {

@@ -22,9 +22,10 @@ use std::hint::black_box;
 use std::time::{Duration, Instant, SystemTime};
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use debug_toolbar_core::integration::{RequestRecorder, Toolbar};
 use debug_toolbar_core::{
-    FinishedRequest, Panel, RecordId, Recording, RecordingLimits, RequestInfo, RequestRecorder,
-    ResponseInfo, StatsContext, Template, Timing, Toolbar, ToolbarLayer,
+    FinishedRequest, Panel, RecordId, Recording, RecordingLimits, RequestInfo, ResponseInfo,
+    StatsContext, Template, Timing, ToolbarLayer,
 };
 use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::prelude::*;

@@ -71,7 +71,7 @@ pub use context::{
 };
 pub use cpu::CpuTime;
 pub use error::BuildError;
-pub use layer::{ToolbarGate, ToolbarLayer};
+pub use layer::{RequestFilter, ToolbarGate, ToolbarLayer};
 pub use panel::{
     ActionError, ActionFuture, ActionResponse, Badge, BadgeLevel, Panel, ServerTiming, Template,
 };
@@ -80,7 +80,7 @@ pub use record::{
     InvalidRecordId, PanelRecord, RECORD_FORMAT_VERSION, RecordId, RecordSummary, RequestKind,
     RequestRecord,
 };
-pub use recording::{FieldValue, RecordedEvent, RecordedSpan, Recording};
+pub use recording::{FieldValue, RecordedEvent, RecordedSpan, Recording, RecordingLimits};
 pub use state::{HeaderLookup, RequestHead, RequestState};
 pub use stats_json::StatsJson;
 #[cfg(feature = "postgres")]
@@ -90,26 +90,19 @@ pub use store::RedisStore;
 pub use store::{
     GuardedStore, InMemoryStore, Page, Store, StoreError, StoreFuture, StoreHealth, StoreLimits,
 };
-
-// The plumbing's earlier paths, kept hidden so code written against them still builds; the
-// documented home is `integration`.
-#[doc(hidden)]
-pub use integration::*;
+pub use toolbar::FinishedRequest;
 
 /// What a web framework integration uses to drive the toolbar: building it, opening the request
 /// span, running the panels over a finished request, rendering the shell, logging failures once.
 ///
 /// Panel authors do not need anything here; the crate root has their API.
 pub mod integration {
-    pub use crate::layer::RequestFilter;
     pub use crate::panel::{DynPanel, GeneratedStats, PanelFactory, shared_panel};
-    pub use crate::recording::{
-        REQUEST_SPAN_NAME, REQUEST_SPAN_TARGET, RecordingLimits, RequestRecorder,
-    };
+    pub use crate::recording::{REQUEST_SPAN_NAME, REQUEST_SPAN_TARGET, RequestRecorder};
     pub use crate::render::{RenderError, Renderer, ShellContext};
     pub use crate::toolbar::{
-        FinishedRequest, LogOnce, PANELS_COOKIE, PanelPanicked, RecordOutcome, Toolbar,
-        ToolbarBuilder, ToolbarSettings,
+        LogOnce, PANELS_COOKIE, PanelPanicked, RecordOutcome, Toolbar, ToolbarBuilder,
+        ToolbarSettings,
     };
 }
 

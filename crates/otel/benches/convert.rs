@@ -11,9 +11,10 @@ use std::hint::black_box;
 use std::time::{Duration, SystemTime};
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use debug_toolbar_core::integration::{RequestRecorder, Toolbar};
 use debug_toolbar_core::{
     FinishedRequest, Panel, RecordId, RecordedEvent, Recording, RecordingLimits, RequestInfo,
-    RequestRecorder, RequestState, ResponseInfo, Timing, Toolbar, ToolbarLayer,
+    RequestState, ResponseInfo, Timing, ToolbarLayer,
 };
 use debug_toolbar_otel::TraceContext;
 use debug_toolbar_otel::convert::{self, Sources};

@@ -121,6 +121,7 @@ pub fn convert(sources: &Sources<'_>) -> Converted {
             events: Vec::new(),
             error: None,
             captured: false,
+            service: None,
             left_pct: 0.0,
             width_pct: 0.0,
         };
@@ -333,6 +334,7 @@ fn server_span(sources: &Sources<'_>, request_ms: f64) -> SpanRecord {
         events,
         error,
         captured: false,
+        service: None,
         left_pct: 0.0,
         width_pct: 100.0,
     }
@@ -484,6 +486,7 @@ fn add_queries(
                 events: Vec::new(),
                 error: query.error.clone(),
                 captured: false,
+                service: None,
                 left_pct: 0.0,
                 width_pct: 0.0,
             });
@@ -562,6 +565,7 @@ fn add_injected_calls(
             events: Vec::new(),
             error: None,
             captured: false,
+            service: None,
             left_pct: 0.0,
             width_pct: 0.0,
         });

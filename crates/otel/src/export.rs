@@ -641,6 +641,7 @@ mod tests {
             events: Vec::new(),
             error: None,
             captured: false,
+            service: None,
             left_pct: 0.0,
             width_pct: 0.0,
         }

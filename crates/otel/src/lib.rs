@@ -18,7 +18,7 @@
 //! as `actix_debug_toolbar::otel` together with helpers that carry the trace on in outgoing
 //! `awc` and `reqwest` calls.
 
-mod capture;
+mod app_spans;
 mod config;
 pub mod convert;
 mod export;
@@ -26,7 +26,7 @@ mod panel;
 mod propagation;
 mod span;
 
-pub use capture::CaptureProcessor;
+pub use app_spans::CaptureProcessor;
 pub use config::{
     ConfigError, ExportScope, Exporter, OtelConfig, OtelConfigBuilder, Protocol, Sampling,
 };

@@ -14,7 +14,7 @@ use opentelemetry::trace::{SpanId, TraceId};
 use opentelemetry_sdk::trace::Sampler;
 use serde::{Deserialize, Serialize};
 
-use crate::capture::{self, Capture, CaptureProcessor};
+use crate::app_spans::{self, Capture, CaptureProcessor};
 use crate::config::OtelConfig;
 use crate::convert::{self, Sources};
 use crate::export::{ExportError, ExporterStatus, Pipeline};
@@ -291,7 +291,7 @@ impl Panel for OtelPanel {
                 .capture
                 .take(trace.trace_id())
                 .iter()
-                .map(|span| capture::record(span, cx.timing().started_at))
+                .map(|span| app_spans::record(span, cx.timing().started_at))
                 .collect()
         } else {
             Vec::new()
@@ -438,8 +438,9 @@ mod tests {
 
     use std::time::SystemTime;
 
+    use debug_toolbar_core::integration::Toolbar;
     use debug_toolbar_core::{
-        FinishedRequest, RecordId, Recording, RequestInfo, ResponseInfo, Timing, Toolbar,
+        FinishedRequest, RecordId, Recording, RequestInfo, ResponseInfo, Timing,
     };
 
     use super::*;

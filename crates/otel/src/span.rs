@@ -32,6 +32,10 @@ pub struct SpanRecord {
     /// [`crate::CaptureProcessor`]): shown here, exported only by the application.
     #[serde(default)]
     pub captured: bool,
+    /// The `service.name` of the service that made the span when it is not this application
+    /// (a downstream service, or the browser); `None` for the application's own spans.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
     /// Left edge in the waterfall, in percent of the trace's length.
     pub left_pct: f64,
     /// Width in the waterfall, in percent of the trace's length.

@@ -11,9 +11,10 @@ use std::hint::black_box;
 use std::time::{Duration, SystemTime};
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use debug_toolbar_core::integration::{RequestRecorder, Toolbar};
 use debug_toolbar_core::{
-    FinishedRequest, Panel, RecordId, Recording, RecordingLimits, RequestInfo, RequestRecorder,
-    ResponseInfo, Timing, Toolbar, ToolbarLayer,
+    FinishedRequest, Panel, RecordId, Recording, RecordingLimits, RequestInfo, ResponseInfo,
+    Timing, ToolbarLayer,
 };
 use debug_toolbar_panels::{LoggingPanel, ProfilingPanel};
 use tracing_subscriber::filter::LevelFilter;

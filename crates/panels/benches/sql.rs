@@ -10,9 +10,10 @@ use std::hint::black_box;
 use std::time::{Duration, SystemTime};
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use debug_toolbar_core::integration::{RequestRecorder, Toolbar};
 use debug_toolbar_core::{
-    FinishedRequest, RecordId, Recording, RecordingLimits, RequestInfo, RequestRecorder,
-    ResponseInfo, Timing, Toolbar, ToolbarLayer,
+    FinishedRequest, RecordId, Recording, RecordingLimits, RequestInfo, ResponseInfo, Timing,
+    ToolbarLayer,
 };
 use debug_toolbar_panels::SqlPanel;
 use tracing_subscriber::filter::LevelFilter;

@@ -8,10 +8,10 @@
 //! and passed to the toolbar's config builder, where it replaces the registered panel.
 
 mod analysis;
-mod capture;
 mod explain;
 mod lex;
 mod read_only;
+mod sqlx_events;
 
 use std::borrow::Cow;
 use std::time::Duration;
@@ -350,7 +350,7 @@ impl Panel for SqlPanel {
     }
 
     fn generate_stats(&self, cx: &StatsContext<'_>) -> SqlStats {
-        let captured = capture::capture(cx.recording(), &self.settings, &self.pools);
+        let captured = sqlx_events::capture(cx.recording(), &self.settings, &self.pools);
         analysis::analyse(captured, &self.settings, &self.pools, cx.timing().wall)
     }
 

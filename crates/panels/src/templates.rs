@@ -6,7 +6,7 @@ use debug_toolbar_core::{
 };
 use serde::{Deserialize, Serialize};
 
-mod capture;
+mod render_span;
 #[cfg(feature = "templates-tera1")]
 mod tera_v1;
 mod tera_v2;
@@ -86,7 +86,7 @@ pub struct ContextVariable {
 }
 
 fn is_render_span(span: &RecordedSpan) -> bool {
-    span.metadata.name() == capture::SPAN_NAME && span.metadata.target() == capture::TARGET
+    span.metadata.name() == render_span::SPAN_NAME && span.metadata.target() == render_span::TARGET
 }
 
 fn text_field(span: &RecordedSpan, name: &str) -> Option<String> {
@@ -126,20 +126,22 @@ impl TemplatesPanel {
             by_span.insert(index, renders.len());
             renders.push(TemplateRender {
                 span_index: index,
-                name: text_field(span, capture::NAME).unwrap_or_default(),
-                engine: text_field(span, capture::ENGINE).unwrap_or_default(),
+                name: text_field(span, render_span::NAME).unwrap_or_default(),
+                engine: text_field(span, render_span::ENGINE).unwrap_or_default(),
                 offset_ms: millis(span.start),
                 duration_ms: millis(duration),
                 depth,
-                parents: text_field(span, capture::PARENTS).map(|t| capture::parse_list(&t)),
-                includes: text_field(span, capture::INCLUDES).map(|t| capture::parse_list(&t)),
+                parents: text_field(span, render_span::PARENTS)
+                    .map(|t| render_span::parse_list(&t)),
+                includes: text_field(span, render_span::INCLUDES)
+                    .map(|t| render_span::parse_list(&t)),
                 context: Vec::new(),
                 variables_not_shown: 0,
-                error: text_field(span, capture::ERROR),
+                error: text_field(span, render_span::ERROR),
             });
         }
         for event in &recording.events {
-            if event.metadata.target() != capture::TARGET {
+            if event.metadata.target() != render_span::TARGET {
                 continue;
             }
             let Some(render) = event
@@ -149,22 +151,22 @@ impl TemplatesPanel {
             else {
                 continue;
             };
-            if let Some(omitted) = event.field(capture::OMITTED).and_then(|v| v.as_u64()) {
+            if let Some(omitted) = event.field(render_span::OMITTED).and_then(|v| v.as_u64()) {
                 render.variables_not_shown += omitted;
             }
-            let Some(name) = event.field(capture::VARIABLE) else {
+            let Some(name) = event.field(render_span::VARIABLE) else {
                 continue;
             };
             let value = event
-                .field(capture::VALUE)
+                .field(render_span::VALUE)
                 .map(|v| v.to_text())
                 .unwrap_or_default();
             let bytes = event
-                .field(capture::VALUE_BYTES)
+                .field(render_span::VALUE_BYTES)
                 .and_then(|v| v.as_u64())
                 .unwrap_or(value.len() as u64);
             let masked = matches!(
-                event.field(capture::MASKED),
+                event.field(render_span::MASKED),
                 Some(debug_toolbar_core::FieldValue::Bool(true))
             );
             render.context.push(ContextVariable {
@@ -249,7 +251,8 @@ register_panel!(TemplatesPanel);
 /// The renders `render` makes inside a recorded request, for the engines' tests.
 #[cfg(test)]
 pub(crate) fn renders_in_request(render: impl FnOnce()) -> Vec<TemplateRender> {
-    use debug_toolbar_core::{RecordingLimits, RequestRecorder, ToolbarLayer};
+    use debug_toolbar_core::integration::RequestRecorder;
+    use debug_toolbar_core::{RecordingLimits, ToolbarLayer};
     use tracing_subscriber::filter::LevelFilter;
     use tracing_subscriber::prelude::*;
 
@@ -268,11 +271,12 @@ pub(crate) fn renders_in_request(render: impl FnOnce()) -> Vec<TemplateRender> {
 mod tests {
     use std::cell::Cell;
 
-    use debug_toolbar_core::{RecordingLimits, RequestRecorder, ToolbarLayer};
+    use debug_toolbar_core::integration::RequestRecorder;
+    use debug_toolbar_core::{RecordingLimits, ToolbarLayer};
     use tracing_subscriber::filter::LevelFilter;
     use tracing_subscriber::prelude::*;
 
-    use super::capture::{Description, recorded};
+    use super::render_span::{Description, recorded};
     use super::*;
 
     fn subscriber() -> impl tracing::Subscriber {

@@ -3,9 +3,9 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use super::capture::Captured;
 use super::explain::{self, Pools};
 use super::lex::{Dialect, Token, tokens};
+use super::sqlx_events::Captured;
 use super::{
     Backend, NPlusOne, QueryGroup, QueryRecord, SqlSettings, SqlStats, Transaction,
     TransactionOutcome,

@@ -6,7 +6,7 @@ use std::ops::{Deref, DerefMut};
 
 use tera1::ast::Node;
 
-use super::capture::{self, Description};
+use super::render_span::{self, Description};
 
 /// A Tera 1.x `Tera` whose renders show in the Templates panel.
 ///
@@ -31,7 +31,7 @@ impl RecordingTera1 {
 
     /// Renders template `name` with `context`, like Tera's `render`, and records it.
     pub fn render(&self, name: &str, context: &tera1::Context) -> tera1::Result<String> {
-        capture::recorded(
+        render_span::recorded(
             "tera 1",
             name,
             || self.describe(name, context),
@@ -46,7 +46,7 @@ impl RecordingTera1 {
         context: &tera1::Context,
         write: impl Write,
     ) -> tera1::Result<()> {
-        capture::recorded(
+        render_span::recorded(
             "tera 1",
             name,
             || self.describe(name, context),

@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::ops::{Deref, DerefMut};
 
-use super::capture::{self, Description};
+use super::render_span::{self, Description};
 
 /// A [`tera::Tera`] whose renders show in the Templates panel.
 ///
@@ -44,7 +44,7 @@ impl RecordingTera {
 
     /// Renders template `name` with `context`, like [`tera::Tera::render`], and records it.
     pub fn render(&self, name: &str, context: &tera::Context) -> tera::TeraResult<String> {
-        capture::recorded(
+        render_span::recorded(
             "tera 2",
             name,
             || self.describe(name, context),
@@ -59,7 +59,7 @@ impl RecordingTera {
         context: &tera::Context,
         write: impl Write,
     ) -> tera::TeraResult<()> {
-        capture::recorded(
+        render_span::recorded(
             "tera 2",
             name,
             || self.describe(name, context),

@@ -194,6 +194,7 @@ pub(crate) fn record(span: &SpanData, started_at: SystemTime) -> SpanRecord {
             _ => None,
         },
         captured: true,
+        service: None,
         left_pct: 0.0,
         width_pct: 0.0,
     }
