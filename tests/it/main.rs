@@ -1,8 +1,11 @@
 //! Integration tests: the middleware, its routes and panels through actix-web's test utilities,
 //! and the demo in a real headless Chromium.
 
-// Helpers of a test binary fail loudly: a panic with a message is the report.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "helpers of a test binary fail loudly: a panic with a message is the report"
+)]
 
 mod access;
 mod browser;

@@ -221,7 +221,10 @@ async fn a_request_that_starts_while_another_is_sampled_says_so() {
 
 /// A function whose symbol is markup; it burns CPU in its own code, like
 /// [`burn_cpu_for_the_toolbar`].
-#[allow(unsafe_code)] // `export_name` may clash with another symbol; this one cannot.
+#[expect(
+    unsafe_code,
+    reason = "`export_name` may clash with another symbol; this one cannot"
+)]
 #[unsafe(export_name = "<img src=x onerror=alert(1)>")]
 #[inline(never)]
 fn hostile(time: Duration) -> u64 {

@@ -134,7 +134,6 @@ impl<B: MessageBody> MessageBody for Replay<B> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
     use actix_web::body::{BodyStream, to_bytes};

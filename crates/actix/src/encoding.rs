@@ -211,7 +211,6 @@ pub(crate) use codec::{decode, encode};
 
 #[cfg(all(test, feature = "compressed-html"))]
 mod tests {
-    #![allow(clippy::unwrap_used)]
 
     use super::*;
     use actix_web::http::header::HeaderValue;

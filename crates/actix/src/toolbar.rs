@@ -192,7 +192,6 @@ fn app_info(config: &ToolbarConfig) -> AppInfo {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::expect_used)]
 
     use super::*;
     use debug_toolbar_core::RecordingLimits;

@@ -12,7 +12,7 @@
 //!
 //! Run with `cargo bench -p debug-toolbar-core --bench recording`.
 
-#![allow(
+#![expect(
     clippy::expect_used,
     reason = "a benchmark that cannot set up has nothing to measure"
 )]

@@ -55,7 +55,10 @@ mod imp {
     use super::CpuTime;
     use std::time::Duration;
 
-    #[allow(unsafe_code)]
+    #[expect(
+        unsafe_code,
+        reason = "getrusage is the one way to read a thread's CPU time"
+    )]
     pub(super) fn thread_now() -> Option<CpuTime> {
         let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
         // SAFETY: `usage` points to writable memory of the right type; RUSAGE_THREAD only

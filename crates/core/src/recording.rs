@@ -573,7 +573,6 @@ impl Visit for FieldCollector {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
 
     use tracing_subscriber::filter::LevelFilter;
     use tracing_subscriber::prelude::*;

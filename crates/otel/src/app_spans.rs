@@ -202,7 +202,6 @@ pub(crate) fn record(span: &SpanData, started_at: SystemTime) -> SpanRecord {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
 
     use opentelemetry::trace::{Event, SpanContext, TraceFlags, TraceState};
     use opentelemetry::{InstrumentationScope, KeyValue};

@@ -82,12 +82,12 @@ fn millis(d: Duration) -> f64 {
 pub fn convert(sources: &Sources<'_>) -> Converted {
     let ids = RandomIdGenerator::default();
     let recording = sources.recording;
-    #[allow(unused_mut)]
-    let mut request_ms = millis(sources.timing.wall);
     #[cfg(feature = "timer")]
-    if let Some(timer) = sources.timer {
-        request_ms = timer.total_ms;
-    }
+    let request_ms = sources
+        .timer
+        .map_or_else(|| millis(sources.timing.wall), |timer| timer.total_ms);
+    #[cfg(not(feature = "timer"))]
+    let request_ms = millis(sources.timing.wall);
     let mut spans = vec![server_span(sources, request_ms)];
 
     // Recorded spans that become spans of the trace, by index in the recording.
@@ -181,7 +181,13 @@ pub fn convert(sources: &Sources<'_>) -> Converted {
     Converted { spans, not_shown }
 }
 
-#[allow(unused_variables)]
+#[cfg_attr(
+    not(feature = "profiling"),
+    expect(
+        unused_variables,
+        reason = "only the profiling feature reads the sources"
+    )
+)]
 fn profiling_on(sources: &Sources<'_>) -> bool {
     #[cfg(feature = "profiling")]
     {
@@ -572,7 +578,10 @@ fn add_injected_calls(
     }
 }
 
-#[allow(unused_variables)]
+#[cfg_attr(
+    not(feature = "logging"),
+    expect(unused_variables, reason = "only the logging feature adds events")
+)]
 fn add_log_events(sources: &Sources<'_>, spans: &mut [SpanRecord], converted: &[Option<usize>]) {
     #[cfg(feature = "logging")]
     {

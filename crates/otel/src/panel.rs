@@ -434,7 +434,6 @@ register_panel!(OtelPanel::global());
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use std::time::SystemTime;
 

@@ -305,7 +305,6 @@ impl TraceContext {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
 
     use std::time::SystemTime;
 

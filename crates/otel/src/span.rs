@@ -189,7 +189,6 @@ impl SpanRecord {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
 
     use debug_toolbar_core::FieldValue;
 

@@ -384,7 +384,6 @@ impl<T> Future for Deadline<T> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use std::sync::atomic::AtomicUsize;
 

@@ -348,7 +348,10 @@ fn fold(stacks: &[(Vec<String>, u64)], samples: u64, max_nodes: usize) -> (Vec<C
 }
 
 /// Pushes `node`'s children for `fold`, so that the first (heaviest) is popped first.
-#[allow(clippy::too_many_arguments)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the fold's whole state, passed down one level"
+)]
 fn push_children(
     order: &[Vec<usize>],
     node: usize,

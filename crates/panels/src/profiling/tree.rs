@@ -161,7 +161,10 @@ fn lay_out(
 }
 
 /// Pushes `children` for `lay_out`, so that the first child is popped first.
-#[allow(clippy::too_many_arguments)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the layout's whole state, passed down one level"
+)]
 fn push_children(
     nodes: &[Building],
     children: &[usize],

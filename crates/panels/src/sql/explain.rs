@@ -63,7 +63,14 @@ impl fmt::Debug for Pools {
 impl Pools {
     /// The backends there is a pool for.
     fn backends(&self) -> Vec<&'static str> {
-        #[allow(unused_mut)]
+        #[cfg_attr(
+            not(any(
+                feature = "sql-sqlite",
+                feature = "sql-postgres",
+                feature = "sql-mysql"
+            )),
+            expect(unused_mut, reason = "no backend feature, no pool")
+        )]
         let mut backends = Vec::new();
         #[cfg(feature = "sql-sqlite")]
         if self.sqlite.is_some() {
@@ -246,7 +253,10 @@ pub(super) fn explain(pools: &Pools, stats: SqlStats, params: &[(String, String)
 
 type Table = (Vec<String>, Vec<Vec<String>>);
 
-#[allow(unused_variables)]
+#[allow(
+    unused_variables,
+    reason = "which arguments a backend reads depends on the backend features switched on"
+)]
 async fn run(
     pools: &Pools,
     backend: &str,

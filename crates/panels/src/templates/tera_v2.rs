@@ -114,7 +114,6 @@ impl DerefMut for RecordingTera {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
     use crate::templates::renders_in_request as renders;
