@@ -172,6 +172,22 @@ async fn static_files_have_validators() {
         get("/__debug_toolbar/static/toolbar.css").insert_header(("if-none-match", etag.as_str()));
     let res = test::call_service(&app, req.to_request()).await;
     assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
+    // If-None-Match compares weakly, over a list, and `*` matches.
+    for sent in [
+        format!("\"other\", W/{etag}"),
+        "*".to_owned(),
+        "\"other\"".to_owned(),
+    ] {
+        let req = get("/__debug_toolbar/static/toolbar.css")
+            .insert_header(("if-none-match", sent.as_str()));
+        let res = test::call_service(&app, req.to_request()).await;
+        let expected = if sent == "\"other\"" {
+            StatusCode::OK
+        } else {
+            StatusCode::NOT_MODIFIED
+        };
+        assert_eq!(res.status(), expected, "If-None-Match: {sent}");
+    }
     let res = test::call_service(&app, get("/__debug_toolbar/static/nope.js").to_request()).await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
 }

@@ -79,11 +79,12 @@ pub(crate) fn not_found() -> HttpResponse {
 
 fn static_file(file: &StaticFile, req: &HttpRequest) -> HttpResponse {
     let etag = EntityTag::new_strong(file.etag.clone());
-    let matches = req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag.to_string()));
+    // RFC 9110: If-None-Match compares weakly; `*` matches any current representation.
+    let matches = match <header::IfNoneMatch as header::Header>::parse(req) {
+        Ok(header::IfNoneMatch::Any) => true,
+        Ok(header::IfNoneMatch::Items(tags)) => tags.iter().any(|t| t.weak_eq(&etag)),
+        Err(_) => false,
+    };
     let mut response = if matches {
         HttpResponse::NotModified()
     } else {
