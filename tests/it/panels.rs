@@ -3,7 +3,9 @@
 use std::borrow::Cow;
 use std::time::{Duration, SystemTime};
 
-use actix_debug_toolbar::panels::{RequestPanel, RequestStats, TimerPanel};
+use actix_debug_toolbar::panels::{
+    LoggingPanel, RecordingTera, RequestPanel, RequestStats, SqlPanel, TemplatesPanel, TimerPanel,
+};
 use actix_debug_toolbar::{DebugToolbar, Panel, StatsContext, Template};
 use actix_web::http::StatusCode;
 use actix_web::test::{call_service, init_service};
@@ -637,5 +639,137 @@ fn on_record_runs_once_with_the_complete_record() {
     assert_eq!(
         *seen.lock().expect("not poisoned"),
         [["a-watcher", "timer", "7"]]
+    );
+}
+
+/// Checks, inside a real request, that the keys the SQL, Logging and Templates panels publish
+/// point at the recorded events and spans they came from: the one-way flow other panels (the
+/// OpenTelemetry converter) build on.
+#[derive(Debug, Clone, Copy)]
+struct PublishedKeysPanel;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct PublishedKeysStats {
+    /// Each published key, as `what -> what it points at`.
+    checked: Vec<String>,
+}
+
+impl Panel for PublishedKeysPanel {
+    type Stats = PublishedKeysStats;
+    const ID: &'static str = "test-published-keys";
+
+    fn title(&self) -> Cow<'static, str> {
+        "Published keys".into()
+    }
+
+    fn dependencies(&self) -> &'static [&'static str] {
+        &[SqlPanel::ID, LoggingPanel::ID, TemplatesPanel::ID]
+    }
+
+    fn generate_stats(&self, cx: &StatsContext<'_>) -> PublishedKeysStats {
+        let recording = cx.recording();
+        let message = |index: usize, field: &str| {
+            recording
+                .events
+                .get(index)
+                .and_then(|e| e.field(field))
+                .map(|v| v.to_text())
+                .unwrap_or_else(|| "(nothing)".to_owned())
+        };
+        let mut checked = Vec::new();
+        for q in cx.stats::<SqlPanel>().map_or(&[][..], |s| &s.queries[..]) {
+            let target = recording
+                .events
+                .get(q.event_index)
+                .map_or("(nothing)", |e| e.metadata.target());
+            checked.push(format!(
+                "query {} in {:?} -> {target}: {}",
+                q.sql,
+                q.collection,
+                message(q.event_index, "db.statement").trim()
+            ));
+        }
+        for r in cx
+            .stats::<LoggingPanel>()
+            .map_or(&[][..], |s| &s.records[..])
+        {
+            checked.push(format!(
+                "log {} at {:?}:{:?} -> {}",
+                r.message,
+                r.file.as_deref().map(|f| f.ends_with("panels.rs")),
+                r.line.is_some(),
+                message(r.event_index, "message")
+            ));
+        }
+        for t in cx
+            .stats::<TemplatesPanel>()
+            .map_or(&[][..], |s| &s.renders[..])
+        {
+            let span = recording
+                .spans
+                .get(t.span_index)
+                .map_or("(nothing)", |s| s.metadata.name());
+            checked.push(format!("render {} -> {span}", t.name));
+        }
+        PublishedKeysStats { checked }
+    }
+
+    fn template(&self) -> Template {
+        Template::new(
+            "panels/test-published-keys.html",
+            "{{ stats.checked | length }}",
+        )
+    }
+}
+
+async fn query_log_render(
+    pool: web::Data<sqlx::SqlitePool>,
+    tera: web::Data<RecordingTera>,
+) -> HttpResponse {
+    tracing::info!("before the query");
+    sqlx::query("SELECT name FROM items WHERE id = 1")
+        .fetch_all(pool.get_ref())
+        .await
+        .expect("query");
+    tracing::warn!("after the query");
+    let page = tera
+        .render("page.html", &tera::Context::new())
+        .expect("render");
+    HttpResponse::Ok().content_type("text/html").body(page)
+}
+
+#[actix_web::test]
+async fn published_keys_point_at_the_events_and_spans_they_came_from() {
+    crate::support::init_tracing();
+    let pool = crate::sql::sqlite().await;
+    let mut tera = RecordingTera::new(tera::Tera::new());
+    tera.add_raw_template("page.html", "<html><body>hi</body></html>")
+        .expect("template parses");
+    let toolbar = DebugToolbar::new(
+        config()
+            .panel(SqlPanel::new().with_sqlite(pool.clone()))
+            .panel(PublishedKeysPanel)
+            .build(),
+    );
+    let app = init_service(
+        App::new()
+            .wrap(toolbar.clone())
+            .app_data(web::Data::new(pool))
+            .app_data(web::Data::new(tera))
+            .route("/", web::get().to(query_log_render)),
+    )
+    .await;
+    let res = call_service(&app, get("/").to_request()).await;
+    let id = header(&res, "x-debug-toolbar-id").expect("served");
+    let stats = stored_stats::<PublishedKeysPanel>(&toolbar, &id).await;
+    assert_eq!(
+        stats.checked,
+        [
+            "query SELECT name FROM items WHERE id = 1 in Some(\"items\") -> sqlx::query: \
+             SELECT name FROM items WHERE id = 1",
+            "log before the query at Some(true):true -> before the query",
+            "log after the query at Some(true):true -> after the query",
+            "render page.html -> template.render",
+        ]
     );
 }
