@@ -14,13 +14,21 @@ use tracing_subscriber::registry::LookupSpan;
 use crate::access::Access;
 use crate::config::ToolbarConfig;
 
-/// The in-memory store shared by every toolbar built without a store of its own, so that all
-/// workers of a server see each other's records.
+/// The in-memory store of toolbars built without a store of their own: one per capacity,
+/// shared by every toolbar of the process that asks for that capacity, so that workers which
+/// each build their own toolbar still see each other's records.
 fn default_store(capacity: usize) -> Arc<dyn Store> {
-    static STORE: std::sync::OnceLock<Arc<InMemoryStore>> = std::sync::OnceLock::new();
-    STORE
-        .get_or_init(|| Arc::new(InMemoryStore::new(capacity)))
-        .clone()
+    static STORES: std::sync::Mutex<Vec<(usize, Arc<InMemoryStore>)>> =
+        std::sync::Mutex::new(Vec::new());
+    let mut stores = STORES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((_, store)) = stores.iter().find(|(c, _)| *c == capacity) {
+        return store.clone();
+    }
+    let store = Arc::new(InMemoryStore::new(capacity));
+    stores.push((capacity, store.clone()));
+    store
 }
 
 /// The debug toolbar middleware.
@@ -196,6 +204,16 @@ mod tests {
     use super::*;
     use debug_toolbar_core::RecordingLimits;
     use debug_toolbar_core::integration::RequestRecorder;
+
+    #[test]
+    fn toolbars_without_a_store_share_one_per_capacity() {
+        let (a, b, c) = (default_store(3), default_store(3), default_store(7));
+        assert!(Arc::ptr_eq(&a, &b), "workers share their records");
+        assert!(
+            !Arc::ptr_eq(&a, &c),
+            "a toolbar keeps the capacity it asked for"
+        );
+    }
 
     // The only test of this binary that installs a global subscriber.
     #[test]

@@ -24,7 +24,6 @@ pub struct OtelConfig {
     pub(crate) sampler: Sampling,
     pub(crate) jaeger_ui: Option<String>,
     pub(crate) zipkin_ui: Option<String>,
-    pub(crate) export_scope: ExportScope,
     pub(crate) max_queue_size: usize,
     pub(crate) scheduled_delay: Duration,
     pub(crate) max_retries: usize,
@@ -88,14 +87,6 @@ pub enum Sampling {
     ParentBasedTraceIdRatio(f64),
 }
 
-/// Which requests are exported.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ExportScope {
-    /// The requests the toolbar serves: the only requests it sees.
-    Served,
-}
-
 impl Default for OtelConfig {
     fn default() -> Self {
         Self {
@@ -113,7 +104,6 @@ impl Default for OtelConfig {
             sampler: Sampling::ParentBasedAlwaysOn,
             jaeger_ui: None,
             zipkin_ui: None,
-            export_scope: ExportScope::Served,
             max_queue_size: 2048,
             scheduled_delay: Duration::from_millis(500),
             max_retries: 1,
@@ -152,7 +142,6 @@ impl std::fmt::Debug for OtelConfig {
             .field("sampler", &self.sampler)
             .field("jaeger_ui", &self.jaeger_ui)
             .field("zipkin_ui", &self.zipkin_ui)
-            .field("export_scope", &self.export_scope)
             .field("max_queue_size", &self.max_queue_size)
             .field("scheduled_delay", &self.scheduled_delay)
             .field("max_retries", &self.max_retries)
@@ -276,11 +265,6 @@ impl OtelConfig {
     /// Headers sent with every OTLP export.
     pub fn otlp_headers(&self) -> &[(String, String)] {
         &self.otlp_headers
-    }
-
-    /// Which requests are exported.
-    pub fn export_scope(&self) -> ExportScope {
-        self.export_scope
     }
 }
 
@@ -420,18 +404,6 @@ impl OtelConfigBuilder {
         }
         if let Some(v) = get("DEBUG_TOOLBAR_OTEL_ZIPKIN_UI") {
             c.zipkin_ui = Some(parse_url("DEBUG_TOOLBAR_OTEL_ZIPKIN_UI", &v)?);
-        }
-        if let Some(v) = get("DEBUG_TOOLBAR_OTEL_EXPORT") {
-            c.export_scope = match v.trim().to_ascii_lowercase().as_str() {
-                "served" => ExportScope::Served,
-                _ => {
-                    return Err(error(
-                        "DEBUG_TOOLBAR_OTEL_EXPORT",
-                        &v,
-                        "served (the requests the toolbar serves)",
-                    ));
-                }
-            };
         }
         Ok(self)
     }
@@ -921,11 +893,6 @@ mod tests {
                 "URL",
             ),
             (
-                &[("DEBUG_TOOLBAR_OTEL_EXPORT", "all")],
-                "DEBUG_TOOLBAR_OTEL_EXPORT",
-                "served",
-            ),
-            (
                 &[("DEBUG_TOOLBAR_OTEL_JAEGER_UI", "localhost:16686")],
                 "DEBUG_TOOLBAR_OTEL_JAEGER_UI",
                 "URL",
@@ -975,7 +942,6 @@ mod tests {
         assert_eq!(config.zipkin_endpoint(), "http://z:9411/api/v2/spans");
         assert_eq!(config.jaeger_ui(), Some("http://jaeger:16686"));
         assert_eq!(config.zipkin_ui(), Some("http://zipkin:9411"));
-        assert_eq!(config.export_scope(), ExportScope::Served);
 
         let names: Vec<&str> = config.exporters().iter().map(|e| e.name()).collect();
         assert_eq!(names, ["zipkin", "otlp"]);
@@ -1011,7 +977,6 @@ mod tests {
             ("OTEL_EXPORTER_ZIPKIN_TIMEOUT", "250"),
             ("OTEL_RESOURCE_ATTRIBUTES", "service.version=2.0.0,team=web"),
             ("DEBUG_TOOLBAR_OTEL_ZIPKIN_UI", "https://zipkin.example/"),
-            ("DEBUG_TOOLBAR_OTEL_EXPORT", " Served "),
             ("OTEL_TRACES_SAMPLER_ARG", "0.1"),
         ]
         .into_iter()
@@ -1028,7 +993,6 @@ mod tests {
             &[("team".to_owned(), "web".to_owned())]
         );
         assert_eq!(config.zipkin_ui(), Some("https://zipkin.example"));
-        assert_eq!(config.export_scope(), ExportScope::Served);
         assert_eq!(
             config.sampler(),
             Sampling::ParentBasedTraceIdRatio(0.1),
