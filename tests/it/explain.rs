@@ -211,26 +211,26 @@ async fn refusals_are_decided_from_the_stored_text_whatever_the_record_says() {
     assert_contains(&answers[1].body, "this is INSERT");
 }
 
-#[actix_web::test]
-async fn an_unreachable_database_answers_503_within_the_connect_limit() {
-    // Nothing listens on port 1 of loopback.
-    let pool = PgPoolOptions::new()
-        .connect_lazy("postgres://postgres@127.0.0.1:1/test")
-        .expect("url parses");
-    let answers = explain_each(
-        SqlPanel::new().with_postgres(pool),
-        "postgresql",
-        &["SELECT 1"],
-        false,
-    )
-    .await;
-    let answer = &answers[0];
+/// The answer to EXPLAIN of `SELECT 1` on `backend` through `panel`, which must be `503`.
+async fn unavailable(panel: SqlPanel, backend: &str) -> Answer {
+    let mut answers = explain_each(panel, backend, &["SELECT 1"], false).await;
+    let answer = answers.remove(0);
     assert_eq!(
         answer.status,
         StatusCode::SERVICE_UNAVAILABLE,
         "{}",
         answer.body
     );
+    answer
+}
+
+#[actix_web::test]
+async fn an_unreachable_database_answers_503_within_the_connect_limit() {
+    // Nothing listens on port 1 of loopback.
+    let pool = PgPoolOptions::new()
+        .connect_lazy("postgres://postgres@127.0.0.1:1/test")
+        .expect("url parses");
+    let answer = unavailable(SqlPanel::new().with_postgres(pool), "postgresql").await;
     assert_contains(&answer.body, "EXPLAIN unavailable: ");
     assert!(answer.took < Duration::from_secs(3), "{:?}", answer.took);
     eprintln!("unreachable PostgreSQL: 503 after {:?}", answer.took);
@@ -238,20 +238,7 @@ async fn an_unreachable_database_answers_503_within_the_connect_limit() {
     // A SQLite database that cannot be opened at all.
     let options = SqliteConnectOptions::new().filename("/nonexistent/dt-explain/x.db");
     let pool = SqlitePoolOptions::new().connect_lazy_with(options);
-    let answers = explain_each(
-        SqlPanel::new().with_sqlite(pool),
-        "sqlite",
-        &["SELECT 1"],
-        false,
-    )
-    .await;
-    let answer = &answers[0];
-    assert_eq!(
-        answer.status,
-        StatusCode::SERVICE_UNAVAILABLE,
-        "{}",
-        answer.body
-    );
+    let answer = unavailable(SqlPanel::new().with_sqlite(pool), "sqlite").await;
     assert_contains(
         &answer.body,
         "EXPLAIN unavailable: the database could not be reached",
