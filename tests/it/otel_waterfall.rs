@@ -11,6 +11,7 @@ use actix_debug_toolbar::otel::{
     self, AttributeValue, Category, ExportError, Kind, OtelConfig, OtelPanel, OtelStats, Protocol,
     Sampling, SpanRecord,
 };
+use actix_debug_toolbar::panels::LogLevel;
 use actix_web::test::{TestRequest, call_service, init_service};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use tracing::Instrument;
@@ -189,7 +190,7 @@ async fn outgoing_calls_logged_errors_and_open_spans_are_in_the_waterfall() {
     let events: Vec<(&str, Option<&str>)> = checkout
         .events
         .iter()
-        .map(|e| (e.name.as_str(), e.level.as_deref()))
+        .map(|e| (e.name.as_str(), e.level.map(LogLevel::as_str)))
         .collect();
     assert_eq!(
         events,
@@ -273,7 +274,7 @@ async fn without_profiling_only_calls_and_renders_become_spans() {
         server
             .events
             .iter()
-            .any(|e| e.name == "payment declined" && e.level.as_deref() == Some("ERROR")),
+            .any(|e| e.name == "payment declined" && e.level == Some(LogLevel::Error)),
         "{:#?}",
         server.events
     );

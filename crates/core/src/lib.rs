@@ -54,6 +54,7 @@ mod context;
 mod cpu;
 mod error;
 mod layer;
+mod level;
 mod panel;
 mod panic_report;
 mod record;
@@ -72,6 +73,7 @@ pub use context::{
 pub use cpu::CpuTime;
 pub use error::BuildError;
 pub use layer::{RequestFilter, ToolbarGate, ToolbarLayer};
+pub use level::LogLevel;
 pub use panel::{
     ActionError, ActionFuture, ActionResponse, Badge, BadgeLevel, Panel, ServerTiming, Template,
 };

@@ -614,7 +614,7 @@ fn add_log_events(sources: &Sources<'_>, spans: &mut [SpanRecord], converted: &[
             };
             // The HTTP conventions leave a server span's status to its response code; other
             // spans in which an error was logged failed.
-            if record.level == debug_toolbar_panels::LogLevel::Error
+            if record.level == debug_toolbar_core::LogLevel::Error
                 && span.kind != Kind::Server
                 && span.error.is_none()
             {
@@ -627,7 +627,7 @@ fn add_log_events(sources: &Sources<'_>, spans: &mut [SpanRecord], converted: &[
                     record.message.clone()
                 },
                 offset_ms: record.offset_ms,
-                level: Some(level.to_owned()),
+                level: Some(record.level),
                 attributes,
                 left_pct: 0.0,
             });

@@ -662,7 +662,7 @@ mod tests {
         child.events = vec![SpanEvent {
             name: "retrying".to_owned(),
             offset_ms: 1.5,
-            level: Some("WARN".to_owned()),
+            level: Some(debug_toolbar_core::LogLevel::Warn),
             attributes: vec![Attribute::new("attempt", 2_i64)],
             left_pct: 0.0,
         }];

@@ -1,6 +1,7 @@
 //! The spans of one request as the panel keeps them: shown as a waterfall, sent as OTLP or
 //! Zipkin spans.
 
+use debug_toolbar_core::LogLevel;
 use serde::{Deserialize, Serialize};
 
 /// One span of the request's trace.
@@ -170,7 +171,7 @@ pub struct SpanEvent {
     /// When it happened, in milliseconds after the request started.
     pub offset_ms: f64,
     /// The log level, for log records.
-    pub level: Option<String>,
+    pub level: Option<LogLevel>,
     /// Attributes.
     pub attributes: Vec<Attribute>,
     /// Position in the waterfall, in percent of the trace's length.

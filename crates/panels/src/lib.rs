@@ -45,12 +45,14 @@ mod versions;
 
 #[cfg(feature = "budgets")]
 pub use budgets::{BrokenBudget, Budget, BudgetsPanel, BudgetsStats};
+/// The level of a log record (defined in the core, where every panel can read it).
+pub use debug_toolbar_core::LogLevel;
 #[cfg(feature = "headers")]
 pub use headers::{HeadersPanel, HeadersStats};
 #[cfg(feature = "history")]
 pub use history::HistoryPanel;
 #[cfg(feature = "logging")]
-pub use logging::{LevelCounts, LogLevel, LogRecord, LoggingPanel, LoggingStats};
+pub use logging::{LevelCounts, LogRecord, LoggingPanel, LoggingStats};
 #[cfg(feature = "profiling")]
 pub use profiling::{
     CpuFrame, CpuNode, CpuProfile, CpuStatus, ProfileNode, ProfilingPanel, ProfilingStats,

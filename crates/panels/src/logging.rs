@@ -2,8 +2,8 @@ use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 use debug_toolbar_core::{
-    Badge, BadgeLevel, NameValue, Panel, RecordedEvent, Recording, StatsContext, Template,
-    register_panel,
+    Badge, BadgeLevel, LogLevel, NameValue, Panel, RecordedEvent, Recording, StatsContext,
+    Template, register_panel,
 };
 use serde::{Deserialize, Serialize};
 
@@ -74,57 +74,6 @@ impl LevelCounts {
             LogLevel::Trace => &mut self.trace,
         };
         *count += 1;
-    }
-}
-
-/// The level of a record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
-#[non_exhaustive]
-pub enum LogLevel {
-    /// Very verbose detail.
-    Trace,
-    /// Detail useful while debugging.
-    Debug,
-    /// Normal operation.
-    Info,
-    /// Something unexpected that was handled.
-    Warn,
-    /// Something failed.
-    Error,
-}
-
-impl LogLevel {
-    fn of(level: &tracing::Level) -> Self {
-        match *level {
-            tracing::Level::ERROR => LogLevel::Error,
-            tracing::Level::WARN => LogLevel::Warn,
-            tracing::Level::INFO => LogLevel::Info,
-            tracing::Level::DEBUG => LogLevel::Debug,
-            _ => LogLevel::Trace,
-        }
-    }
-
-    /// The level's name as stored and shown: `TRACE`, `DEBUG`, `INFO`, `WARN` or `ERROR`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LogLevel::Trace => "TRACE",
-            LogLevel::Debug => "DEBUG",
-            LogLevel::Info => "INFO",
-            LogLevel::Warn => "WARN",
-            LogLevel::Error => "ERROR",
-        }
-    }
-
-    /// Severity from 1 (`TRACE`) to 5 (`ERROR`), used to filter rows by a minimum level.
-    fn severity(self) -> u8 {
-        match self {
-            LogLevel::Trace => 1,
-            LogLevel::Debug => 2,
-            LogLevel::Info => 3,
-            LogLevel::Warn => 4,
-            LogLevel::Error => 5,
-        }
     }
 }
 
@@ -232,7 +181,7 @@ fn record(
     event: &RecordedEvent,
     origin: Origin<'_>,
 ) -> LogRecord {
-    let level = LogLevel::of(event.metadata.level());
+    let level = LogLevel::from(event.metadata.level());
     let message = event
         .field("message")
         .map(|m| m.to_text())
@@ -285,7 +234,7 @@ impl LoggingPanel {
                 Kind::Sql => sql_queries += 1,
                 Kind::Toolbar => {}
                 Kind::Listed => {
-                    counts.add(LogLevel::of(event.metadata.level()));
+                    counts.add(LogLevel::from(event.metadata.level()));
                     if records.len() < Self::MAX_RECORDS {
                         targets.insert(origin.target.clone().into_owned());
                         records.push(record(recording, event_index, event, origin));
