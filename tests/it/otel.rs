@@ -199,6 +199,11 @@ fn check_users_trace(spans: &[Received], server_span_id: &str, window: (u64, u64
     }
     let render = find(spans, "render users.html");
     assert_eq!(render.kind, "internal");
+    assert_eq!(
+        attr(render, "code.file.path"),
+        "crates/demo/src/lib.rs",
+        "the handler that rendered, not the toolbar's wrapper"
+    );
 }
 
 #[actix_web::test]

@@ -177,6 +177,12 @@ async fn outgoing_calls_logged_errors_and_open_spans_are_in_the_waterfall() {
     assert_eq!(attr(top, "server.address"), "inventory.test");
     assert_eq!(attr(top, "server.port"), "8080");
     assert_eq!(attr(top, "debug_toolbar.end_estimated"), "true");
+    assert_eq!(
+        attr(top, "code.file.path"),
+        file!(),
+        "the application's call site"
+    );
+    assert_ne!(attr(top, "code.line.number"), "0");
     assert!(
         (top.start_ms + top.duration_ms - server.duration_ms).abs() < 1e-6,
         "ends with the request: {top:#?}"
@@ -228,6 +234,7 @@ async fn outgoing_calls_logged_errors_and_open_spans_are_in_the_waterfall() {
         .find(|s| attr(s, "url.full") == "http://127.0.0.1:9/down")
         .expect("the refused call");
     assert_eq!(refused.error.as_deref(), Some("connect"));
+    assert_eq!(attr(refused, "code.file.path"), file!());
     assert_eq!(attr(refused, "server.address"), "127.0.0.1");
     assert_eq!(attr(refused, "server.port"), "9");
     let missing = calls

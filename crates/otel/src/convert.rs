@@ -131,13 +131,17 @@ pub fn convert(sources: &Sources<'_>) -> Converted {
             for (key, value) in &recorded.fields {
                 span.attributes.push(Attribute::new(*key, value));
             }
-            if let Some(file) = recorded.metadata.file() {
-                span.attributes
-                    .push(Attribute::new(semconv::CODE_FILE_PATH, file));
-            }
-            if let Some(line) = recorded.metadata.line() {
-                span.attributes
-                    .push(Attribute::new(semconv::CODE_LINE_NUMBER, i64::from(line)));
+            // A span that names its code location (a render names the application's call
+            // site) keeps it; otherwise the span's own callsite is the location.
+            if recorded.field(semconv::CODE_FILE_PATH).is_none() {
+                if let Some(file) = recorded.metadata.file() {
+                    span.attributes
+                        .push(Attribute::new(semconv::CODE_FILE_PATH, file));
+                }
+                if let Some(line) = recorded.metadata.line() {
+                    span.attributes
+                        .push(Attribute::new(semconv::CODE_LINE_NUMBER, i64::from(line)));
+                }
             }
             if recorded.end.is_none() {
                 span.attributes
