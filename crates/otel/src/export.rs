@@ -310,7 +310,10 @@ fn resource(config: &OtelConfig) -> Resource {
     let mut attributes = vec![
         KeyValue::new(semconv::TELEMETRY_SDK_NAME, "opentelemetry"),
         KeyValue::new(semconv::TELEMETRY_SDK_LANGUAGE, "rust"),
-        KeyValue::new(semconv::TELEMETRY_SDK_VERSION, "0.33.1"),
+        KeyValue::new(
+            semconv::TELEMETRY_SDK_VERSION,
+            env!("DEBUG_TOOLBAR_OTEL_SDK_VERSION"),
+        ),
     ];
     if let Some(version) = &config.service_version {
         attributes.push(KeyValue::new(semconv::SERVICE_VERSION, version.clone()));
@@ -729,6 +732,11 @@ mod tests {
         assert_eq!(get("service.version").as_deref(), Some("1.2.3"));
         assert_eq!(get("deployment.environment.name").as_deref(), Some("dev"));
         assert_eq!(get("telemetry.sdk.language").as_deref(), Some("rust"));
+        let version = get("telemetry.sdk.version").unwrap_or_default();
+        assert!(
+            version.starts_with("0.33."),
+            "the SDK's own version: {version}"
+        );
     }
 
     #[test]
