@@ -28,7 +28,8 @@ mod span;
 
 pub use app_spans::CaptureProcessor;
 pub use config::{
-    ConfigError, ExportScope, Exporter, OtelConfig, OtelConfigBuilder, Protocol, Sampling,
+    Compression, ConfigError, ExportScope, Exporter, OtelConfig, OtelConfigBuilder, Protocol,
+    Sampling, Tls,
 };
 pub use convert::{CLIENT_SPAN_NAME, CLIENT_TARGET, INJECT_MESSAGE, SPAN_ID_FIELD};
 pub use export::{ExportError, ExporterStatus};
