@@ -16,6 +16,7 @@ mod history;
 mod injection;
 mod logging;
 mod otel;
+mod otel_export;
 mod otel_waterfall;
 mod packaging;
 mod panels;

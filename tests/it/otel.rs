@@ -3,6 +3,7 @@
 //! trace context is continued, started and carried on, a dead collector costs requests
 //! nothing, and the panel shows the waterfall.
 
+pub(crate) mod pki;
 pub(crate) mod receivers;
 
 use std::collections::{BTreeMap, HashSet};
@@ -17,9 +18,11 @@ use receivers::{Received, Receivers, Wire};
 
 use crate::support::{assert_contains, init_tracing, stored_stats};
 
-const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+pub(crate) const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const PARENT: &str = "00f067aa0ba902b7";
-const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+/// Spans of one `GET /users` of the demo, so that waiting for them ends once all are in.
+pub(crate) const USERS_SPANS: usize = 11;
+pub(crate) const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
 /// A panel exporting quickly to the given receivers.
 pub(crate) fn panel(config: actix_debug_toolbar::otel::OtelConfigBuilder) -> OtelPanel {
@@ -41,7 +44,7 @@ fn unix_nanos(t: SystemTime) -> u64 {
 
 /// Sends `GET /users` with `traceparent`; returns the response's `traceresponse`, record id and
 /// the wall-clock window around the request.
-async fn get_users(base: &str, traceparent: Option<&str>) -> (String, String, u64, u64) {
+pub(crate) async fn get_users(base: &str, traceparent: Option<&str>) -> (String, String, u64, u64) {
     let mut req = awc::Client::default()
         .get(format!("{base}/users"))
         .insert_header(("user-agent", "otel-test/1.0"));
@@ -199,6 +202,11 @@ fn check_users_trace(spans: &[Received], server_span_id: &str, window: (u64, u64
     }
     let render = find(spans, "render users.html");
     assert_eq!(render.kind, "internal");
+    assert_eq!(
+        attr(render, "code.file.path"),
+        "crates/demo/src/lib.rs",
+        "the handler that rendered, not the toolbar's wrapper"
+    );
 }
 
 #[actix_web::test]
@@ -216,9 +224,9 @@ async fn otlp_grpc_and_zipkin_receive_the_request_as_one_continued_trace() {
     assert_eq!((parts[0], parts[1], parts[3]), ("00", TRACE, "01"));
     shut_down(&otel).await.expect("flushed");
 
-    let grpc = receivers.wait_for(Wire::Grpc, TRACE, 12, Duration::from_secs(5));
+    let grpc = receivers.wait_for(Wire::Grpc, TRACE, USERS_SPANS, Duration::from_secs(5));
     check_users_trace(&grpc, parts[2], (before, after));
-    let zipkin = receivers.wait_for(Wire::Zipkin, TRACE, 12, Duration::from_secs(5));
+    let zipkin = receivers.wait_for(Wire::Zipkin, TRACE, USERS_SPANS, Duration::from_secs(5));
     check_users_trace(&zipkin, parts[2], (before, after));
     assert_eq!(grpc.len(), zipkin.len(), "both exporters got every span");
     let status = otel.export_status();
@@ -237,7 +245,7 @@ async fn otlp_http_receives_the_request_as_one_continued_trace() {
     let (traceresponse, _, before, after) = get_users(&base, Some(TRACEPARENT)).await;
     handle.stop(true).await;
     shut_down(&otel).await.expect("flushed");
-    let spans = receivers.wait_for(Wire::Http, TRACE, 12, Duration::from_secs(5));
+    let spans = receivers.wait_for(Wire::Http, TRACE, USERS_SPANS, Duration::from_secs(5));
     let server_span = traceresponse.split('-').nth(2).unwrap();
     check_users_trace(&spans, server_span, (before, after));
     let status = otel.export_status();
@@ -255,7 +263,7 @@ async fn a_request_without_traceparent_starts_a_root_trace_and_zipkin_roots_have
     let trace = traceresponse.split('-').nth(1).unwrap().to_owned();
     assert_ne!(trace, TRACE);
     shut_down(&otel).await.expect("flushed");
-    let spans = receivers.wait_for(Wire::Zipkin, &trace, 12, Duration::from_secs(5));
+    let spans = receivers.wait_for(Wire::Zipkin, &trace, USERS_SPANS, Duration::from_secs(5));
     let server = find(&spans, "GET /users");
     assert_eq!(
         server.parent_id, None,
@@ -453,7 +461,9 @@ async fn a_hung_collector_costs_requests_nothing_and_drops_and_errors_are_counte
 }
 
 /// The demo served for real on a free port, so that it can call itself.
-async fn demo_server(otel: &OtelPanel) -> (String, DebugToolbar, actix_web::dev::ServerHandle) {
+pub(crate) async fn demo_server(
+    otel: &OtelPanel,
+) -> (String, DebugToolbar, actix_web::dev::ServerHandle) {
     init_tracing();
     let state = demo::State::new().await.expect("demo state");
     let toolbar = DebugToolbar::new(

@@ -178,6 +178,12 @@ async fn outgoing_calls_logged_errors_and_open_spans_are_in_the_waterfall() {
     assert_eq!(attr(top, "server.address"), "inventory.test");
     assert_eq!(attr(top, "server.port"), "8080");
     assert_eq!(attr(top, "debug_toolbar.end_estimated"), "true");
+    assert_eq!(
+        attr(top, "code.file.path"),
+        file!(),
+        "the application's call site"
+    );
+    assert_ne!(attr(top, "code.line.number"), "0");
     assert!(
         (top.start_ms + top.duration_ms - server.duration_ms).abs() < 1e-6,
         "ends with the request: {top:#?}"
@@ -229,6 +235,7 @@ async fn outgoing_calls_logged_errors_and_open_spans_are_in_the_waterfall() {
         .find(|s| attr(s, "url.full") == "http://127.0.0.1:9/down")
         .expect("the refused call");
     assert_eq!(refused.error.as_deref(), Some("connect"));
+    assert_eq!(attr(refused, "code.file.path"), file!());
     assert_eq!(attr(refused, "server.address"), "127.0.0.1");
     assert_eq!(attr(refused, "server.port"), "9");
     let missing = calls
@@ -414,7 +421,11 @@ async fn the_panel_says_why_a_trace_is_not_exported() {
         stats.export.note.as_deref(),
         Some("This trace is not sampled: its spans are not exported.")
     );
-    assert_eq!(stats.traceresponse.rsplit('-').next(), Some("00"));
+    assert_eq!(
+        stats.traceresponse.rsplit('-').next(),
+        Some("02"),
+        "not sampled; the new trace id is random"
+    );
     assert_eq!(unsampled.export_status()[0].exported, 0);
     let otel = unsampled.clone();
     actix_web::rt::task::spawn_blocking(move || otel.shutdown())

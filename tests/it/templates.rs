@@ -55,6 +55,9 @@ fn html(body: String) -> HttpResponse {
     HttpResponse::Ok().content_type("text/html").body(body)
 }
 
+/// The line of `tera2_page` that renders page.html.
+const PAGE_RENDERED_AT: u32 = line!() + 5;
+
 /// Renders page.html, then part.html on its own.
 async fn tera2_page(tera: web::Data<RecordingTera>) -> HttpResponse {
     let context = tera::Context::from_serialize(&values()).expect("context");
@@ -117,6 +120,11 @@ async fn tera2_renders_are_recorded_with_time_and_the_context_they_use() {
 
     let page = &stats.renders[0];
     assert_eq!(page.engine, "tera 2");
+    assert_eq!(
+        (page.file.as_deref(), page.line),
+        (Some(file!()), Some(PAGE_RENDERED_AT)),
+        "the application's call site, not the toolbar's"
+    );
     assert_eq!(page.depth, 0);
     assert!(page.duration_ms > 0.0);
     assert!(page.error.is_none());
@@ -160,6 +168,7 @@ async fn tera1_renders_report_parents_includes_and_every_context_key() {
     let stats = stored_stats::<TemplatesPanel>(&toolbar, &id).await;
     assert_eq!(stats.renders.len(), 1);
     let page = &stats.renders[0];
+    assert_eq!(page.file.as_deref(), Some(file!()));
     assert_eq!(
         (page.name.as_str(), page.engine.as_str()),
         ("page.html", "tera 1")

@@ -8,6 +8,9 @@ use std::sync::Arc;
 use actix_web::dev::ServiceRequest;
 use actix_web::http::header::HeaderName;
 pub use debug_toolbar_core::ConfigError;
+use debug_toolbar_core::integration::env_config::{
+    self, Lookup, parse_bool, parse_count, split_list,
+};
 use debug_toolbar_core::integration::{DynPanel, shared_panel};
 use debug_toolbar_core::{InMemoryStore, Panel, RecordingLimits, Store, StoreLimits};
 use ipnet::IpNet;
@@ -165,8 +168,25 @@ impl ToolbarConfig {
     ///
     /// See the [`# Security`](ToolbarConfig#security) section for how the address, forwarding
     /// and host settings work together.
-    pub fn from_env() -> Result<Self, ConfigError> {
+    ///
+    /// An invalid value is logged (at WARN, with what the variable accepts) and the default is
+    /// kept; [`try_from_env`](Self::try_from_env) returns the error instead.
+    pub fn from_env() -> Self {
+        Self::from_vars_lossy(env_config::process_env)
+    }
+
+    /// The defaults with the `DEBUG_TOOLBAR_*` environment variables applied (see
+    /// [`from_env`](Self::from_env)); fails on the first invalid value.
+    pub fn try_from_env() -> Result<Self, ConfigError> {
         Ok(Self::builder().env()?.build())
+    }
+
+    /// Like [`from_env`](Self::from_env), reading variables through `var`.
+    pub fn from_vars_lossy(var: impl Fn(&str) -> Option<String>) -> Self {
+        env_config::lossy(Self::builder(), &var, "toolbar", |builder, var| {
+            builder.vars(var)
+        })
+        .build()
     }
 
     /// Whether the toolbar is switched on.
@@ -221,11 +241,14 @@ pub struct ToolbarConfigBuilder {
 impl ToolbarConfigBuilder {
     /// Applies the `DEBUG_TOOLBAR_*` environment variables (see [`ToolbarConfig::from_env`]).
     pub fn env(self) -> Result<Self, ConfigError> {
-        self.vars(|name| std::env::var(name).ok())
+        self.vars(env_config::process_env)
     }
 
-    /// Applies `DEBUG_TOOLBAR_*` variables read through `var`, e.g. from a map in tests.
+    /// Applies `DEBUG_TOOLBAR_*` variables read through `var`, e.g. from a map in tests. A
+    /// variable set to nothing but white space counts as unset.
     pub fn vars(mut self, var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let lookup: Lookup<'_> = &var;
+        let var = |name: &str| env_config::get(lookup, name);
         let c = &mut self.config;
         if let Some(v) = var("DEBUG_TOOLBAR_ENABLED") {
             c.enabled = parse_bool("DEBUG_TOOLBAR_ENABLED", &v)?;
@@ -501,22 +524,6 @@ fn error(variable: &'static str, value: &str, expected: &'static str) -> ConfigE
     ConfigError::new(variable, value, expected)
 }
 
-fn split_list(value: &str) -> impl Iterator<Item = &str> {
-    value.split(',').map(str::trim).filter(|s| !s.is_empty())
-}
-
-fn parse_bool(variable: &'static str, value: &str) -> Result<bool, ConfigError> {
-    match value.trim().to_ascii_lowercase().as_str() {
-        "1" | "true" | "yes" | "on" => Ok(true),
-        "0" | "false" | "no" | "off" => Ok(false),
-        _ => Err(error(
-            variable,
-            value,
-            "true or false (1/0, yes/no, on/off)",
-        )),
-    }
-}
-
 fn parse_nets(variable: &'static str, value: &str) -> Result<Vec<IpNet>, ConfigError> {
     split_list(value)
         .map(|item| {
@@ -575,15 +582,6 @@ fn parse_host(variable: &'static str, value: &str, host: &str) -> Result<String,
 pub(crate) fn normalize_host(host: &str) -> String {
     let host = host.trim();
     host.strip_suffix('.').unwrap_or(host).to_ascii_lowercase()
-}
-
-fn parse_count(variable: &'static str, value: &str) -> Result<usize, ConfigError> {
-    value
-        .trim()
-        .parse::<usize>()
-        .ok()
-        .filter(|n| *n > 0)
-        .ok_or_else(|| error(variable, value, "a whole number greater than 0"))
 }
 
 /// The store named by a `DEBUG_TOOLBAR_STORE` value; `None` for the in-memory default.
@@ -766,6 +764,24 @@ mod tests {
         }
         let err = from(&[("DEBUG_TOOLBAR_STORE", "sqlite:records.db")]).unwrap_err();
         assert!(err.to_string().contains("sqlite:records.db"), "{err}");
+    }
+
+    #[test]
+    fn the_lossy_constructor_keeps_defaults_for_invalid_values_only() {
+        let vars: HashMap<&str, &str> = [
+            ("DEBUG_TOOLBAR_PREFIX", "tools"),
+            ("DEBUG_TOOLBAR_STORE_CAPACITY", "lots"),
+            ("DEBUG_TOOLBAR_ENABLED", "maybe"),
+            ("DEBUG_TOOLBAR_MAX_BODY_BYTES", "  "),
+        ]
+        .into();
+        let config = ToolbarConfig::from_vars_lossy(|name| vars.get(name).map(|v| (*v).to_owned()));
+        assert_eq!(config.prefix(), "/tools/");
+        assert_eq!(config.store_capacity, 25);
+        assert_eq!(config.enabled, cfg!(debug_assertions));
+        assert_eq!(config.max_body_bytes, 5 * 1024 * 1024, "blank is unset");
+        let strict = ToolbarConfig::builder().vars(|name| vars.get(name).map(|v| (*v).to_owned()));
+        assert!(strict.is_err());
     }
 
     #[test]

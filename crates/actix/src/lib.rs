@@ -10,7 +10,7 @@
 //!
 //! #[actix_web::main]
 //! async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//!     let toolbar = DebugToolbar::new(ToolbarConfig::from_env()?);
+//!     let toolbar = DebugToolbar::new(ToolbarConfig::from_env());
 //!     toolbar.init_tracing()?;
 //!     HttpServer::new(move || {
 //!         App::new()

@@ -21,6 +21,8 @@
 //! }
 //! ```
 
+use std::panic::Location;
+
 use actix_web::HttpRequest;
 pub use debug_toolbar_otel::*;
 
@@ -34,9 +36,20 @@ pub fn trace_context(req: &HttpRequest) -> Option<TraceContext> {
 /// toolbar does not serve `req`.
 ///
 /// The call appears in the waterfall as a client span from now to the end of the span it is
-/// made in (its end is not seen); the callee's spans become its children. Prefer
-/// [`awc::send`] when the end matters.
+/// made in (its end is not seen), at the caller's file and line; the callee's spans become its
+/// children. Prefer [`awc::send`] when the end matters.
+#[track_caller]
 pub fn outgoing_headers(req: &HttpRequest, method: &str, url: &str) -> Vec<(&'static str, String)> {
+    headers_made_at(req, method, url, Location::caller())
+}
+
+/// [`outgoing_headers`] for a call made at `caller`.
+fn headers_made_at(
+    req: &HttpRequest,
+    method: &str,
+    url: &str,
+    caller: &'static Location<'static>,
+) -> Vec<(&'static str, String)> {
     let Some(trace) = trace_context(req) else {
         return Vec::new();
     };
@@ -48,6 +61,8 @@ pub fn outgoing_headers(req: &HttpRequest, method: &str, url: &str) -> Vec<(&'st
         { SPAN_ID_FIELD } = span_id,
         http.request.method = method,
         url.full = url,
+        code.file.path = caller.file(),
+        code.line.number = caller.line(),
         message = INJECT_MESSAGE,
     );
     outgoing.headers
@@ -55,6 +70,9 @@ pub fn outgoing_headers(req: &HttpRequest, method: &str, url: &str) -> Vec<(&'st
 
 /// Outgoing `awc` calls that continue the request's trace.
 pub mod awc {
+    use std::future::Future;
+    use std::panic::Location;
+
     use ::awc::error::SendRequestError;
     use ::awc::{ClientRequest, SendClientRequest};
     use actix_web::HttpRequest;
@@ -72,53 +90,62 @@ pub mod awc {
     /// Adds `traceparent`/`tracestate` for a new client span to `client`. The call shows in the
     /// waterfall from now to the end of the span it is made in; use [`send`] to record its real
     /// end and status. Unchanged when the toolbar does not serve `req`.
+    #[track_caller]
     pub fn inject(req: &HttpRequest, client: ClientRequest) -> ClientRequest {
         let method = client.get_method().to_string();
         let url = client.get_uri().to_string();
-        with_headers(client, super::outgoing_headers(req, &method, &url))
+        let headers = super::headers_made_at(req, &method, &url, Location::caller());
+        with_headers(client, headers)
     }
 
     /// Sends `client` with `send` (e.g. `|c| c.send()` or `|c| c.send_json(&body)`) inside a
     /// client span: the request carries `traceparent`/`tracestate` naming that span, and the
-    /// span ends with the response head, recording its status. Without a toolbar-served `req`
-    /// the call is sent as is.
-    pub async fn send(
+    /// span ends with the response head, recording its status and the caller's file and line.
+    /// Without a toolbar-served `req` the call is sent as is.
+    #[track_caller]
+    pub fn send(
         req: &HttpRequest,
         client: ClientRequest,
         send: impl FnOnce(ClientRequest) -> SendClientRequest,
-    ) -> Sent {
-        let Some(trace) = super::trace_context(req) else {
-            return send(client).await;
-        };
-        let outgoing = trace.outgoing();
-        let span = tracing::info_span!(
-            target: super::CLIENT_TARGET,
-            super::CLIENT_SPAN_NAME,
-            { super::SPAN_ID_FIELD } = %outgoing.span_id,
-            http.request.method = %client.get_method(),
-            url.full = %client.get_uri(),
-            http.response.status_code = tracing::field::Empty,
-            error.type = tracing::field::Empty,
-        );
-        let client = with_headers(client, outgoing.headers);
-        let result = {
-            let _entered = span.enter();
-            send(client)
-        }
-        .instrument(span.clone())
-        .await;
-        match &result {
-            Ok(res) => {
-                span.record("http.response.status_code", res.status().as_u16());
-                if res.status().as_u16() >= 400 {
-                    span.record("error.type", res.status().as_str());
+    ) -> impl Future<Output = Sent> {
+        let caller = Location::caller();
+        let trace = super::trace_context(req);
+        async move {
+            let Some(trace) = trace else {
+                return send(client).await;
+            };
+            let outgoing = trace.outgoing();
+            let span = tracing::info_span!(
+                target: super::CLIENT_TARGET,
+                super::CLIENT_SPAN_NAME,
+                { super::SPAN_ID_FIELD } = %outgoing.span_id,
+                http.request.method = %client.get_method(),
+                url.full = %client.get_uri(),
+                code.file.path = caller.file(),
+                code.line.number = caller.line(),
+                http.response.status_code = tracing::field::Empty,
+                error.type = tracing::field::Empty,
+            );
+            let client = with_headers(client, outgoing.headers);
+            let result = {
+                let _entered = span.enter();
+                send(client)
+            }
+            .instrument(span.clone())
+            .await;
+            match &result {
+                Ok(res) => {
+                    span.record("http.response.status_code", res.status().as_u16());
+                    if res.status().as_u16() >= 400 {
+                        span.record("error.type", res.status().as_str());
+                    }
+                }
+                Err(e) => {
+                    span.record("error.type", error_type(e));
                 }
             }
-            Err(e) => {
-                span.record("error.type", error_type(e));
-            }
+            result
         }
-        result
     }
 
     fn error_type(e: &SendRequestError) -> &'static str {

@@ -40,7 +40,7 @@ fn default_store(capacity: usize) -> Arc<dyn Store> {
 /// use actix_debug_toolbar::{DebugToolbar, ToolbarConfig};
 ///
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-/// let toolbar = DebugToolbar::new(ToolbarConfig::from_env()?);
+/// let toolbar = DebugToolbar::new(ToolbarConfig::from_env());
 /// toolbar.init_tracing()?;
 /// HttpServer::new(move || App::new().wrap(toolbar.clone()))
 ///     .bind(("127.0.0.1", 8080))?

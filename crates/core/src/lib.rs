@@ -99,6 +99,7 @@ pub use toolbar::FinishedRequest;
 ///
 /// Panel authors do not need anything here; the crate root has their API.
 pub mod integration {
+    pub mod env_config;
     pub use crate::panel::{DynPanel, GeneratedStats, PanelFactory, shared_panel};
     pub use crate::recording::{REQUEST_SPAN_NAME, REQUEST_SPAN_TARGET, RequestRecorder};
     pub use crate::render::{RenderError, Renderer, ShellContext};

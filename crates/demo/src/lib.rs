@@ -61,6 +61,8 @@ impl State {
         &self.pool
     }
 
+    /// Renders page `name`; the render is recorded at the handler's line.
+    #[track_caller]
     fn render(&self, name: &str, context: &tera::Context) -> HttpResponse {
         match self.pages.render(name, context) {
             Ok(html) => HttpResponse::Ok()

@@ -1,7 +1,12 @@
 //! The OpenTelemetry panel's configuration: builder and the standard `OTEL_*` variables.
 
-pub use debug_toolbar_core::ConfigError;
+use std::path::PathBuf;
 use std::time::Duration;
+
+pub use debug_toolbar_core::ConfigError;
+use debug_toolbar_core::integration::env_config::{
+    self, Lookup, first, parse_bool, parse_millis, parse_pairs, parse_url,
+};
 
 /// Where the toolbar sends spans and how it samples them; build one with
 /// [`OtelConfig::builder`] or read it from the environment with [`OtelConfig::from_env`].
@@ -19,8 +24,12 @@ pub struct OtelConfig {
     pub(crate) otlp_protocol: Protocol,
     pub(crate) otlp_headers: Vec<(String, String)>,
     pub(crate) otlp_timeout: Duration,
+    pub(crate) otlp_tls: Tls,
+    pub(crate) otlp_compression: Compression,
     pub(crate) zipkin_endpoint: String,
     pub(crate) zipkin_timeout: Duration,
+    pub(crate) zipkin_tls: Tls,
+    pub(crate) zipkin_compression: Compression,
     pub(crate) sampler: Sampling,
     pub(crate) jaeger_ui: Option<String>,
     pub(crate) zipkin_ui: Option<String>,
@@ -69,6 +78,66 @@ impl Protocol {
     }
 }
 
+/// How request bodies are compressed on their way to a backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Compression {
+    /// Sent as they are.
+    #[default]
+    None,
+    /// gzip (`Content-Encoding: gzip`; gRPC's `grpc-encoding: gzip`).
+    Gzip,
+}
+
+impl Compression {
+    /// The name used in `OTEL_EXPORTER_OTLP_COMPRESSION`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Compression::None => "none",
+            Compression::Gzip => "gzip",
+        }
+    }
+}
+
+/// The files that set up TLS for an `https://` endpoint: PEM files, read when the exporters
+/// are built. By default the system's trusted roots check the server and no client certificate
+/// is sent. Needs the cargo feature `tls` (`otel-tls` in `actix-debug-toolbar`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tls {
+    pub(crate) certificate: Option<PathBuf>,
+    pub(crate) client_certificate: Option<PathBuf>,
+    pub(crate) client_key: Option<PathBuf>,
+}
+
+impl Tls {
+    /// The system's trusted roots, no client certificate.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Trusts the certificates in this PEM file to check the server, instead of the system's
+    /// roots (`OTEL_EXPORTER_OTLP_CERTIFICATE`).
+    #[must_use]
+    pub fn certificate(mut self, pem_file: impl Into<PathBuf>) -> Self {
+        self.certificate = Some(pem_file.into());
+        self
+    }
+
+    /// Presents this client certificate chain and its private key (PEM files) to a server that
+    /// asks for one, i.e. mutual TLS (`OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE` and
+    /// `OTEL_EXPORTER_OTLP_CLIENT_KEY`).
+    #[must_use]
+    pub fn client_identity(
+        mut self,
+        certificate_file: impl Into<PathBuf>,
+        key_file: impl Into<PathBuf>,
+    ) -> Self {
+        self.client_certificate = Some(certificate_file.into());
+        self.client_key = Some(key_file.into());
+        self
+    }
+}
+
 /// Which traces are recorded and exported (the spec's `OTEL_TRACES_SAMPLER`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[non_exhaustive]
@@ -98,18 +167,25 @@ impl Default for OtelConfig {
             otlp_endpoint: None,
             otlp_protocol: Protocol::HttpProtobuf,
             otlp_headers: Vec::new(),
-            otlp_timeout: Duration::from_secs(3),
+            otlp_timeout: DEFAULT_TIMEOUT,
+            otlp_tls: Tls::default(),
+            otlp_compression: Compression::None,
             zipkin_endpoint: DEFAULT_ZIPKIN_ENDPOINT.to_owned(),
-            zipkin_timeout: Duration::from_secs(3),
+            zipkin_timeout: DEFAULT_TIMEOUT,
+            zipkin_tls: Tls::default(),
+            zipkin_compression: Compression::None,
             sampler: Sampling::ParentBasedAlwaysOn,
             jaeger_ui: None,
             zipkin_ui: None,
             max_queue_size: 2048,
             scheduled_delay: Duration::from_millis(500),
-            max_retries: 1,
+            max_retries: 5,
         }
     }
 }
+
+/// How long one batch may take to be sent, retries included (the specification's default).
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 const DEFAULT_ZIPKIN_ENDPOINT: &str = "http://localhost:9411/api/v2/spans";
 const DEFAULT_GRPC_ENDPOINT: &str = "http://localhost:4317";
@@ -137,8 +213,12 @@ impl std::fmt::Debug for OtelConfig {
             .field("otlp_protocol", &self.otlp_protocol)
             .field("otlp_headers", &headers)
             .field("otlp_timeout", &self.otlp_timeout)
+            .field("otlp_tls", &self.otlp_tls)
+            .field("otlp_compression", &self.otlp_compression)
             .field("zipkin_endpoint", &mask_url(&self.zipkin_endpoint))
             .field("zipkin_timeout", &self.zipkin_timeout)
+            .field("zipkin_tls", &self.zipkin_tls)
+            .field("zipkin_compression", &self.zipkin_compression)
             .field("sampler", &self.sampler)
             .field("jaeger_ui", &self.jaeger_ui)
             .field("zipkin_ui", &self.zipkin_ui)
@@ -161,47 +241,20 @@ impl OtelConfig {
     /// The defaults with the environment applied (see [`OtelConfigBuilder::vars`] for the
     /// variables). An invalid value is logged with what is accepted and the default is kept.
     pub fn from_env() -> Self {
-        Self::from_vars_lossy(|name| std::env::var(name).ok())
+        Self::from_vars_lossy(env_config::process_env)
     }
 
     /// The defaults with the environment applied; fails on the first invalid value.
     pub fn try_from_env() -> Result<Self, ConfigError> {
-        Ok(Self::builder()
-            .vars(|name| std::env::var(name).ok())?
-            .build())
+        Ok(Self::builder().env()?.build())
     }
 
     /// Like [`from_env`](Self::from_env), reading variables through `var`.
     pub fn from_vars_lossy(var: impl Fn(&str) -> Option<String>) -> Self {
-        let mut builder = Self::builder();
-        let mut rejected: Vec<&'static str> = Vec::new();
-        // Retry without each rejected variable until the rest apply.
-        loop {
-            let lookup = |name: &str| {
-                if rejected.contains(&name) {
-                    None
-                } else {
-                    var(name)
-                }
-            };
-            match builder.clone().vars(lookup) {
-                Ok(applied) => {
-                    builder = applied;
-                    break;
-                }
-                Err(e) => {
-                    tracing::warn!(
-                        target: "debug_toolbar::otel",
-                        "{e}; using the default instead"
-                    );
-                    if rejected.contains(&e.variable()) {
-                        break;
-                    }
-                    rejected.push(e.variable());
-                }
-            }
-        }
-        builder.build()
+        env_config::lossy(Self::builder(), &var, "otel", |builder, var| {
+            builder.vars(var)
+        })
+        .build()
     }
 
     /// Whether any span leaves the process.
@@ -278,7 +331,7 @@ pub struct OtelConfigBuilder {
 impl OtelConfigBuilder {
     /// Applies the standard variables read from the process environment.
     pub fn env(self) -> Result<Self, ConfigError> {
-        self.vars(|name| std::env::var(name).ok())
+        self.vars(env_config::process_env)
     }
 
     /// Applies variables read through `var` (e.g. from a map in tests). A signal-specific
@@ -294,16 +347,20 @@ impl OtelConfigBuilder {
     /// | `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` | full URL, used as is | |
     /// | `OTEL_EXPORTER_OTLP_PROTOCOL`, `…_TRACES_PROTOCOL` | `grpc` or `http/protobuf` | `http/protobuf` |
     /// | `OTEL_EXPORTER_OTLP_HEADERS`, `…_TRACES_HEADERS` | `key=value,…`, values percent-decoded | none |
-    /// | `OTEL_EXPORTER_OTLP_TIMEOUT`, `…_TRACES_TIMEOUT` | milliseconds per export | `3000` |
+    /// | `OTEL_EXPORTER_OTLP_TIMEOUT`, `…_TRACES_TIMEOUT` | milliseconds one batch may take, retries included | `10000` |
+    /// | `OTEL_EXPORTER_OTLP_COMPRESSION`, `…_TRACES_COMPRESSION` | `gzip` or `none` | `none` |
+    /// | `OTEL_EXPORTER_OTLP_CERTIFICATE`, `…_TRACES_CERTIFICATE` | PEM file of the roots trusted for an `https` endpoint (feature `tls`) | the system's roots |
+    /// | `OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE`, `…_TRACES_CLIENT_CERTIFICATE` | PEM file of the client certificate chain for mTLS (with the key) | none |
+    /// | `OTEL_EXPORTER_OTLP_CLIENT_KEY`, `…_TRACES_CLIENT_KEY` | PEM file of the client certificate's private key | none |
     /// | `OTEL_EXPORTER_ZIPKIN_ENDPOINT` | URL of Zipkin's `/api/v2/spans` | `http://localhost:9411/api/v2/spans` |
-    /// | `OTEL_EXPORTER_ZIPKIN_TIMEOUT` | milliseconds per export | `3000` |
+    /// | `OTEL_EXPORTER_ZIPKIN_TIMEOUT` | milliseconds one batch may take, retries included | `10000` |
     /// | `OTEL_TRACES_SAMPLER` | `always_on`, `always_off`, `traceidratio`, `parentbased_always_on`, `parentbased_always_off`, `parentbased_traceidratio` | `parentbased_always_on` |
     /// | `OTEL_TRACES_SAMPLER_ARG` | ratio from 0 to 1 for the ratio samplers | `1.0` |
     /// | `DEBUG_TOOLBAR_OTEL_JAEGER_UI` | Jaeger UI base URL, for links | none |
     /// | `DEBUG_TOOLBAR_OTEL_ZIPKIN_UI` | Zipkin UI base URL, for links | none |
-    /// | `DEBUG_TOOLBAR_OTEL_EXPORT` | `served`: export the requests the toolbar serves | `served` |
     pub fn vars(mut self, var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| var(name).filter(|v| !v.trim().is_empty());
+        let var: Lookup<'_> = &var;
+        let get = |name: &str| env_config::get(var, name);
         let c = &mut self.config;
         if let Some(v) = get("OTEL_SDK_DISABLED") {
             c.sdk_disabled = parse_bool("OTEL_SDK_DISABLED", &v)?;
@@ -324,7 +381,7 @@ impl OtelConfigBuilder {
             c.service_name = v.trim().to_owned();
         }
         let protocol = first(
-            &get,
+            var,
             &[
                 "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
                 "OTEL_EXPORTER_OTLP_PROTOCOL",
@@ -339,13 +396,16 @@ impl OtelConfigBuilder {
         }
         let mut endpoint_set = false;
         if let Some(v) = get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") {
-            c.otlp_endpoint = Some(parse_url("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", &v)?);
+            c.otlp_endpoint = Some(endpoint(parse_url(
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                &v,
+            )?));
             endpoint_set = true;
         } else if let Some(v) = get("OTEL_EXPORTER_OTLP_ENDPOINT") {
-            let base = parse_url("OTEL_EXPORTER_OTLP_ENDPOINT", &v)?;
+            let base = endpoint(parse_url("OTEL_EXPORTER_OTLP_ENDPOINT", &v)?);
             c.otlp_endpoint = Some(match c.otlp_protocol {
                 Protocol::Grpc => base,
-                Protocol::HttpProtobuf => format!("{}/v1/traces", base.trim_end_matches('/')),
+                Protocol::HttpProtobuf => format!("{base}/v1/traces"),
             });
             endpoint_set = true;
         }
@@ -360,7 +420,7 @@ impl OtelConfigBuilder {
             }
         }
         let timeout = first(
-            &get,
+            var,
             &[
                 "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
                 "OTEL_EXPORTER_OTLP_TIMEOUT",
@@ -369,9 +429,68 @@ impl OtelConfigBuilder {
         if let Some((name, v)) = timeout {
             c.otlp_timeout = parse_millis(name, &v)?;
         }
+        let compression = first(
+            var,
+            &[
+                "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
+                "OTEL_EXPORTER_OTLP_COMPRESSION",
+            ],
+        );
+        if let Some((name, v)) = compression {
+            c.otlp_compression = match v.trim().to_ascii_lowercase().as_str() {
+                "gzip" => Compression::Gzip,
+                "none" => Compression::None,
+                _ => return Err(ConfigError::new(name, v, "gzip or none")),
+            };
+        }
+        if let Some((_, path)) = first(
+            var,
+            &[
+                "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
+                "OTEL_EXPORTER_OTLP_CERTIFICATE",
+            ],
+        ) {
+            c.otlp_tls.certificate = Some(PathBuf::from(path.trim()));
+        }
+        let client_certificate = first(
+            var,
+            &[
+                "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE",
+                "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+            ],
+        );
+        let client_key = first(
+            var,
+            &[
+                "OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY",
+                "OTEL_EXPORTER_OTLP_CLIENT_KEY",
+            ],
+        );
+        match (client_certificate, client_key) {
+            (Some((_, certificate)), Some((_, key))) => {
+                c.otlp_tls =
+                    std::mem::take(&mut c.otlp_tls).client_identity(certificate.trim(), key.trim());
+            }
+            (Some((name, certificate)), None) => {
+                return Err(ConfigError::new(
+                    name,
+                    certificate,
+                    "a client certificate file together with OTEL_EXPORTER_OTLP_CLIENT_KEY",
+                ));
+            }
+            (None, Some((name, _))) => {
+                // The key's path is shown as set, not what it is: it names a secret.
+                return Err(ConfigError::new(
+                    name,
+                    "(set)",
+                    "a client key file together with OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+                ));
+            }
+            (None, None) => {}
+        }
         let mut zipkin_set = false;
         if let Some(v) = get("OTEL_EXPORTER_ZIPKIN_ENDPOINT") {
-            c.zipkin_endpoint = parse_url("OTEL_EXPORTER_ZIPKIN_ENDPOINT", &v)?;
+            c.zipkin_endpoint = endpoint(parse_url("OTEL_EXPORTER_ZIPKIN_ENDPOINT", &v)?);
             zipkin_set = true;
         }
         if let Some(v) = get("OTEL_EXPORTER_ZIPKIN_TIMEOUT") {
@@ -400,10 +519,10 @@ impl OtelConfigBuilder {
             };
         }
         if let Some(v) = get("DEBUG_TOOLBAR_OTEL_JAEGER_UI") {
-            c.jaeger_ui = Some(parse_url("DEBUG_TOOLBAR_OTEL_JAEGER_UI", &v)?);
+            c.jaeger_ui = Some(endpoint(parse_url("DEBUG_TOOLBAR_OTEL_JAEGER_UI", &v)?));
         }
         if let Some(v) = get("DEBUG_TOOLBAR_OTEL_ZIPKIN_UI") {
-            c.zipkin_ui = Some(parse_url("DEBUG_TOOLBAR_OTEL_ZIPKIN_UI", &v)?);
+            c.zipkin_ui = Some(endpoint(parse_url("DEBUG_TOOLBAR_OTEL_ZIPKIN_UI", &v)?));
         }
         Ok(self)
     }
@@ -452,17 +571,48 @@ impl OtelConfigBuilder {
         self
     }
 
-    /// How long one export may take before it is given up. By default, 3 seconds (the spec
-    /// says 10; a development tool should not wait that long for a collector that is down).
+    /// How long one batch may take to be sent, retries included, before its spans are counted
+    /// as failed. By default, 10 seconds (the specification's default). Requests never wait
+    /// for it: batches are sent on the exporters' own threads.
     pub fn export_timeout(mut self, timeout: Duration) -> Self {
         self.config.otlp_timeout = timeout;
         self.config.zipkin_timeout = timeout;
         self
     }
 
-    /// How often a failed OTLP export is tried again: 0 or 1. By default, 1.
+    /// How often a batch refused with a retryable answer (gRPC `UNAVAILABLE`, or
+    /// `RESOURCE_EXHAUSTED` with retry info; HTTP 429, 502, 503, 504; no answer at all) is tried
+    /// again, with exponential back-off from 100 ms to 1.6 s plus up to 100 ms of jitter, waiting
+    /// at least what the backend asks (`Retry-After`, gRPC `RetryInfo`), all within the
+    /// [export timeout](Self::export_timeout). By default, 5; 0 switches retries off.
     pub fn max_retries(mut self, retries: usize) -> Self {
-        self.config.max_retries = retries.min(1);
+        self.config.max_retries = retries;
+        self
+    }
+
+    /// Compresses OTLP request bodies. By default, none.
+    pub fn otlp_compression(mut self, compression: Compression) -> Self {
+        self.config.otlp_compression = compression;
+        self
+    }
+
+    /// The TLS set-up for an `https://` OTLP endpoint. By default, the system's roots and no
+    /// client certificate.
+    pub fn otlp_tls(mut self, tls: Tls) -> Self {
+        self.config.otlp_tls = tls;
+        self
+    }
+
+    /// Compresses Zipkin request bodies. By default, none.
+    pub fn zipkin_compression(mut self, compression: Compression) -> Self {
+        self.config.zipkin_compression = compression;
+        self
+    }
+
+    /// The TLS set-up for an `https://` Zipkin endpoint. By default, the system's roots and no
+    /// client certificate.
+    pub fn zipkin_tls(mut self, tls: Tls) -> Self {
+        self.config.zipkin_tls = tls;
         self
     }
 
@@ -534,53 +684,9 @@ fn error(variable: &'static str, value: &str, expected: &'static str) -> ConfigE
     ConfigError::new(variable, value, expected)
 }
 
-/// The first of `names` that is set, with its name.
-fn first(
-    get: &impl Fn(&str) -> Option<String>,
-    names: &[&'static str],
-) -> Option<(&'static str, String)> {
-    names.iter().find_map(|name| get(name).map(|v| (*name, v)))
-}
-
-fn parse_bool(variable: &'static str, value: &str) -> Result<bool, ConfigError> {
-    match value.trim().to_ascii_lowercase().as_str() {
-        "true" => Ok(true),
-        "false" => Ok(false),
-        _ => Err(error(variable, value, "true or false")),
-    }
-}
-
-fn parse_url(variable: &'static str, value: &str) -> Result<String, ConfigError> {
-    let value = value.trim();
-    let rest = value
-        .strip_prefix("http://")
-        .or_else(|| value.strip_prefix("https://"));
-    match rest {
-        Some(rest) if !rest.is_empty() && !rest.starts_with('/') => {
-            Ok(value.trim_end_matches('/').to_owned())
-        }
-        _ => Err(error(
-            variable,
-            &debug_toolbar_core::redact::mask_url(value),
-            "an http:// or https:// URL, e.g. http://localhost:4318",
-        )),
-    }
-}
-
-fn parse_millis(variable: &'static str, value: &str) -> Result<Duration, ConfigError> {
-    value
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .filter(|ms| *ms > 0)
-        .map(Duration::from_millis)
-        .ok_or_else(|| {
-            error(
-                variable,
-                value,
-                "a whole number of milliseconds greater than 0",
-            )
-        })
+/// A parsed URL as the configuration keeps it: without a trailing `/`.
+fn endpoint(url: url::Url) -> String {
+    url.as_str().trim_end_matches('/').to_owned()
 }
 
 fn parse_exporters(value: &str) -> Result<Vec<Exporter>, ConfigError> {
@@ -638,50 +744,6 @@ fn parse_sampler(value: &str, arg: Option<&str>) -> Result<Sampling, ConfigError
             ));
         }
     })
-}
-
-/// `key=value,key2=value2` with percent-encoded values (W3C Baggage format, as the spec uses
-/// for `OTEL_RESOURCE_ATTRIBUTES` and `OTEL_EXPORTER_OTLP_HEADERS`). An invalid entry is
-/// reported by its number and key, never its value: header values are API keys.
-fn parse_pairs(variable: &'static str, value: &str) -> Result<Vec<(String, String)>, ConfigError> {
-    const EXPECTED: &str = "comma-separated key=value pairs, values percent-encoded";
-    value
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .enumerate()
-        .map(|(index, pair)| {
-            let entry = index + 1;
-            let (key, val) = pair
-                .split_once('=')
-                .ok_or_else(|| ConfigError::in_entry(variable, entry, None, EXPECTED))?;
-            let key = key.trim();
-            if key.is_empty() {
-                return Err(ConfigError::in_entry(variable, entry, None, EXPECTED));
-            }
-            let val = percent_decode(val.trim())
-                .ok_or_else(|| ConfigError::in_entry(variable, entry, Some(key), EXPECTED))?;
-            Ok((key.to_owned(), val))
-        })
-        .collect()
-}
-
-fn percent_decode(value: &str) -> Option<String> {
-    let bytes = value.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        if b == b'%' {
-            let hex = bytes.get(i + 1..i + 3)?;
-            let hex = std::str::from_utf8(hex).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(b);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 #[cfg(test)]

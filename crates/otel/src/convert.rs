@@ -131,13 +131,17 @@ pub fn convert(sources: &Sources<'_>) -> Converted {
             for (key, value) in &recorded.fields {
                 span.attributes.push(Attribute::new(*key, value));
             }
-            if let Some(file) = recorded.metadata.file() {
-                span.attributes
-                    .push(Attribute::new(semconv::CODE_FILE_PATH, file));
-            }
-            if let Some(line) = recorded.metadata.line() {
-                span.attributes
-                    .push(Attribute::new(semconv::CODE_LINE_NUMBER, i64::from(line)));
+            // A span that names its code location (a render names the application's call
+            // site) keeps it; otherwise the span's own callsite is the location.
+            if recorded.field(semconv::CODE_FILE_PATH).is_none() {
+                if let Some(file) = recorded.metadata.file() {
+                    span.attributes
+                        .push(Attribute::new(semconv::CODE_FILE_PATH, file));
+                }
+                if let Some(line) = recorded.metadata.line() {
+                    span.attributes
+                        .push(Attribute::new(semconv::CODE_LINE_NUMBER, i64::from(line)));
+                }
             }
             if recorded.end.is_none() {
                 span.attributes
@@ -293,7 +297,7 @@ fn server_span(sources: &Sources<'_>, request_ms: f64) -> SpanRecord {
     if let Some(agent) = request.header("user-agent") {
         attributes.push(Attribute::new(semconv::USER_AGENT_ORIGINAL, agent));
     }
-    if let Some((host, port)) = split_host(&request.host) {
+    if let Some((host, port)) = host_port(&request.host) {
         attributes.push(Attribute::new(semconv::SERVER_ADDRESS, host));
         if let Some(port) = port {
             attributes.push(Attribute::new(semconv::SERVER_PORT, i64::from(port)));
@@ -346,20 +350,22 @@ fn server_span(sources: &Sources<'_>, request_ms: f64) -> SpanRecord {
     }
 }
 
-/// `example.com:8080` → (`example.com`, 8080); `[::1]:80` → (`::1`, 80).
-fn split_host(host: &str) -> Option<(String, Option<u16>)> {
-    if host.is_empty() {
-        return None;
-    }
-    if let Some(rest) = host.strip_prefix('[') {
-        let (addr, after) = rest.split_once(']')?;
-        let port = after.strip_prefix(':').and_then(|p| p.parse().ok());
-        return Some((addr.to_owned(), port));
-    }
-    match host.rsplit_once(':') {
-        Some((name, port)) if !name.contains(':') => Some((name.to_owned(), port.parse().ok())),
-        _ => Some((host.to_owned(), None)),
-    }
+/// The host and port of an authority such as `example.com:8080` or `[::1]:80` (the brackets
+/// of an IPv6 address left out), or of a `Host` header.
+fn host_port(authority: &str) -> Option<(String, Option<u16>)> {
+    let authority: http::uri::Authority = authority.parse().ok()?;
+    let host = authority.host();
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    (!host.is_empty()).then(|| (host.to_owned(), authority.port_u16()))
+}
+
+/// The host and port `url` names.
+fn url_host(url: &str) -> Option<(String, Option<u16>)> {
+    let uri: http::Uri = url.parse().ok()?;
+    host_port(uri.authority()?.as_str())
 }
 
 /// Fills a client span from the helper's `http.client` span.
@@ -409,13 +415,6 @@ fn push_server(attributes: &mut Vec<Attribute>, url: &str) {
             attributes.push(Attribute::new(semconv::SERVER_PORT, i64::from(port)));
         }
     }
-}
-
-fn url_host(url: &str) -> Option<(String, Option<u16>)> {
-    let rest = url.split_once("://")?.1;
-    let authority = rest.split(['/', '?', '#']).next()?;
-    let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
-    split_host(authority)
 }
 
 #[cfg_attr(not(feature = "sql"), allow(unused_variables, clippy::ptr_arg))]
@@ -698,16 +697,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn hosts_and_versions_are_split() {
+    fn hosts_and_ports_are_split() {
         assert_eq!(
-            split_host("example.com:8080"),
+            host_port("example.com:8080"),
             Some(("example.com".to_owned(), Some(8080)))
         );
-        assert_eq!(split_host("[::1]:80"), Some(("::1".to_owned(), Some(80))));
-        assert_eq!(
-            split_host("localhost"),
-            Some(("localhost".to_owned(), None))
-        );
+        assert_eq!(host_port("[::1]:80"), Some(("::1".to_owned(), Some(80))));
+        assert_eq!(host_port("localhost"), Some(("localhost".to_owned(), None)));
+        assert_eq!(host_port(""), None);
+        assert_eq!(host_port("bad host"), None);
         assert_eq!(
             url_host("http://user@127.0.0.1:9/api?x"),
             Some(("127.0.0.1".to_owned(), Some(9)))

@@ -5,7 +5,14 @@
 //! runtime entered (it also runs there), and nothing is built on an actix worker. An
 //! [`Observed`] wrapper counts what was exported and what failed; the panel shows it, and a
 //! failing exporter is logged once per run of failures, not once per span.
+//!
+//! A batch the backend refuses with a retryable answer is tried again within the export
+//! timeout (the OTLP exporters' own `RetryPolicy`; [`retry`] for Zipkin), so a collector that
+//! restarts loses nothing; spans past the bounded queue are dropped and counted. `https://`
+//! endpoints get TLS from [`tls`].
 
+mod retry;
+mod tls;
 mod zipkin;
 
 use std::fmt;
@@ -24,7 +31,7 @@ use opentelemetry_sdk::trace::{
 use opentelemetry_semantic_conventions::attribute as semconv;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Exporter, OtelConfig, Protocol};
+use crate::config::{Compression, Exporter, OtelConfig, Protocol};
 use crate::propagation::TraceContext;
 use crate::span::{Attribute, AttributeValue, Kind, SpanRecord};
 
@@ -310,7 +317,10 @@ fn resource(config: &OtelConfig) -> Resource {
     let mut attributes = vec![
         KeyValue::new(semconv::TELEMETRY_SDK_NAME, "opentelemetry"),
         KeyValue::new(semconv::TELEMETRY_SDK_LANGUAGE, "rust"),
-        KeyValue::new(semconv::TELEMETRY_SDK_VERSION, "0.33.1"),
+        KeyValue::new(
+            semconv::TELEMETRY_SDK_VERSION,
+            env!("DEBUG_TOOLBAR_OTEL_SDK_VERSION"),
+        ),
     ];
     if let Some(version) = &config.service_version {
         attributes.push(KeyValue::new(semconv::SERVICE_VERSION, version.clone()));
@@ -368,13 +378,17 @@ fn build_on_this_thread(config: &OtelConfig) -> Result<Pipeline, ExportError> {
             Exporter::Zipkin => {
                 let label = "zipkin".to_owned();
                 let endpoint = config.zipkin_endpoint.clone();
-                let inner =
-                    ZipkinExporter::new(&endpoint, config.zipkin_timeout).map_err(|message| {
-                        ExportError::Build {
-                            exporter: label.clone(),
-                            message: debug_toolbar_core::redact::mask_text(&message).into_owned(),
-                        }
-                    })?;
+                let inner = ZipkinExporter::new(
+                    &endpoint,
+                    &config.zipkin_tls,
+                    config.zipkin_timeout,
+                    config.max_retries,
+                )
+                .map(|exporter| exporter.with_compression(config.zipkin_compression))
+                .map_err(|message| ExportError::Build {
+                    exporter: label.clone(),
+                    message: debug_toolbar_core::redact::mask_text(&message).into_owned(),
+                })?;
                 let observed = Observed {
                     label: label.clone(),
                     inner,
@@ -427,6 +441,13 @@ fn retry_policy(config: &OtelConfig) -> opentelemetry_otlp::RetryPolicy {
     }
 }
 
+fn otlp_compression(config: &OtelConfig) -> Option<opentelemetry_otlp::Compression> {
+    match config.otlp_compression {
+        Compression::None => None,
+        Compression::Gzip => Some(opentelemetry_otlp::Compression::Gzip),
+    }
+}
+
 fn grpc_exporter(
     config: &OtelConfig,
     endpoint: &str,
@@ -442,14 +463,24 @@ fn grpc_exporter(
         headers.insert(name, value);
     }
     let metadata = MetadataMap::from_headers(headers);
-    opentelemetry_otlp::SpanExporter::builder()
+    let mut builder = opentelemetry_otlp::SpanExporter::builder()
         .with_tonic()
         .with_endpoint(endpoint)
         .with_timeout(config.otlp_timeout)
         .with_retry_policy(retry_policy(config))
-        .with_metadata(metadata)
-        .build()
-        .map_err(|e| e.to_string())
+        .with_metadata(metadata);
+    if let Some(compression) = otlp_compression(config) {
+        builder = builder.with_compression(compression);
+    }
+    if tls::is_https(endpoint) {
+        #[cfg(feature = "tls")]
+        {
+            builder = builder.with_tls_config(tls::grpc(&config.otlp_tls)?);
+        }
+        #[cfg(not(feature = "tls"))]
+        return Err(tls::NO_TLS.to_owned());
+    }
+    builder.build().map_err(|e| e.to_string())
 }
 
 fn http_exporter(
@@ -457,15 +488,19 @@ fn http_exporter(
     endpoint: &str,
 ) -> Result<opentelemetry_otlp::SpanExporter, String> {
     use opentelemetry_otlp::{WithExportConfig, WithHttpConfig};
-    opentelemetry_otlp::SpanExporter::builder()
+    let client = tls::http_client(endpoint, &config.otlp_tls, config.otlp_timeout)?;
+    let mut builder = opentelemetry_otlp::SpanExporter::builder()
         .with_http()
+        .with_http_client(client)
         .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
         .with_endpoint(endpoint)
         .with_timeout(config.otlp_timeout)
         .with_retry_policy(retry_policy(config))
-        .with_headers(config.otlp_headers.iter().cloned().collect())
-        .build()
-        .map_err(|e| e.to_string())
+        .with_headers(config.otlp_headers.iter().cloned().collect());
+    if let Some(compression) = otlp_compression(config) {
+        builder = builder.with_compression(compression);
+    }
+    builder.build().map_err(|e| e.to_string())
 }
 
 fn value(v: &AttributeValue) -> Value {
@@ -728,6 +763,11 @@ mod tests {
         assert_eq!(get("service.version").as_deref(), Some("1.2.3"));
         assert_eq!(get("deployment.environment.name").as_deref(), Some("dev"));
         assert_eq!(get("telemetry.sdk.language").as_deref(), Some("rust"));
+        let version = get("telemetry.sdk.version").unwrap_or_default();
+        assert!(
+            version.starts_with("0.33."),
+            "the SDK's own version: {version}"
+        );
     }
 
     #[test]
@@ -735,7 +775,9 @@ mod tests {
         let (addr, bodies) = collector(&[500, 202]);
         let mut inner = ZipkinExporter::new(
             &format!("http://{addr}/api/v2/spans"),
+            &crate::config::Tls::default(),
             Duration::from_secs(5),
+            0,
         )
         .unwrap();
         inner.set_resource(&resource(
@@ -797,8 +839,13 @@ mod tests {
     #[test]
     fn an_unreachable_zipkin_is_reported_with_the_cause() {
         // Nothing listens on port 9 of loopback.
-        let exporter =
-            ZipkinExporter::new("http://127.0.0.1:9/api/v2/spans", Duration::from_secs(2)).unwrap();
+        let exporter = ZipkinExporter::new(
+            "http://127.0.0.1:9/api/v2/spans",
+            &crate::config::Tls::default(),
+            Duration::from_secs(2),
+            0,
+        )
+        .unwrap();
         let started = SystemTime::now();
         let scope = InstrumentationScope::builder("actix-debug-toolbar").build();
         let data = vec![

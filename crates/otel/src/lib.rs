@@ -27,7 +27,9 @@ mod propagation;
 mod span;
 
 pub use app_spans::CaptureProcessor;
-pub use config::{ConfigError, Exporter, OtelConfig, OtelConfigBuilder, Protocol, Sampling};
+pub use config::{
+    Compression, ConfigError, Exporter, OtelConfig, OtelConfigBuilder, Protocol, Sampling, Tls,
+};
 pub use convert::{CLIENT_SPAN_NAME, CLIENT_TARGET, INJECT_MESSAGE, SPAN_ID_FIELD};
 pub use export::{ExportError, ExporterStatus};
 pub use panel::{ExportView, OtelPanel, OtelStats};

@@ -29,6 +29,9 @@ pub struct TraceContext {
     span_id: SpanId,
     parent: Option<SpanId>,
     sampled: bool,
+    /// Whether the trace id's right-most 7 bytes are random (the Level 2 `random-trace-id`
+    /// flag): carried on from the caller, set for the traces started here.
+    random: bool,
     /// The caller's `tracestate`, checked and normalised; empty when there is none to carry on.
     tracestate: String,
 }
@@ -84,62 +87,55 @@ pub(crate) fn is_well_formed(value: &str) -> bool {
     is_lower_hex(trace, 32) && is_lower_hex(span, 16) && is_lower_hex(flags, 2)
 }
 
+/// The `random-trace-id` bit of `trace-flags` (W3C Trace Context Level 2).
+const RANDOM_FLAG: u8 = 0x02;
+
 /// Most list-members a `tracestate` may have.
 const MAX_TRACESTATE_MEMBERS: usize = 32;
 
 /// The `tracestate` made of `values` (one list over every header), normalised to its
 /// list-members joined by `,`; `None` when it breaks the W3C grammar: a member that is not
-/// `key=value` by the specification's rules, a key twice, or more than 32 members. The
-/// specification then has the whole state dropped, not partly carried on.
+/// `key=value` by the specification's rules, or more than 32 members. The specification then
+/// has the whole state dropped, not partly carried on. A key that comes again is a duplicate
+/// the specification lets a vendor discard: the first member with that key is kept.
 pub(crate) fn parse_tracestate(values: &[&str]) -> Option<String> {
     // Each member as (key, `key=value`).
     let mut members: Vec<(&str, &str)> = Vec::new();
+    let mut count = 0;
     for member in values.iter().flat_map(|v| v.split(',')) {
         let member = member.trim_matches([' ', '\t']);
         if member.is_empty() {
             continue;
         }
         let (key, value) = member.split_once('=')?;
-        if !is_tracestate_key(key)
-            || !is_tracestate_value(value)
-            || members.iter().any(|(k, _)| *k == key)
-        {
+        if !is_tracestate_key(key) || !is_tracestate_value(value) {
             return None;
         }
-        members.push((key, member));
-        if members.len() > MAX_TRACESTATE_MEMBERS {
+        count += 1;
+        if count > MAX_TRACESTATE_MEMBERS {
             return None;
+        }
+        if !members.iter().any(|(k, _)| *k == key) {
+            members.push((key, member));
         }
     }
     let members: Vec<&str> = members.into_iter().map(|(_, member)| member).collect();
     Some(members.join(","))
 }
 
-/// `simple-key` (`lcalpha` then up to 255 of `lcalpha / DIGIT / _ - * /`) or
-/// `tenant-id@system-id` (up to 241 starting with `lcalpha / DIGIT`, `@`, up to 14 starting
-/// with `lcalpha`).
+/// `( lcalpha / DIGIT ) 0*255 ( lcalpha / DIGIT / "_" / "-" / "*" / "/" / "@" )`: the key
+/// grammar of Trace Context Level 2, where a vendor's `@` may stand anywhere but first.
 fn is_tracestate_key(key: &str) -> bool {
-    let rest = |s: &str| {
-        s.bytes().all(|b| {
-            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'-' | b'*' | b'/')
-        })
-    };
-    let starts = |s: &str, digit: bool| {
-        s.bytes()
+    let mut bytes = key.bytes();
+    key.len() <= 256
+        && bytes
             .next()
-            .is_some_and(|b| b.is_ascii_lowercase() || (digit && b.is_ascii_digit()))
-    };
-    match key.split_once('@') {
-        None => key.len() <= 256 && starts(key, false) && rest(key),
-        Some((tenant, system)) => {
-            tenant.len() <= 241
-                && system.len() <= 14
-                && starts(tenant, true)
-                && starts(system, false)
-                && rest(tenant)
-                && rest(system)
-        }
-    }
+            .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        && bytes.all(|b| {
+            b.is_ascii_lowercase()
+                || b.is_ascii_digit()
+                || matches!(b, b'_' | b'-' | b'*' | b'/' | b'@')
+        })
 }
 
 /// Up to 256 printable ASCII characters but `,` and `=`, not ending in a space (which the
@@ -183,10 +179,17 @@ impl TraceContext {
             opentelemetry::Context::new()
         };
         let remote = parent_cx.span().span_context().clone();
-        let (trace_id, parent) = if remote.is_valid() && remote.is_remote() {
-            (remote.trace_id(), Some(remote.span_id()))
+        let (trace_id, parent, random) = if remote.is_valid() && remote.is_remote() {
+            // The SDK keeps only the sampled flag: the random flag is read from the header.
+            let random = head
+                .header(TRACEPARENT)
+                .and_then(|v| v.trim().split('-').nth(3))
+                .and_then(|flags| u8::from_str_radix(flags, 16).ok())
+                .is_some_and(|flags| flags & RANDOM_FLAG != 0);
+            (remote.trace_id(), Some(remote.span_id()), random)
         } else {
-            (ids.new_trace_id(), None)
+            // The SDK's generator makes every byte of a trace id random.
+            (ids.new_trace_id(), None, true)
         };
         let result = sampler.should_sample(
             Some(&parent_cx),
@@ -205,18 +208,21 @@ impl TraceContext {
             span_id: ids.new_span_id(),
             parent,
             sampled: result.decision == SamplingDecision::RecordAndSample,
+            random,
             tracestate,
         }
     }
 
     /// A context with the given ids, e.g. for tests or for a framework integration that
-    /// decides ids itself.
+    /// decides ids itself. It does not claim the trace id is random (no `random-trace-id`
+    /// flag).
     pub fn new(trace_id: TraceId, span_id: SpanId, parent: Option<SpanId>, sampled: bool) -> Self {
         Self {
             trace_id,
             span_id,
             parent,
             sampled,
+            random: false,
             tracestate: String::new(),
         }
     }
@@ -252,12 +258,20 @@ impl TraceContext {
         (!self.tracestate.is_empty()).then_some(self.tracestate.as_str())
     }
 
+    /// Whether the trace id is marked random (the Level 2 `random-trace-id` flag).
+    pub fn is_random(&self) -> bool {
+        self.random
+    }
+
     fn flags(&self) -> TraceFlags {
+        let mut flags = 0;
         if self.sampled {
-            TraceFlags::SAMPLED
-        } else {
-            TraceFlags::default()
+            flags |= TraceFlags::SAMPLED.to_u8();
         }
+        if self.random {
+            flags |= RANDOM_FLAG;
+        }
+        TraceFlags::new(flags)
     }
 
     /// An OpenTelemetry context whose span is the request's server span, as a parent for spans
@@ -432,7 +446,7 @@ mod tests {
         let cx = context(vec![]);
         assert_eq!(
             cx.traceresponse(),
-            format!("00-{}-{}-01", cx.trace_id(), cx.span_id())
+            format!("00-{}-{}-03", cx.trace_id(), cx.span_id())
         );
     }
 
@@ -467,50 +481,66 @@ mod tests {
     }
 
     #[test]
-    fn tracestate_keys_follow_the_w3c_grammar() {
-        let vendor14 = "t@abcdefghijklmn=1";
+    fn tracestate_keys_follow_the_level_2_grammar() {
         let key256 = format!("{}=1", "k".repeat(256));
-        let tenant241 = format!("{}@v=1", "t".repeat(241));
+        let vendor256 = format!("{}@{}=1", "t".repeat(241), "v".repeat(14));
         for valid in [
             "foo=1",
             "a1_-*/=1",
             "0tenant@vendor=1",
-            vendor14,
+            "t@abcdefghijklmno=1",
+            "foo@=1",
+            "foo@@bar=1",
+            "foo@bar@baz=1",
+            "t@1vendor=1",
             &key256,
-            &tenant241,
+            &vendor256,
         ] {
             let leaked: &'static str = Box::leak(valid.to_owned().into_boxed_str());
             assert_eq!(carried(&[leaked]).as_deref(), Some(valid), "{valid}");
         }
         let key257 = format!("{}=1", "k".repeat(257));
-        let tenant242 = format!("{}@v=1", "t".repeat(242));
-        for invalid in [
-            "Foo=1",
-            "1foo=1",
-            "foo@=1",
-            "@foo=1",
-            "foo@@bar=1",
-            "foo@bar@baz=1",
-            "t@abcdefghijklmno=1",
-            "t@1vendor=1",
-            &key257,
-            &tenant242,
-        ] {
+        let vendor257 = format!("{}@v=1", "t".repeat(255));
+        for invalid in ["Foo=1", "@foo=1", "_foo=1", "foo!=1", &key257, &vendor257] {
             let with_good: &'static str = Box::leak(format!("good=1,{invalid}").into_boxed_str());
             assert_eq!(carried(&[with_good]), None, "{invalid}");
         }
     }
 
     #[test]
+    fn a_repeated_key_keeps_its_first_member() {
+        assert_eq!(carried(&["foo=1,foo=1"]).as_deref(), Some("foo=1"));
+        assert_eq!(
+            carried(&["foo=1,bar=2,foo=2"]).as_deref(),
+            Some("foo=1,bar=2")
+        );
+        assert_eq!(carried(&["foo=2", "foo=1"]).as_deref(), Some("foo=2"));
+    }
+
+    #[test]
+    fn the_random_flag_is_carried_on_and_set_for_new_traces() {
+        let cx = context(vec![(
+            "traceparent",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-02",
+        )]);
+        assert!(cx.is_random());
+        assert!(!cx.is_sampled());
+        let out = cx.outgoing();
+        assert_eq!(
+            out.headers[0],
+            ("traceparent", format!("00-{TRACE}-{}-02", out.span_id))
+        );
+        let cx = context(vec![("traceparent", PARENT)]);
+        assert!(!cx.is_random(), "not claimed when the caller did not");
+        assert!(cx.traceresponse().ends_with("-01"));
+        let cx = context(vec![]);
+        assert!(cx.is_random());
+        assert!(cx.traceresponse().ends_with("-03"), "sampled and random");
+    }
+
+    #[test]
     fn a_tracestate_breaking_the_rules_is_dropped_whole() {
-        for state in [
-            "foo=",
-            "foo=bar=baz",
-            "foo=\u{7f}",
-            "foo",
-            "foo=1,foo=1",
-            "foo=1,foo=2",
-        ] {
+        for state in ["foo=", "foo=bar=baz", "foo=\u{7f}", "foo"] {
             let state: &'static str = Box::leak(format!("{state},bar=2").into_boxed_str());
             assert_eq!(carried(&[state]), None, "{state}");
         }
@@ -535,6 +565,12 @@ mod tests {
             Some(thirty_two.as_str())
         );
         assert_eq!(parse_tracestate(&[&members(33)]), None);
+        let repeated = format!("{thirty_two},k0=v");
+        assert_eq!(
+            parse_tracestate(&[&repeated]),
+            None,
+            "33 members, one repeated"
+        );
         let (first, second) = thirty_two.split_at(thirty_two.find(",k16").unwrap());
         assert_eq!(
             parse_tracestate(&[first, &second[1..]]).as_deref(),

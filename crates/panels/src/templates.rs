@@ -68,6 +68,12 @@ pub struct TemplateRender {
     pub variables_not_shown: u64,
     /// Why the render failed, if it did.
     pub error: Option<String>,
+    /// The application's source file that asked for the render.
+    #[serde(default)]
+    pub file: Option<String>,
+    /// The line in `file`.
+    #[serde(default)]
+    pub line: Option<u32>,
 }
 
 /// One variable of a render's context.
@@ -138,6 +144,11 @@ impl TemplatesPanel {
                 context: Vec::new(),
                 variables_not_shown: 0,
                 error: text_field(span, render_span::ERROR),
+                file: text_field(span, render_span::FILE),
+                line: span
+                    .field(render_span::LINE)
+                    .and_then(|v| v.as_u64())
+                    .and_then(|line| u32::try_from(line).ok()),
             });
         }
         for event in &recording.events {
@@ -270,6 +281,7 @@ pub(crate) fn renders_in_request(render: impl FnOnce()) -> Vec<TemplateRender> {
 #[cfg(test)]
 mod tests {
     use std::cell::Cell;
+    use std::panic::Location;
 
     use debug_toolbar_core::integration::RequestRecorder;
     use debug_toolbar_core::{RecordingLimits, ToolbarLayer};
@@ -295,13 +307,25 @@ mod tests {
     fn the_context_is_serialized_only_inside_a_recorded_request() {
         tracing::subscriber::with_default(subscriber(), || {
             let calls = Cell::new(0);
-            let out = recorded("test", "t.html", || describe(&calls), || Ok::<_, String>(1));
+            let out = recorded(
+                "test",
+                "t.html",
+                Location::caller(),
+                || describe(&calls),
+                || Ok::<_, String>(1),
+            );
             assert_eq!((out, calls.get()), (Ok(1), 0));
 
             let recorder = RequestRecorder::new(RecordingLimits::default());
             let request = recorder.open_request_span("GET", "/");
             let out = request.in_scope(|| {
-                recorded("test", "t.html", || describe(&calls), || Ok::<_, String>(2))
+                recorded(
+                    "test",
+                    "t.html",
+                    Location::caller(),
+                    || describe(&calls),
+                    || Ok::<_, String>(2),
+                )
             });
             drop(request);
             assert_eq!((out, calls.get()), (Ok(2), 1));
@@ -321,11 +345,13 @@ mod tests {
                 recorded(
                     "test",
                     "outer.html",
+                    Location::caller(),
                     || describe(&calls),
                     || {
                         recorded(
                             "test",
                             "inner.html",
+                            Location::caller(),
                             || describe(&calls),
                             || Err::<(), _>("inner failed"),
                         )

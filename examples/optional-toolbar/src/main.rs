@@ -19,7 +19,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     #[cfg(feature = "debug-toolbar")]
     let toolbar = {
         use actix_debug_toolbar::{DebugToolbar, ToolbarConfig};
-        let toolbar = DebugToolbar::new(ToolbarConfig::from_env()?);
+        let toolbar = DebugToolbar::new(ToolbarConfig::from_env());
         toolbar.init_tracing()?;
         toolbar
     };

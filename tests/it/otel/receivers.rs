@@ -2,11 +2,17 @@
 //! generated `TraceService` server), OTLP over HTTP/protobuf (`POST /v1/traces`) and Zipkin v2
 //! JSON (`POST /api/v2/spans`), plus an echo route that records the headers of calls made to it.
 //! Each runs on a thread and runtime of its own and stops when dropped.
+//!
+//! [`Setup`] makes them refuse the first batches the way a restarting collector does (gRPC
+//! `UNAVAILABLE` with `RetryInfo`, HTTP `503` with `Retry-After`), and serve TLS with a
+//! certificate the test made, asking clients for theirs.
 
 use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use super::pki::Pki;
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
@@ -55,6 +61,72 @@ pub(crate) struct Echo {
 
 type Spans = Arc<Mutex<Vec<Received>>>;
 
+/// How the receivers behave besides accepting.
+#[derive(Default)]
+pub(crate) struct Setup<'a> {
+    /// How many batches each receiver refuses (retryably, asking for a 1 s wait) before it
+    /// accepts.
+    pub(crate) refuse_first: usize,
+    /// Serve TLS with this PKI's server certificate, and ask clients for a certificate.
+    pub(crate) tls: Option<&'a Pki>,
+}
+
+/// One batch as it reached a receiver.
+#[derive(Debug, Clone)]
+pub(crate) struct Arrival {
+    pub(crate) wire: Wire,
+    pub(crate) at: Instant,
+    pub(crate) accepted: bool,
+    /// The request's `Content-Encoding` (`grpc-encoding` for gRPC), if any.
+    pub(crate) encoding: Option<String>,
+}
+
+/// Counts batches per receiver and decides which are refused.
+#[derive(Clone, Default)]
+struct Door {
+    refuse_first: usize,
+    seen: Arc<Mutex<BTreeMap<&'static str, usize>>>,
+    arrivals: Arc<Mutex<Vec<Arrival>>>,
+}
+
+impl Door {
+    /// Notes a batch at `wire`; whether it is accepted.
+    fn knock(&self, wire: Wire, encoding: Option<String>) -> bool {
+        let name = match wire {
+            Wire::Grpc => "grpc",
+            Wire::Http => "http",
+            Wire::Zipkin => "zipkin",
+        };
+        let mut seen = self.seen.lock().unwrap();
+        let count = seen.entry(name).or_default();
+        *count += 1;
+        let accepted = *count > self.refuse_first;
+        self.arrivals.lock().unwrap().push(Arrival {
+            wire,
+            at: Instant::now(),
+            accepted,
+            encoding,
+        });
+        accepted
+    }
+}
+
+/// `503 Service Unavailable` asking for a retry after one second.
+///
+/// (Bodies arrive decoded: actix-web decompresses a `Content-Encoding: gzip` payload.)
+fn unavailable() -> HttpResponse {
+    HttpResponse::ServiceUnavailable()
+        .insert_header(("retry-after", "1"))
+        .finish()
+}
+
+fn content_encoding(req: &HttpRequest) -> Option<String> {
+    req.headers()
+        .get("content-encoding")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
 /// The three receivers and the echo route.
 pub(crate) struct Receivers {
     pub(crate) grpc_endpoint: String,
@@ -63,6 +135,7 @@ pub(crate) struct Receivers {
     pub(crate) echo_url: String,
     spans: Spans,
     echoes: Arc<Mutex<Vec<Echo>>>,
+    door: Door,
     grpc_stop: Option<tokio::sync::oneshot::Sender<()>>,
     http_system: Option<actix_web::rt::System>,
 }
@@ -177,7 +250,7 @@ fn decode_zipkin(body: &serde_json::Value) -> Vec<Received> {
         .collect()
 }
 
-struct Collector(Spans);
+struct Collector(Spans, Door);
 
 #[tonic::async_trait]
 impl TraceService for Collector {
@@ -185,6 +258,19 @@ impl TraceService for Collector {
         &self,
         request: tonic::Request<ExportTraceServiceRequest>,
     ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        use tonic_types::{ErrorDetails, StatusExt};
+        let encoding = request
+            .metadata()
+            .get("grpc-encoding")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        if !self.1.knock(Wire::Grpc, encoding) {
+            return Err(tonic::Status::with_error_details(
+                tonic::Code::Unavailable,
+                "restarting",
+                ErrorDetails::with_retry_info(Some(Duration::from_secs(1))),
+            ));
+        }
         let spans = decode_otlp(Wire::Grpc, request.get_ref());
         self.0.lock().unwrap().extend(spans);
         Ok(tonic::Response::new(ExportTraceServiceResponse {
@@ -197,9 +283,17 @@ impl TraceService for Collector {
 struct HttpState {
     spans: Spans,
     echoes: Arc<Mutex<Vec<Echo>>>,
+    door: Door,
 }
 
-async fn otlp_http(state: web::Data<HttpState>, body: web::Bytes) -> HttpResponse {
+async fn otlp_http(
+    state: web::Data<HttpState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    if !state.door.knock(Wire::Http, content_encoding(&req)) {
+        return unavailable();
+    }
     match ExportTraceServiceRequest::decode(body) {
         Ok(request) => {
             state
@@ -220,7 +314,10 @@ async fn otlp_http(state: web::Data<HttpState>, body: web::Bytes) -> HttpRespons
     }
 }
 
-async fn zipkin(state: web::Data<HttpState>, body: web::Bytes) -> HttpResponse {
+async fn zipkin(state: web::Data<HttpState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    if !state.door.knock(Wire::Zipkin, content_encoding(&req)) {
+        return unavailable();
+    }
     match serde_json::from_slice::<serde_json::Value>(&body) {
         Ok(json) => {
             state.spans.lock().unwrap().extend(decode_zipkin(&json));
@@ -244,12 +341,23 @@ async fn echo(state: web::Data<HttpState>, req: HttpRequest, body: web::Bytes) -
 impl Receivers {
     /// Starts every receiver on a free loopback port.
     pub(crate) fn start() -> Self {
+        Self::start_with(Setup::default())
+    }
+
+    /// Starts every receiver on a free loopback port, set up as `setup` says.
+    pub(crate) fn start_with(setup: Setup<'_>) -> Self {
         let spans: Spans = Arc::default();
         let echoes: Arc<Mutex<Vec<Echo>>> = Arc::default();
+        let door = Door {
+            refuse_first: setup.refuse_first,
+            ..Door::default()
+        };
+        let scheme = if setup.tls.is_some() { "https" } else { "http" };
 
         let (grpc_stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let (port_tx, port_rx) = std::sync::mpsc::channel();
-        let collector = Collector(spans.clone());
+        let collector = Collector(spans.clone(), door.clone());
+        let grpc_tls = setup.tls.map(Pki::tonic_server);
         std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(1)
@@ -259,9 +367,14 @@ impl Receivers {
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
                 port_tx.send(listener.local_addr().unwrap().port()).unwrap();
-                tonic::transport::Server::builder()
+                let mut server = tonic::transport::Server::builder();
+                if let Some(tls) = grpc_tls {
+                    server = server.tls_config(tls).unwrap();
+                }
+                server
                     .serve_with_incoming_shutdown(
-                        TraceServiceServer::new(collector),
+                        TraceServiceServer::new(collector)
+                            .accept_compressed(tonic::codec::CompressionEncoding::Gzip),
                         tonic::transport::server::TcpIncoming::from(listener),
                         async move {
                             let _ = stopped.await;
@@ -276,7 +389,9 @@ impl Receivers {
         let state = HttpState {
             spans: spans.clone(),
             echoes: echoes.clone(),
+            door: door.clone(),
         };
+        let http_tls = setup.tls.map(Pki::rustls_server);
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let system = actix_web::rt::System::new();
@@ -292,8 +407,11 @@ impl Receivers {
                         .route("/echo", web::post().to(echo))
                 })
                 .workers(1)
-                .disable_signals()
-                .listen(listener)
+                .disable_signals();
+                let server = match http_tls {
+                    Some(tls) => server.listen_rustls_0_23(listener, tls),
+                    None => server.listen(listener),
+                }
                 .unwrap()
                 .run();
                 tx.send((port, actix_web::rt::System::current())).unwrap();
@@ -302,12 +420,13 @@ impl Receivers {
         });
         let (http_port, http_system) = rx.recv().unwrap();
         Self {
-            grpc_endpoint: format!("http://127.0.0.1:{grpc_port}"),
-            http_endpoint: format!("http://127.0.0.1:{http_port}/v1/traces"),
-            zipkin_endpoint: format!("http://127.0.0.1:{http_port}/api/v2/spans"),
-            echo_url: format!("http://127.0.0.1:{http_port}/echo"),
+            grpc_endpoint: format!("{scheme}://127.0.0.1:{grpc_port}"),
+            http_endpoint: format!("{scheme}://127.0.0.1:{http_port}/v1/traces"),
+            zipkin_endpoint: format!("{scheme}://127.0.0.1:{http_port}/api/v2/spans"),
+            echo_url: format!("{scheme}://127.0.0.1:{http_port}/echo"),
             spans,
             echoes,
+            door,
             grpc_stop: Some(grpc_stop),
             http_system: Some(http_system),
         }
@@ -340,6 +459,11 @@ impl Receivers {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Every batch that reached a receiver, refused or accepted, in order.
+    pub(crate) fn arrivals(&self) -> Vec<Arrival> {
+        self.door.arrivals.lock().unwrap().clone()
     }
 
     /// The calls the echo route received.

@@ -2,9 +2,11 @@
 //!
 //! Written for the toolbar instead of the deprecated `opentelemetry-zipkin`, which sends no
 //! `serviceName` and a zero `parentId` on root spans: this one takes the service name from the
-//! resource, leaves the parent out of roots, and has a configurable timeout.
+//! resource, leaves the parent out of roots, has a configurable timeout, speaks TLS, can gzip
+//! its bodies, and retries the way the OTLP exporters do ([`super::retry`]).
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use opentelemetry::trace::{SpanId, SpanKind, Status};
@@ -13,12 +15,18 @@ use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use serde::Serialize;
 
+use super::retry::{Attempt, Retry};
+use super::tls::{chain, http_client};
+use crate::config::{Compression, Tls};
+
 /// Posts spans as a JSON array to Zipkin's `/api/v2/spans`.
 #[derive(Debug)]
 pub(crate) struct ZipkinExporter {
     client: reqwest::blocking::Client,
     endpoint: String,
     service_name: String,
+    compression: Compression,
+    retry: Retry,
 }
 
 #[derive(Serialize)]
@@ -52,43 +60,61 @@ struct Annotation {
     value: String,
 }
 
-/// An error and its sources, e.g. "error sending request: connection refused".
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(e) = source {
-        text.push_str(": ");
-        text.push_str(&e.to_string());
-        source = e.source();
-    }
-    text
-}
-
 fn micros(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
 }
 
 impl ZipkinExporter {
-    /// An exporter posting to `endpoint`, giving up on a request after `timeout`.
-    ///
-    /// The blocking HTTP client is built on a helper thread: building (and dropping) it inside
-    /// an async runtime is not allowed.
-    pub(crate) fn new(endpoint: &str, timeout: Duration) -> Result<Self, String> {
-        let client = std::thread::spawn(move || {
-            reqwest::blocking::Client::builder()
-                .timeout(timeout)
-                .connect_timeout(timeout)
-                .build()
-                .map_err(|e| e.to_string())
-        })
-        .join()
-        .map_err(|_| "building the HTTP client panicked".to_owned())??;
+    /// An exporter posting to `endpoint` with `tls` for an `https://` one, sending a batch
+    /// within `timeout` (retries included), at most `max_retries` times again.
+    pub(crate) fn new(
+        endpoint: &str,
+        tls: &Tls,
+        timeout: Duration,
+        max_retries: usize,
+    ) -> Result<Self, String> {
         Ok(Self {
-            client,
+            client: http_client(endpoint, tls, timeout)?,
             endpoint: endpoint.to_owned(),
             service_name: "unknown_service".to_owned(),
+            compression: Compression::None,
+            retry: Retry::new(max_retries, timeout),
         })
+    }
+
+    /// Sends bodies compressed with `compression`.
+    pub(crate) fn with_compression(mut self, compression: Compression) -> Self {
+        self.compression = compression;
+        self
+    }
+
+    /// One POST of `body`, classified for retrying.
+    fn post(&self, body: &[u8]) -> Result<(), Attempt> {
+        let mut request = self
+            .client
+            .post(&self.endpoint)
+            .header("content-type", "application/json");
+        if self.compression == Compression::Gzip {
+            request = request.header("content-encoding", "gzip");
+        }
+        let response = request
+            .body(body.to_vec())
+            .send()
+            .map_err(|e| Attempt::no_answer(chain(&e)))?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok());
+        Err(Attempt::refused(
+            status.as_u16(),
+            retry_after,
+            format!("Zipkin answered {status}"),
+        ))
     }
 
     fn span<'a>(&'a self, span: &'a SpanData) -> ZipkinSpan<'a> {
@@ -140,25 +166,21 @@ impl ZipkinExporter {
 impl SpanExporter for ZipkinExporter {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
         let spans: Vec<ZipkinSpan<'_>> = batch.iter().map(|s| self.span(s)).collect();
-        let body =
+        let mut body =
             serde_json::to_vec(&spans).map_err(|e| OTelSdkError::InternalFailure(e.to_string()))?;
-        // The batch processor runs exports on its own thread, outside any async runtime, so a
-        // blocking request is fine here.
-        let response = self
-            .client
-            .post(&self.endpoint)
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .map_err(|e| OTelSdkError::InternalFailure(chain(&e)))?;
-        let status = response.status();
-        if status.is_success() {
-            Ok(())
-        } else {
-            Err(OTelSdkError::InternalFailure(format!(
-                "Zipkin answered {status}"
-            )))
+        if self.compression == Compression::Gzip {
+            let mut encoder =
+                flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            body = encoder
+                .write_all(&body)
+                .and_then(|()| encoder.finish())
+                .map_err(|e| OTelSdkError::InternalFailure(e.to_string()))?;
         }
+        // The batch processor runs exports on its own thread, outside any async runtime, so
+        // blocking requests (and waits between them) are fine here.
+        self.retry
+            .run(|| self.post(&body))
+            .map_err(OTelSdkError::InternalFailure)
     }
 
     fn set_resource(&mut self, resource: &Resource) {

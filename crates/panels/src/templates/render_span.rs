@@ -2,6 +2,7 @@
 
 use std::cell::Cell;
 use std::fmt;
+use std::panic::Location;
 
 use debug_toolbar_core::redact;
 use serde_json::Value;
@@ -28,6 +29,10 @@ pub(crate) const VALUE: &str = "template.value";
 pub(crate) const VALUE_BYTES: &str = "template.value_bytes";
 pub(crate) const MASKED: &str = "template.masked";
 pub(crate) const OMITTED: &str = "template.variables_omitted";
+/// The application's file that asked for the render (OpenTelemetry's `code.file.path`).
+pub(crate) const FILE: &str = "code.file.path";
+/// The line in [`FILE`] (OpenTelemetry's `code.line.number`).
+pub(crate) const LINE: &str = "code.line.number";
 
 /// What the engine tells about a render before it runs.
 #[derive(Default)]
@@ -41,10 +46,12 @@ pub(crate) struct Description {
 }
 
 /// Runs `render` inside a `template.render` span and, when that span is recorded, describes
-/// the render first. `describe` (which serializes the context) only runs then.
+/// the render first. `describe` (which serializes the context) only runs then. `caller` is
+/// where the application asked for the render.
 pub(crate) fn recorded<R, E: fmt::Display>(
     engine: &'static str,
     name: &str,
+    caller: &'static Location<'static>,
     describe: impl FnOnce() -> Description,
     render: impl FnOnce() -> Result<R, E>,
 ) -> Result<R, E> {
@@ -58,6 +65,8 @@ pub(crate) fn recorded<R, E: fmt::Display>(
         "template.render",
         template.name = tracing::field::display(NoteRead { text: name, read: &read }),
         template.engine = engine,
+        code.file.path = caller.file(),
+        code.line.number = caller.line(),
         template.parents = tracing::field::Empty,
         template.includes = tracing::field::Empty,
         template.error = tracing::field::Empty,

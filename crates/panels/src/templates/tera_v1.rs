@@ -3,6 +3,7 @@
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::ops::{Deref, DerefMut};
+use std::panic::Location;
 
 use tera1::ast::Node;
 
@@ -30,16 +31,19 @@ impl RecordingTera1 {
     }
 
     /// Renders template `name` with `context`, like Tera's `render`, and records it.
+    #[track_caller]
     pub fn render(&self, name: &str, context: &tera1::Context) -> tera1::Result<String> {
         render_span::recorded(
             "tera 1",
             name,
+            Location::caller(),
             || self.describe(name, context),
             || self.tera.render(name, context),
         )
     }
 
     /// Renders template `name` into `write`, like Tera's `render_to`, and records it.
+    #[track_caller]
     pub fn render_to(
         &self,
         name: &str,
@@ -49,6 +53,7 @@ impl RecordingTera1 {
         render_span::recorded(
             "tera 1",
             name,
+            Location::caller(),
             || self.describe(name, context),
             || self.tera.render_to(name, context, write),
         )

@@ -2,6 +2,7 @@
 
 use std::io::Write;
 use std::ops::{Deref, DerefMut};
+use std::panic::Location;
 
 use super::render_span::{self, Description};
 
@@ -43,16 +44,19 @@ impl RecordingTera {
     }
 
     /// Renders template `name` with `context`, like [`tera::Tera::render`], and records it.
+    #[track_caller]
     pub fn render(&self, name: &str, context: &tera::Context) -> tera::TeraResult<String> {
         render_span::recorded(
             "tera 2",
             name,
+            Location::caller(),
             || self.describe(name, context),
             || self.tera.render(name, context),
         )
     }
 
     /// Renders template `name` into `write`, like [`tera::Tera::render_to`], and records it.
+    #[track_caller]
     pub fn render_to(
         &self,
         name: &str,
@@ -62,6 +66,7 @@ impl RecordingTera {
         render_span::recorded(
             "tera 2",
             name,
+            Location::caller(),
             || self.describe(name, context),
             || self.tera.render_to(name, context, write),
         )
