@@ -388,6 +388,27 @@ async fn the_panel_shows_the_waterfall_trace_links_and_export_state() {
         &format!("href=\"http://jaeger.test:16686/trace/{TRACE}\""),
     );
     assert_contains(&html, "otlp (http/protobuf)");
+
+    // The page's N+1 loop is one row; the critical path and self times are marked.
+    let waterfall = &stats.waterfall;
+    let group = waterfall
+        .groups
+        .iter()
+        .find(|g| g.name == "SELECT posts")
+        .unwrap_or_else(|| panic!("the N+1 queries are grouped: {:#?}", waterfall.groups));
+    assert_eq!(group.members.len(), 6);
+    assert_eq!(
+        waterfall.rows.len(),
+        stats.spans.len() + waterfall.groups.len()
+    );
+    assert_eq!(waterfall.rows.iter().filter(|r| r.hidden).count(), 6);
+    assert!(waterfall.row_of(0).is_some_and(|r| r.critical));
+    assert_eq!(waterfall.orphans, 0, "the caller's span is not missing");
+    assert_contains(&html, "6× SELECT posts");
+    assert_contains(&html, "data-wf-toggle aria-expanded=\"false\"");
+    assert_contains(&html, "dt-wf-critical");
+    assert_contains(&html, "data-flamegraph");
+    assert_contains(&html, "<span class=\"dt-wf-self\">self ");
     handle.stop(true).await;
     shut_down(&otel).await.expect("flushed");
 }

@@ -1,7 +1,7 @@
 //! The OpenTelemetry panel's waterfall for what a handler does besides queries and renders:
 //! outgoing calls through the `awc` and header helpers (sent, refused, answered with an error),
 //! errors logged inside spans, spans still open at the response, routes without a pattern;
-//! and what the panel says when nothing is exported.
+//! what the panel says when nothing is exported; and a hostile span name, escaped.
 
 use std::net::TcpListener;
 use std::time::Duration;
@@ -17,7 +17,8 @@ use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use tracing::Instrument;
 
 use crate::support::{
-    assert_contains, body_text, config, get, header, init_tracing, refused_peer, stored_stats,
+    assert_contains, assert_lacks, body_text, config, get, header, init_tracing, panel_uri,
+    refused_peer, stored_stats,
 };
 
 /// A server that answers every request with 404 and the `traceparent` it was sent, if any.
@@ -432,4 +433,31 @@ async fn the_panel_says_why_a_trace_is_not_exported() {
         .await
         .expect("shutdown thread")
         .expect("nothing was queued");
+}
+
+#[actix_web::test]
+async fn a_hostile_span_name_comes_out_escaped_in_its_group_row() {
+    init_tracing();
+    let toolbar = DebugToolbar::new(config().build());
+    let app = init_service(App::new().wrap(toolbar.clone()).route(
+        "/",
+        web::get().to(|| async {
+            for _ in 0..3 {
+                let _span = tracing::info_span!("<img src=x onerror=alert(1)>").entered();
+            }
+            HttpResponse::Ok().body("ok")
+        }),
+    ))
+    .await;
+    let res = call_service(&app, get("/").to_request()).await;
+    let id = header(&res, "x-debug-toolbar-id").expect("served");
+    let _ = body_text(res).await;
+    let stats = stored_stats::<OtelPanel>(&toolbar, &id).await;
+    assert_eq!(stats.waterfall.groups.len(), 1, "{:#?}", stats.waterfall);
+
+    let res = call_service(&app, get(&panel_uri(&id, "otel")).to_request()).await;
+    assert_eq!(res.status(), 200);
+    let html = body_text(res).await;
+    assert_contains(&html, "3× &lt;img src=x onerror=alert(1)&gt;");
+    assert_lacks(&html, "<img");
 }

@@ -331,6 +331,76 @@
     if (details && title) details.textContent = title.textContent;
   }
 
+  // A [data-waterfall] holds rows ([data-wf-row] = their index, top to bottom) drawn under the
+  // row named by data-wf-up. A row with data-wf-group stands for repeated siblings: its
+  // [data-wf-toggle] button expands or collapses them. The [data-wf-filter] box of the same
+  // section keeps the spans whose name, service or attribute (`key=value`) contains its text,
+  // with the rows they are drawn under; [data-wf-count] says how many match.
+  const waterfallText = new WeakMap();
+
+  function rowText(row) {
+    let text = waterfallText.get(row);
+    if (text === undefined) {
+      const parts = [row.querySelector(".dt-wf-label")?.textContent ?? ""];
+      for (const service of row.querySelectorAll("[data-wf-service]")) parts.push(service.textContent);
+      for (const attribute of row.querySelectorAll("tr[data-wf-attr]")) {
+        parts.push(`${attribute.cells[0].textContent}=${attribute.cells[1].textContent}`);
+      }
+      text = parts.join("\n").toLowerCase();
+      waterfallText.set(row, text);
+    }
+    return text;
+  }
+
+  function isCollapsedGroup(row) {
+    const toggle = row.querySelector(":scope > [data-wf-toggle]");
+    return toggle !== null && toggle.getAttribute("aria-expanded") !== "true";
+  }
+
+  function showWaterfall(section) {
+    const waterfall = section.querySelector("[data-waterfall]");
+    if (!waterfall) return;
+    const rows = [...waterfall.querySelectorAll("[data-wf-row]")];
+    const up = rows.map((row) => (row.dataset.wfUp === undefined ? -1 : Number(row.dataset.wfUp)));
+    const needle = (section.querySelector("[data-wf-filter]")?.value ?? "").trim().toLowerCase();
+    const shown = new Array(rows.length).fill(false);
+    let matches = 0;
+    if (needle) {
+      // A match shows the rows it is drawn under, groups expanded or not.
+      rows.forEach((row, i) => {
+        if (row.dataset.wfGroup !== undefined || !rowText(row).includes(needle)) return;
+        matches += 1;
+        for (let at = i; at >= 0 && !shown[at]; at = up[at]) shown[at] = true;
+      });
+    } else {
+      // Parents come before their children.
+      rows.forEach((row, i) => {
+        const parent = up[i];
+        shown[i] = parent < 0 || (shown[parent] && !isCollapsedGroup(rows[parent]));
+      });
+    }
+    rows.forEach((row, i) => {
+      if (row.hidden === shown[i]) row.hidden = !shown[i];
+    });
+    const count = section.querySelector("[data-wf-count]");
+    if (count) {
+      const spans = rows.filter((row) => row.dataset.wfGroup === undefined).length;
+      count.textContent = needle ? `${matches} of ${spans} spans match` : "";
+    }
+  }
+
+  function toggleGroup(button) {
+    button.setAttribute("aria-expanded", String(button.getAttribute("aria-expanded") !== "true"));
+    showWaterfall(button.closest("section"));
+  }
+
+  function expandGroups(button) {
+    const section = button.closest("section");
+    const open = String(button.dataset.wfExpand === "all");
+    for (const toggle of section.querySelectorAll("[data-wf-toggle]")) toggle.setAttribute("aria-expanded", open);
+    showWaterfall(section);
+  }
+
   // A button[data-cookie-toggle="name"] sets the cookie `name=1` for the whole site, or clears
   // it when it is set; the server reads it on the next requests (e.g. to sample the CPU).
   // aria-pressed shows whether it is set, and [data-cookie-state="name"] elements show their
@@ -364,6 +434,11 @@
   }
 
   panelBody.addEventListener("input", (event) => {
+    const search = event.target.closest("[data-wf-filter]");
+    if (search) {
+      showWaterfall(search.closest("section"));
+      return;
+    }
     const control = event.target.closest("[data-filter-min], [data-filter-contains]");
     const scope = control?.closest("[data-filter-scope]");
     if (scope) applyFilters(scope);
@@ -377,6 +452,16 @@
     const cookieButton = event.target.closest("button[data-cookie-toggle]");
     if (cookieButton) {
       toggleCookie(cookieButton);
+      return;
+    }
+    const groupToggle = event.target.closest("[data-waterfall] [data-wf-toggle]");
+    if (groupToggle) {
+      toggleGroup(groupToggle);
+      return;
+    }
+    const expand = event.target.closest("button[data-wf-expand]");
+    if (expand) {
+      expandGroups(expand);
       return;
     }
     const frame = event.target.closest("[data-flamegraph] .dt-frame");

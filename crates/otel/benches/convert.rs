@@ -1,6 +1,6 @@
 //! What the OpenTelemetry panel costs per request: converting a request with 100 SQL queries
-//! and 100 log records (inside 10 application spans) into spans, and the same conversion plus
-//! building the SDK's `SpanData` the exporters take.
+//! and 100 log records (inside 10 application spans) into spans; and for a trace of 2,000
+//! spans, reading its waterfall (groups, critical path, self times) and rendering the panel.
 //!
 //! Run with `cargo bench -p debug-toolbar-otel --all-features --bench convert`.
 
@@ -19,9 +19,9 @@ use debug_toolbar_core::{
     FinishedRequest, Panel, RecordId, RecordedEvent, Recording, RecordingLimits, RequestInfo,
     RequestState, ResponseInfo, Timing, ToolbarLayer,
 };
-use debug_toolbar_otel::TraceContext;
 use debug_toolbar_otel::convert::{self, Sources};
 use debug_toolbar_otel::opentelemetry::trace::{SpanId, TraceId};
+use debug_toolbar_otel::{OtelConfig, OtelPanel, TraceContext, Waterfall};
 use debug_toolbar_panels::{LoggingPanel, ProfilingPanel, SqlPanel, TemplatesPanel, TimerPanel};
 use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::prelude::*;
@@ -134,9 +134,78 @@ fn convert_100_queries_and_100_logs(c: &mut Criterion) {
     });
 }
 
+/// 1,999 application spans (2,000 with the server span): 111 items of 17 fields each under
+/// one span, as the browser test's `/large-trace` page makes them.
+fn large_recording() -> Recording {
+    let subscriber =
+        tracing_subscriber::registry().with(ToolbarLayer::filtered(LevelFilter::DEBUG));
+    tracing::subscriber::with_default(subscriber, || {
+        let recorder = RequestRecorder::new(RecordingLimits::default());
+        let span = recorder.open_request_span("GET", "/large-trace");
+        let _entered = span.enter();
+        let _report = tracing::info_span!("build_report").entered();
+        for item in 0..111_u32 {
+            let _item = tracing::info_span!("load_item", item).entered();
+            for field in 0..17_u32 {
+                let _field = tracing::info_span!("load_field", field).entered();
+            }
+        }
+        recorder.finish()
+    })
+}
+
+fn waterfall_of_2000_spans(c: &mut Criterion) {
+    let recording = large_recording();
+    let toolbar = Toolbar::builder()
+        .without_registered_panels()
+        .panel(ProfilingPanel)
+        .panel(OtelPanel::new(OtelConfig::builder().build()))
+        .build()
+        .expect("toolbar builds");
+    let request = RequestInfo::new("GET", "/large-trace");
+    let response = ResponseInfo::new(200);
+    let timing = Timing {
+        started_at: SystemTime::now(),
+        wall: Duration::from_millis(25),
+        cpu: None,
+    };
+    let record = toolbar
+        .record(&FinishedRequest {
+            id: RecordId::random().expect("random"),
+            request: &request,
+            response: &response,
+            timing: &timing,
+            recording: &recording,
+            state: &RequestState::default(),
+            layer_attached: true,
+        })
+        .record;
+    let stats = stats_of::<OtelPanel>(&record);
+    assert_eq!(stats.spans.len(), 2000);
+    assert_eq!(stats.waterfall.groups.len(), 112);
+    c.bench_function("otel/waterfall-2000-spans", |b| {
+        b.iter(|| black_box(Waterfall::new(black_box(&stats.spans), None)));
+    });
+    let html = toolbar
+        .renderer()
+        .panel(&record, "otel", "/__debug_toolbar/")
+        .expect("renders")
+        .expect("the panel is there");
+    eprintln!("the panel of 2,000 spans is {} KiB", html.len() / 1024);
+    c.bench_function("otel/render-2000-spans", |b| {
+        b.iter(|| {
+            black_box(
+                toolbar
+                    .renderer()
+                    .panel(&record, "otel", "/__debug_toolbar/"),
+            )
+        });
+    });
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(30).measurement_time(Duration::from_secs(5));
-    targets = convert_100_queries_and_100_logs
+    targets = convert_100_queries_and_100_logs, waterfall_of_2000_spans
 }
 criterion_main!(benches);

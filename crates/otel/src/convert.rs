@@ -635,7 +635,8 @@ fn add_log_events(sources: &Sources<'_>, spans: &mut [SpanRecord], converted: &[
 }
 
 /// Orders spans depth-first (children by start time), sets depths and waterfall positions.
-fn layout(spans: Vec<SpanRecord>, request_ms: f64) -> Vec<SpanRecord> {
+/// Spans whose parent is missing are drawn at the top; none is left out.
+pub(crate) fn layout(spans: Vec<SpanRecord>, request_ms: f64) -> Vec<SpanRecord> {
     let total = spans
         .iter()
         .map(|s| s.start_ms + s.duration_ms)
@@ -665,14 +666,25 @@ fn layout(spans: Vec<SpanRecord>, request_ms: f64) -> Vec<SpanRecord> {
     let mut order = Vec::with_capacity(spans.len());
     let mut stack: Vec<(usize, usize)> = roots.into_iter().rev().map(|r| (r, 0)).collect();
     let mut seen = vec![false; spans.len()];
-    while let Some((i, depth)) = stack.pop() {
-        if std::mem::replace(&mut seen[i], true) {
-            continue;
+    let mut unseen = 0;
+    loop {
+        while let Some((i, depth)) = stack.pop() {
+            if std::mem::replace(&mut seen[i], true) {
+                continue;
+            }
+            order.push((i, depth));
+            for &child in children[i].iter().rev() {
+                stack.push((child, depth + 1));
+            }
         }
-        order.push((i, depth));
-        for &child in children[i].iter().rev() {
-            stack.push((child, depth + 1));
+        // Spans in a cycle of parent ids reach no root: the first one met becomes one.
+        while unseen < spans.len() && seen[unseen] {
+            unseen += 1;
         }
+        if unseen == spans.len() {
+            break;
+        }
+        stack.push((unseen, 0));
     }
     let mut slots: Vec<Option<SpanRecord>> = spans.into_iter().map(Some).collect();
     order
@@ -709,6 +721,46 @@ mod tests {
         assert_eq!(
             url_host("http://user@127.0.0.1:9/api?x"),
             Some(("127.0.0.1".to_owned(), Some(9)))
+        );
+    }
+
+    #[test]
+    fn layout_draws_orphans_and_cycles_at_the_top() {
+        let span = |id: &str, parent: Option<&str>, start_ms: f64| SpanRecord {
+            span_id: id.to_owned(),
+            parent_span_id: parent.map(str::to_owned),
+            name: id.to_owned(),
+            kind: Kind::Internal,
+            category: Category::Internal,
+            start_ms,
+            duration_ms: 1.0,
+            depth: 9,
+            attributes: Vec::new(),
+            events: Vec::new(),
+            error: None,
+            captured: false,
+            service: None,
+            left_pct: 0.0,
+            width_pct: 0.0,
+        };
+        let spans = vec![
+            span("server", None, 0.0),
+            span("x", Some("y"), 1.0),
+            span("y", Some("x"), 2.0),
+            span("orphan", Some("gone"), 3.0),
+            span("child", Some("server"), 4.0),
+        ];
+        let laid = layout(spans, 10.0);
+        let laid: Vec<(&str, usize)> = laid.iter().map(|s| (s.name.as_str(), s.depth)).collect();
+        assert_eq!(
+            laid,
+            [
+                ("server", 0),
+                ("child", 1),
+                ("orphan", 0),
+                ("x", 0),
+                ("y", 1)
+            ]
         );
     }
 }

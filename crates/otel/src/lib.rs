@@ -25,6 +25,7 @@ mod export;
 mod panel;
 mod propagation;
 mod span;
+mod waterfall;
 
 pub use app_spans::CaptureProcessor;
 pub use config::{
@@ -35,6 +36,7 @@ pub use export::{ExportError, ExporterStatus};
 pub use panel::{ExportView, OtelPanel, OtelStats};
 pub use propagation::{OutgoingContext, TRACEPARENT, TRACERESPONSE, TRACESTATE, TraceContext};
 pub use span::{Attribute, AttributeValue, Category, Kind, SpanEvent, SpanRecord};
+pub use waterfall::{GROUP_MIN, Group, Row, Service, Waterfall};
 
 /// The OpenTelemetry crates this one is built on (one release line, 0.33), for code that
 /// needs their types, e.g. [`opentelemetry::trace::TraceId`].

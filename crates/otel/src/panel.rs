@@ -20,6 +20,7 @@ use crate::convert::{self, Sources};
 use crate::export::{ExportError, ExporterStatus, Pipeline};
 use crate::propagation::{self, TRACERESPONSE, TraceContext};
 use crate::span::SpanRecord;
+use crate::waterfall::Waterfall;
 
 /// The request's trace: its spans as a waterfall (server, database, template, outgoing call,
 /// application spans, log events), the trace id with links to Jaeger and Zipkin, and how
@@ -213,6 +214,10 @@ pub struct OtelStats {
     pub traceresponse: String,
     /// The spans, server span first, depth-first by start time.
     pub spans: Vec<SpanRecord>,
+    /// The spans as the waterfall draws them: groups of repeated siblings, the critical path,
+    /// self times, spans whose parent is missing.
+    #[serde(default)]
+    pub waterfall: Waterfall,
     /// Spans not shown (past the limit).
     pub not_shown: usize,
     /// The trace's length in milliseconds (the waterfall's width).
@@ -333,6 +338,7 @@ impl Panel for OtelPanel {
             }
             (None, Some(_)) => None,
         };
+        let parent_span_id = trace.parent_span_id().map(|p| p.to_string());
         OtelStats {
             total_ms: converted
                 .spans
@@ -348,10 +354,11 @@ impl Panel for OtelPanel {
                 .zipkin_ui()
                 .map(|ui| format!("{}/zipkin/traces/{trace_id}", ui.trim_end_matches('/'))),
             span_id: trace.span_id().to_string(),
-            parent_span_id: trace.parent_span_id().map(|p| p.to_string()),
             sampled: trace.is_sampled(),
             traceresponse: trace.traceresponse(),
             trace_id,
+            waterfall: Waterfall::new(&converted.spans, parent_span_id.as_deref()),
+            parent_span_id,
             spans: converted.spans,
             not_shown: converted.not_shown,
             export: ExportView {
