@@ -343,8 +343,9 @@ pub struct ServerTiming {
     pub name: &'static str,
     /// Duration in milliseconds.
     pub duration_ms: f64,
-    /// Human-readable description.
-    pub description: &'static str,
+    /// Human-readable description, or a value the browser's script reads (e.g. a
+    /// `traceparent`); it must not contain `"` or `\\`.
+    pub description: Cow<'static, str>,
 }
 
 impl ServerTiming {

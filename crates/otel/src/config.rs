@@ -28,6 +28,7 @@ pub struct OtelConfig {
     pub(crate) max_queue_size: usize,
     pub(crate) scheduled_delay: Duration,
     pub(crate) max_retries: usize,
+    pub(crate) forward_received: bool,
 }
 
 /// A backend spans are sent to.
@@ -117,6 +118,7 @@ impl Default for OtelConfig {
             max_queue_size: 2048,
             scheduled_delay: Duration::from_millis(500),
             max_retries: 1,
+            forward_received: false,
         }
     }
 }
@@ -156,6 +158,7 @@ impl std::fmt::Debug for OtelConfig {
             .field("max_queue_size", &self.max_queue_size)
             .field("scheduled_delay", &self.scheduled_delay)
             .field("max_retries", &self.max_retries)
+            .field("forward_received", &self.forward_received)
             .finish()
     }
 }
@@ -282,6 +285,11 @@ impl OtelConfig {
     pub fn export_scope(&self) -> ExportScope {
         self.export_scope
     }
+
+    /// Whether spans other services send to the toolbar's receiver are exported too.
+    pub fn forwards_received(&self) -> bool {
+        self.forward_received
+    }
 }
 
 /// Builds an [`OtelConfig`].
@@ -318,6 +326,7 @@ impl OtelConfigBuilder {
     /// | `DEBUG_TOOLBAR_OTEL_JAEGER_UI` | Jaeger UI base URL, for links | none |
     /// | `DEBUG_TOOLBAR_OTEL_ZIPKIN_UI` | Zipkin UI base URL, for links | none |
     /// | `DEBUG_TOOLBAR_OTEL_EXPORT` | `served`: export the requests the toolbar serves | `served` |
+    /// | `DEBUG_TOOLBAR_OTEL_FORWARD_RECEIVED` | `true`: export the spans other services send to the toolbar's receiver too | `false` |
     pub fn vars(mut self, var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |name: &str| var(name).filter(|v| !v.trim().is_empty());
         let c = &mut self.config;
@@ -421,6 +430,9 @@ impl OtelConfigBuilder {
         if let Some(v) = get("DEBUG_TOOLBAR_OTEL_ZIPKIN_UI") {
             c.zipkin_ui = Some(parse_url("DEBUG_TOOLBAR_OTEL_ZIPKIN_UI", &v)?);
         }
+        if let Some(v) = get("DEBUG_TOOLBAR_OTEL_FORWARD_RECEIVED") {
+            c.forward_received = parse_bool("DEBUG_TOOLBAR_OTEL_FORWARD_RECEIVED", &v)?;
+        }
         if let Some(v) = get("DEBUG_TOOLBAR_OTEL_EXPORT") {
             c.export_scope = match v.trim().to_ascii_lowercase().as_str() {
                 "served" => ExportScope::Served,
@@ -434,6 +446,15 @@ impl OtelConfigBuilder {
             };
         }
         Ok(self)
+    }
+
+    /// Whether spans other services send to the toolbar's receiver (`{prefix}otlp/v1/traces`)
+    /// are exported too, each under its own `service.name`. Services that export themselves
+    /// would be exported twice, so by default they are only shown; the browser's spans, which
+    /// nothing else exports, are exported either way.
+    pub fn forward_received(mut self, forward: bool) -> Self {
+        self.config.forward_received = forward;
+        self
     }
 
     /// Sends spans to these backends. By default, none (unless the environment names one).

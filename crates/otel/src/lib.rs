@@ -22,8 +22,11 @@ mod app_spans;
 mod config;
 pub mod convert;
 mod export;
+mod forward;
+mod join;
 mod panel;
 mod propagation;
+pub mod receive;
 mod span;
 
 pub use app_spans::CaptureProcessor;
@@ -32,7 +35,7 @@ pub use config::{
 };
 pub use convert::{CLIENT_SPAN_NAME, CLIENT_TARGET, INJECT_MESSAGE, SPAN_ID_FIELD};
 pub use export::{ExportError, ExporterStatus};
-pub use panel::{ExportView, OtelPanel, OtelStats};
+pub use panel::{ExportView, OtelPanel, OtelStats, ReceivedView};
 pub use propagation::{OutgoingContext, TRACEPARENT, TRACERESPONSE, TRACESTATE, TraceContext};
 pub use span::{Attribute, AttributeValue, Category, Kind, SpanEvent, SpanRecord};
 
