@@ -13,6 +13,7 @@ mod history;
 mod injection;
 mod logging;
 mod otel;
+mod otel_receiver;
 mod otel_waterfall;
 mod packaging;
 mod panels;

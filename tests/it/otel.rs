@@ -453,7 +453,9 @@ async fn a_hung_collector_costs_requests_nothing_and_drops_and_errors_are_counte
 }
 
 /// The demo served for real on a free port, so that it can call itself.
-async fn demo_server(otel: &OtelPanel) -> (String, DebugToolbar, actix_web::dev::ServerHandle) {
+pub(crate) async fn demo_server(
+    otel: &OtelPanel,
+) -> (String, DebugToolbar, actix_web::dev::ServerHandle) {
     init_tracing();
     let state = demo::State::new().await.expect("demo state");
     let toolbar = DebugToolbar::new(

@@ -385,6 +385,8 @@ pub trait DynPanel: Send + Sync + 'static {
     fn id(&self) -> &'static str;
     /// The `TypeId` of the concrete panel type.
     fn panel_type(&self) -> TypeId;
+    /// The concrete panel, to be downcast to its type.
+    fn as_any(&self) -> &dyn Any;
     /// [`Panel::title`].
     fn title(&self) -> Cow<'static, str>;
     /// [`Panel::dependencies`].
@@ -419,6 +421,9 @@ impl<P: Panel> DynPanel for P {
     }
     fn panel_type(&self) -> TypeId {
         TypeId::of::<P>()
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
     }
     fn title(&self) -> Cow<'static, str> {
         Panel::title(self)
@@ -490,6 +495,9 @@ impl<P: Panel> DynPanel for SharedPanel<P> {
     }
     fn panel_type(&self) -> TypeId {
         TypeId::of::<P>()
+    }
+    fn as_any(&self) -> &dyn Any {
+        &*self.0
     }
     fn title(&self) -> Cow<'static, str> {
         Panel::title(&*self.0)

@@ -38,14 +38,12 @@ fn category(span: &ReceivedSpan) -> Category {
 
 impl OtelStats {
     /// Joins spans received for this trace into the waterfall: those whose id is not shown
-    /// yet become rows under their parents, marked with their service; `dropped` is how many
-    /// of the trace's spans the receiver could not keep. Stats recorded without their start
+    /// yet become rows under their parents, marked with their service, and are counted in
+    /// [`OtelStats::received`]; `dropped` is how many of the trace's spans the receiver could
+    /// not keep. Stats recorded without their start
     /// time are left as they are.
     pub fn join(&mut self, received: &[ReceivedSpan], dropped: u64) {
-        self.received = ReceivedView {
-            spans: received.len(),
-            dropped,
-        };
+        self.received = ReceivedView { spans: 0, dropped };
         if self.started_unix_nanos == 0 {
             return;
         }
@@ -56,6 +54,7 @@ impl OtelStats {
             if !shown.insert(span.span_id.clone()) {
                 continue;
             }
+            self.received.spans += 1;
             let start_ms = offset_ms(origin, span.start_unix_nanos);
             spans.push(SpanRecord {
                 span_id: span.span_id.clone(),

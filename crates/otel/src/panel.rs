@@ -191,11 +191,17 @@ impl OtelPanel {
     /// (`browser` says which). It may build an exporter for a service seen for the first time,
     /// which blocks briefly: call it off the request path (e.g. in `spawn_blocking`).
     pub fn export_received(&self, spans: &[ReceivedSpan], browser: bool) {
-        let inner = self.inner();
-        if inner.pipeline.is_none() || !(browser || inner.config.forward_received) {
-            return;
+        if self.exports_received(browser) {
+            let inner = self.inner();
+            inner.forwarders.send(&inner.config, spans);
         }
-        inner.forwarders.send(&inner.config, spans);
+    }
+
+    /// Whether [`OtelPanel::export_received`] would export anything: an exporter is configured
+    /// and the spans are the browser's or forwarding is on.
+    pub fn exports_received(&self, browser: bool) -> bool {
+        let inner = self.inner();
+        inner.pipeline.is_some() && (browser || inner.config.forward_received)
     }
 
     /// The `service.name` the toolbar's script sends the browser's spans under: the
