@@ -100,6 +100,16 @@ pub(crate) async fn receive(
             return plain(status, e.to_string());
         }
     };
+    let mut received = received;
+    if browser {
+        // The script cannot know the application's name: the browser's spans get it here.
+        let service = toolbar
+            .panel::<OtelPanel>()
+            .map_or_else(|| "browser".to_owned(), OtelPanel::browser_service_name);
+        for span in received.traces.values_mut().flatten() {
+            span.service.clone_from(&service);
+        }
+    }
     let mut rejected = received.rejected;
     let mut message = received.message.clone();
     let mut kept_spans = Vec::new();
