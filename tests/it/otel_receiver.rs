@@ -576,3 +576,93 @@ async fn received_spans_are_shared_through_redis() {
     let store = || Arc::new(RedisStore::open("redis://127.0.0.1:6379/", 25).unwrap());
     received_spans_are_shared(store(), store()).await;
 }
+
+/// A downstream service on the official OpenTelemetry Python SDK, configured with the standard
+/// variables only, continues a page's trace and exports (gzip) to the receiver.
+const PYTHON_SERVICE: &str = r#"
+import sys
+from opentelemetry import propagate, trace
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+provider = TracerProvider()
+provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+tracer = provider.get_tracer("billing")
+caller = propagate.extract({"traceparent": sys.argv[1]})
+with tracer.start_as_current_span("POST /charge", context=caller, kind=trace.SpanKind.SERVER) as span:
+    span.set_attribute("http.request.method", "POST")
+    with tracer.start_as_current_span("SELECT cards", kind=trace.SpanKind.CLIENT) as query:
+        query.set_attribute("db.system.name", "postgresql")
+provider.shutdown()
+"#;
+
+#[actix_web::test]
+#[ignore = "needs python3 with opentelemetry-sdk and opentelemetry-exporter-otlp-proto-http (installed by .ci/run)"]
+async fn a_python_service_on_the_opentelemetry_sdk_joins_the_waterfall() {
+    let otel = crate::otel::panel(OtelConfig::builder());
+    let (base, toolbar, handle) = crate::otel::demo_server(&otel).await;
+    let res = awc::Client::default()
+        .get(format!("{base}/users"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let header = |name: &str| {
+        res.headers()
+            .get(name)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (id, traceresponse) = (header("x-debug-toolbar-id"), header("traceresponse"));
+    let server_span = traceresponse.split('-').nth(2).unwrap().to_owned();
+    let endpoint = format!("{base}{RECEIVER}");
+    let output = actix_web::rt::task::spawn_blocking(move || {
+        std::process::Command::new("python3")
+            .args(["-c", PYTHON_SERVICE, &traceresponse])
+            .env("OTEL_SERVICE_NAME", "py-billing")
+            .env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", endpoint)
+            .env("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip")
+            .output()
+    })
+    .await
+    .unwrap()
+    .expect("python3 runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stored(&toolbar, &id).await;
+    let mut res = awc::Client::default()
+        .get(format!("{base}/__debug_toolbar/api/requests/{id}"))
+        .send()
+        .await
+        .unwrap();
+    let record: RequestRecord = res.json().limit(1 << 24).await.unwrap();
+    let stats = record.stats::<OtelPanel>().unwrap().unwrap();
+    let charge = stats
+        .spans
+        .iter()
+        .find(|s| s.name == "POST /charge")
+        .expect("the service's span");
+    assert_eq!(charge.service.as_deref(), Some("py-billing"));
+    assert_eq!(charge.parent_span_id.as_deref(), Some(server_span.as_str()));
+    let query = stats
+        .spans
+        .iter()
+        .find(|s| s.name == "SELECT cards")
+        .expect("its child");
+    assert_eq!(
+        query.parent_span_id.as_deref(),
+        Some(charge.span_id.as_str())
+    );
+    assert_eq!(
+        (query.category, query.depth),
+        (Category::Db, charge.depth + 1)
+    );
+    handle.stop(true).await;
+    let _ = crate::otel::shut_down(&otel).await;
+}
