@@ -157,6 +157,7 @@ async fn check_home_page(client: &Client, base: &str) {
     check_panel_closes(client).await;
 
     check_script_requests_and_history(client).await;
+    check_browser_spans(client).await;
 
     let timer = open_panel_by_api(client, "timer").await;
     check_browser_timing_filled(&timer);
@@ -273,8 +274,15 @@ async fn check_grouped_waterfall(client: &Client) {
         w.count.starts_with("6 of ")
     })
     .await;
+    // The browser's document load span, once it has arrived, is the root above the server span.
+    let under_the_document: Vec<&str> = filtered
+        .shown
+        .iter()
+        .map(String::as_str)
+        .skip_while(|name| name.starts_with("documentLoad "))
+        .collect();
     assert_eq!(
-        filtered.shown,
+        under_the_document,
         std::iter::once("GET /users")
             .chain(["users", "6× SELECT posts"])
             .chain(std::iter::repeat_n("SELECT posts", 6))
@@ -541,6 +549,53 @@ async fn check_otel_waterfall(client: &Client) {
         p.text.contains("db.query.text") && p.text.contains("db.system.name")
     })
     .await;
+}
+
+/// toolbar.js sends the page's document load and its script requests to the receiver: the
+/// waterfall, opened again, shows them under the browser's service, the document load as the
+/// server span's parent, and the server side of a `fetch` made after the script ran (it
+/// carried a `traceparent`) under the browser's client span.
+async fn check_browser_spans(client: &Client) {
+    let status: u16 = run_script(
+        client,
+        "return fetch('/api/users').then((response) => response.status);",
+    )
+    .await
+    .expect("a fetch of /api/users");
+    assert_eq!(status, 200);
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let otel = open_panel_by_api(client, "otel").await;
+        let joined = otel.text.contains("documentLoad /")
+            && otel.text.contains("-browser")
+            && otel.text.matches("GET /api/users").count() >= 3;
+        if joined {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the browser's spans and the fetch's server span join the waterfall: {otel:#?}"
+        );
+        tokio::time::sleep(POLL).await;
+    }
+    let depths: Vec<String> = run_script(
+        client,
+        r#"const body = document.getElementById("debug-toolbar").shadowRoot;
+           return [...body.querySelectorAll("[data-waterfall] .dt-wf-name")]
+             .map((row) => `${row.className.match(/dt-wf-d(\d+)/)[1]} ${row.textContent.trim()}`);"#,
+    )
+    .await
+    .expect("the waterfall's rows");
+    assert!(
+        depths[0].starts_with("0 ") && depths[0].contains("documentLoad /"),
+        "the document load leads: {depths:#?}"
+    );
+    assert!(
+        depths
+            .iter()
+            .any(|d| d.starts_with("1 ") && d.ends_with("GET /")),
+        "the server span under it: {depths:#?}"
+    );
 }
 
 /// The Hide button closes the toolbar, a reload keeps it closed, and the handle opens it again.

@@ -17,6 +17,7 @@ mod injection;
 mod logging;
 mod otel;
 mod otel_export;
+mod otel_receiver;
 mod otel_waterfall;
 mod packaging;
 mod panels;

@@ -5,12 +5,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_debug_toolbar::{
-    DebugToolbar, InMemoryStore, PostgresStore, RedisStore, Store, StoreLimits,
+    DebugToolbar, InMemoryStore, PostgresStore, RedisStore, SpanLimits, Store, StoreLimits,
 };
 use actix_web::http::StatusCode;
 use actix_web::test::{call_service, init_service};
 use actix_web::{App, HttpResponse, web};
-use debug_toolbar_core::{Page, RECORD_FORMAT_VERSION, RecordId, RequestRecord};
+use debug_toolbar_core::{
+    Page, RECORD_FORMAT_VERSION, RecordId, RequestRecord, SpansSaved, TraceKey, TraceSpans,
+};
 
 use crate::support::{assert_contains, assert_lacks, body_text, config, get, header};
 
@@ -81,10 +83,12 @@ async fn postgres_store(table: &str, capacity: usize) -> PostgresStore {
     let pool = sqlx::PgPool::connect(POSTGRES_URL)
         .await
         .expect("PostgreSQL is up");
-    sqlx::query(sqlx::AssertSqlSafe(format!("DROP TABLE IF EXISTS {table}")))
-        .execute(&pool)
-        .await
-        .expect("drop");
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP TABLE IF EXISTS {table}, {table}_spans, {table}_traces"
+    )))
+    .execute(&pool)
+    .await
+    .expect("drop");
     PostgresStore::new(pool, table, capacity).expect("valid table")
 }
 
@@ -120,6 +124,91 @@ async fn postgres_store_keeps_the_newest_records() {
 #[ignore = "needs Redis on 127.0.0.1:6379 (started by .ci/run)"]
 async fn redis_store_keeps_the_newest_records() {
     store_contract(&redis_store("dt-test-contract", 3).await).await;
+}
+
+/// The limits the received-span contract runs with.
+const SPAN_LIMITS: SpanLimits = SpanLimits {
+    max_traces: 2,
+    max_spans_per_trace: 3,
+    max_bytes_per_trace: 12,
+};
+
+/// A trace id no earlier run used.
+fn fresh_trace() -> TraceKey {
+    let id = RecordId::random().expect("random").to_string();
+    id.parse().expect("32 hex digits")
+}
+
+/// The received-span contract (with [`SPAN_LIMITS`]): spans come back in order, a full trace
+/// drops and counts what does not fit by count or bytes, the oldest trace is evicted whole.
+async fn span_contract(store: &dyn Store) {
+    let first = fresh_trace();
+    let saved = store
+        .save_spans(&first, vec!["aaaa".into(), "bbbb".into(), "ccccc".into()])
+        .await
+        .expect("save");
+    assert_eq!(
+        saved,
+        SpansSaved {
+            kept: 2,
+            dropped: 1
+        },
+        "12 bytes at most"
+    );
+    let saved = store
+        .save_spans(&first, vec!["dd".into(), "e".into()])
+        .await
+        .expect("save");
+    assert_eq!(
+        saved,
+        SpansSaved {
+            kept: 1,
+            dropped: 1
+        },
+        "3 spans at most"
+    );
+    assert_eq!(
+        store.spans(&first).await.expect("read"),
+        TraceSpans {
+            spans: vec!["aaaa".into(), "bbbb".into(), "dd".into()],
+            dropped: 2,
+        }
+    );
+    let (second, third) = (fresh_trace(), fresh_trace());
+    for trace in [&second, &third] {
+        store
+            .save_spans(trace, vec!["x".into()])
+            .await
+            .expect("save");
+    }
+    assert_eq!(
+        store.spans(&first).await.expect("read"),
+        TraceSpans::default()
+    );
+    assert_eq!(store.spans(&third).await.expect("read").spans, ["x"]);
+    assert_eq!(
+        store.spans(&fresh_trace()).await.expect("read"),
+        TraceSpans::default()
+    );
+}
+
+#[actix_web::test]
+async fn in_memory_store_keeps_received_spans_within_limits() {
+    span_contract(&InMemoryStore::with_span_limits(3, SPAN_LIMITS)).await;
+}
+
+#[actix_web::test]
+#[ignore = "needs PostgreSQL on 127.0.0.1:5432 with database test (started by .ci/run)"]
+async fn postgres_store_keeps_received_spans_within_limits() {
+    let store = postgres_store("dt_store_spans", 3).await;
+    span_contract(&store.with_span_limits(SPAN_LIMITS)).await;
+}
+
+#[actix_web::test]
+#[ignore = "needs Redis on 127.0.0.1:6379 (started by .ci/run)"]
+async fn redis_store_keeps_received_spans_within_limits() {
+    let store = redis_store("dt-test-spans", 3).await;
+    span_contract(&store.with_span_limits(SPAN_LIMITS)).await;
 }
 
 /// Many writers at once: every record is readable until pruned, and the store ends at capacity.

@@ -44,6 +44,8 @@ mod inject;
 #[cfg(feature = "otel")]
 pub mod otel;
 mod panic;
+#[cfg(feature = "otel")]
+mod receiver;
 mod respond;
 mod routes;
 mod service;
@@ -74,8 +76,8 @@ pub use debug_toolbar_core::PostgresStore;
 #[cfg(feature = "store-redis")]
 pub use debug_toolbar_core::RedisStore;
 pub use debug_toolbar_core::{
-    InMemoryStore, PanelRecord, RecordId, RecordingLimits, RequestKind, RequestRecord, Store,
-    StoreError, StoreHealth, StoreLimits, ToolbarGate, ToolbarLayer,
+    InMemoryStore, PanelRecord, RecordId, RecordingLimits, RequestKind, RequestRecord, SpanLimits,
+    Store, StoreError, StoreHealth, StoreLimits, ToolbarGate, ToolbarLayer,
 };
 /// The built-in panels enabled by this crate's features.
 pub use debug_toolbar_panels as panels;

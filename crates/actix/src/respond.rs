@@ -117,12 +117,26 @@ impl Served {
             }
             Err(skip) => Err(skip),
         };
+        // The spans of a callee go where its caller's record finds them.
+        #[cfg(feature = "otel")]
+        let own_spans = crate::receiver::own_spans(toolbar, &outcome.record)
+            .map(|(trace, spans)| toolbar.store().save_spans(&trace, spans));
         // Saved off the response path: a slow or unreachable store never delays the page.
         let save = toolbar.store().save(outcome.record);
         let failures = shared.clone();
         actix_web::rt::spawn(async move {
             if let (Err(e), Some(toolbar)) = (save.await, &failures.toolbar) {
                 toolbar.log_failure_once("store:save", &e);
+            }
+            #[cfg(feature = "otel")]
+            if let (Some(Err(e)), Some(toolbar)) = (
+                match own_spans {
+                    Some(save) => Some(save.await),
+                    None => None,
+                },
+                &failures.toolbar,
+            ) {
+                toolbar.log_failure_once("store:spans", &e);
             }
         });
         let mut res = res;

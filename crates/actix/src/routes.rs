@@ -33,15 +33,27 @@ static TOOLBAR_CSS: StaticFile = StaticFile {
 
 /// Answers a request for one of the toolbar's routes; the caller checked the client, the host
 /// and the `show_toolbar` callback.
-pub(crate) async fn serve(shared: &Shared, toolbar: &Toolbar, req: &HttpRequest) -> HttpResponse {
+pub(crate) async fn serve(
+    shared: &Shared,
+    toolbar: &Toolbar,
+    req: &HttpRequest,
+    payload: actix_web::dev::Payload,
+) -> HttpResponse {
     let rest = req.path().get(shared.config.prefix.len()..).unwrap_or("");
     let segments: Vec<&str> = rest.split('/').collect();
+    // Only the OTLP receiver reads a body.
+    #[cfg(not(feature = "otel"))]
+    drop(payload);
     let response = match (req.method(), segments.as_slice()) {
         (&Method::GET, ["static", "toolbar.js"]) => static_file(&TOOLBAR_JS, req),
         (&Method::GET, ["static", "toolbar.css"]) => static_file(&TOOLBAR_CSS, req),
         (&Method::GET, ["panels", id, panel]) => panel_body(shared, toolbar, id, panel).await,
         (&Method::GET, ["api", "requests"]) => list(toolbar, req).await,
         (&Method::GET, ["api", "requests", id]) => one(toolbar, id).await,
+        #[cfg(feature = "otel")]
+        (&Method::POST, ["otlp", "v1", "traces"]) => {
+            crate::receiver::receive(toolbar, req, payload).await
+        }
         (&Method::POST, [panel, action]) => match access::action_marks(req.uri(), req.headers()) {
             Ok(()) => panel_action(toolbar, req, &shared.config.prefix, panel, action).await,
             Err(refusal) => {
@@ -122,7 +134,7 @@ async fn panel_body(shared: &Shared, toolbar: &Toolbar, id: &str, panel: &str) -
         );
     };
     let record = match toolbar.store().get(id).await {
-        Ok(Some(record)) => record,
+        Ok(Some(record)) => read(toolbar, record).await,
         Ok(None) => {
             return message(
                 StatusCode::NOT_FOUND,
@@ -280,10 +292,23 @@ async fn one(toolbar: &Toolbar, id: &str) -> HttpResponse {
         return not_found();
     };
     match toolbar.store().get(id).await {
-        Ok(Some(record)) => HttpResponse::Ok().json(&*record),
+        Ok(Some(record)) => HttpResponse::Ok().json(&*read(toolbar, record).await),
         Ok(None) => not_found(),
         Err(e) => store_unavailable(&e),
     }
+}
+
+/// A stored record as it is shown: with what arrived for it after it was stored (the spans
+/// other processes sent for its trace).
+async fn read(
+    toolbar: &Toolbar,
+    record: std::sync::Arc<debug_toolbar_core::RequestRecord>,
+) -> std::sync::Arc<debug_toolbar_core::RequestRecord> {
+    #[cfg(feature = "otel")]
+    let record = crate::receiver::joined(toolbar, record).await;
+    #[cfg(not(feature = "otel"))]
+    let _ = toolbar;
+    record
 }
 
 fn store_unavailable(e: &debug_toolbar_core::StoreError) -> HttpResponse {

@@ -642,6 +642,168 @@
     }
   }
 
+  // Browser spans: the page's document load (Navigation Timing) and its fetch/XHR calls
+  // (Resource Timing) become OTLP/JSON spans of the page's trace, sent to the toolbar's
+  // receiver. The server names the trace and the document load's span id in a `traceparent`
+  // Server-Timing entry of a page that started its trace; the document load is the parent of
+  // the server span and of every script request. Same-origin fetch/XHR calls carry a
+  // `traceparent` naming their client span, so the server spans they cause join the trace too.
+  const RECEIVER = `${prefix}otlp/v1/traces`;
+  const originalFetch = window.fetch;
+
+  function documentTrace() {
+    const navigation = performance.getEntriesByType?.("navigation")?.[0];
+    const entry = navigation?.serverTiming?.find((timing) => timing.name === "traceparent");
+    const [, traceId, spanId, flags] = (entry?.description || "").split("-");
+    if (!/^[0-9a-f]{32}$/.test(traceId || "") || !/^[0-9a-f]{16}$/.test(spanId || "")) return null;
+    return { navigation, traceId, spanId, flags: /^[0-9a-f]{2}$/.test(flags || "") ? flags : "01" };
+  }
+
+  function randomSpanId() {
+    const bytes = crypto.getRandomValues(new Uint8Array(8));
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  // A time on the page's clock as OTLP nanoseconds since the epoch (microsecond precision).
+  function unixNanos(time) {
+    return (BigInt(Math.round((performance.timeOrigin + time) * 1000)) * 1000n).toString();
+  }
+
+  function attribute(key, value) {
+    return typeof value === "number"
+      ? { key, value: { intValue: String(Math.round(value)) } }
+      : { key, value: { stringValue: String(value) } };
+  }
+
+  function watchBrowserSpans() {
+    const trace = documentTrace();
+    if (!trace || typeof PerformanceObserver !== "function") return;
+    const pending = [];
+    let timer = null;
+    // The client span ids given to same-origin calls, by URL, oldest first.
+    const injected = new Map();
+
+    function send() {
+      timer = null;
+      if (!pending.length) return;
+      const spans = pending.splice(0);
+      const body = {
+        resourceSpans: [{
+          resource: { attributes: [attribute("service.name", "browser")] },
+          scopeSpans: [{ scope: { name: "debug-toolbar" }, spans }],
+        }],
+      };
+      originalFetch.call(window, RECEIVER, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "X-Debug-Toolbar-Action": "1" },
+        body: JSON.stringify(body),
+        keepalive: true,
+      }).catch(() => {
+        // The browser's spans are a nicety: a failed send is not retried.
+      });
+    }
+
+    function queue(span) {
+      pending.push(span);
+      if (!timer) timer = setTimeout(send, 250);
+    }
+
+    function injectedSpanId(url) {
+      const ids = injected.get(url);
+      const id = ids?.shift();
+      if (ids && !ids.length) injected.delete(url);
+      return id;
+    }
+
+    function isOwnCall(url) {
+      try {
+        const target = new URL(url, location.href);
+        return target.origin === location.origin && !target.pathname.startsWith(prefix);
+      } catch {
+        return false;
+      }
+    }
+
+    function traceparentFor(url) {
+      const spanId = randomSpanId();
+      const key = new URL(url, location.href).href;
+      injected.set(key, [...(injected.get(key) || []), spanId]);
+      return `00-${trace.traceId}-${spanId}-${trace.flags}`;
+    }
+
+    window.fetch = function (input, init) {
+      const url = input instanceof Request ? input.url : String(input);
+      if (!isOwnCall(url)) return originalFetch.call(this, input, init);
+      const headers = new Headers(init?.headers || (input instanceof Request ? input.headers : undefined));
+      if (!headers.has("traceparent")) headers.set("traceparent", traceparentFor(url));
+      return originalFetch.call(this, input instanceof Request ? new Request(input, { headers }) : input, { ...init, headers });
+    };
+    const open = XMLHttpRequest.prototype.open;
+    const sendXhr = XMLHttpRequest.prototype.send;
+    XMLHttpRequest.prototype.open = function (method, url, ...rest) {
+      this.debugToolbarUrl = String(url);
+      return open.call(this, method, url, ...rest);
+    };
+    XMLHttpRequest.prototype.send = function (body) {
+      if (this.debugToolbarUrl && isOwnCall(this.debugToolbarUrl)) {
+        try {
+          this.setRequestHeader("traceparent", traceparentFor(this.debugToolbarUrl));
+        } catch {
+          // not opened: the browser reports it
+        }
+      }
+      return sendXhr.call(this, body);
+    };
+
+    function sendDocumentLoad() {
+      const nav = performance.getEntriesByType("navigation")[0] || trace.navigation;
+      const marks = ["domainLookupStart", "connectStart", "requestStart", "responseStart", "responseEnd",
+        "domInteractive", "domContentLoadedEventEnd", "loadEventEnd"];
+      queue({
+        traceId: trace.traceId,
+        spanId: trace.spanId,
+        name: `documentLoad ${location.pathname}`,
+        kind: 3,
+        startTimeUnixNano: unixNanos(nav.startTime),
+        endTimeUnixNano: unixNanos(Math.max(nav.loadEventEnd, nav.responseEnd)),
+        attributes: [attribute("url.full", location.href), attribute("http.request.method", "GET"),
+          attribute("user_agent.original", navigator.userAgent)],
+        events: marks.filter((mark) => nav[mark] > 0)
+          .map((mark) => ({ name: mark, timeUnixNano: unixNanos(nav[mark]) })),
+      });
+    }
+
+    if (document.readyState === "complete") setTimeout(sendDocumentLoad, 0);
+    else window.addEventListener("load", () => setTimeout(sendDocumentLoad, 0), { once: true });
+
+    const observer = new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) {
+        if (entry.initiatorType !== "fetch" && entry.initiatorType !== "xmlhttprequest") continue;
+        if (new URL(entry.name, location.href).pathname.startsWith(prefix)) continue;
+        const mark = entry.serverTiming?.find((timing) => timing.name === "debug-toolbar");
+        const method = mark ? mark.description.split(" ")[1] || "GET" : "HTTP";
+        const attributes = [attribute("url.full", entry.name), attribute("http.request.method", method)];
+        if (entry.responseStatus) attributes.push(attribute("http.response.status_code", entry.responseStatus));
+        queue({
+          traceId: trace.traceId,
+          spanId: injectedSpanId(entry.name) || randomSpanId(),
+          parentSpanId: trace.spanId,
+          name: `${method} ${new URL(entry.name, location.href).pathname}`,
+          kind: 3,
+          startTimeUnixNano: unixNanos(entry.startTime),
+          endTimeUnixNano: unixNanos(entry.responseEnd || entry.startTime),
+          attributes,
+        });
+      }
+    });
+    try {
+      observer.observe({ type: "resource", buffered: true });
+    } catch {
+      // Resource Timing is not available: script requests are not sent.
+    }
+    window.addEventListener("pagehide", send);
+  }
+
   panelBody.addEventListener("click", (event) => {
     const button = event.target.closest("[data-history] button[data-switch]");
     if (button) switchTo(button.dataset.switch);
@@ -666,6 +828,7 @@
   });
   root.querySelector(".dt-back").addEventListener("click", () => switchTo(pageRequestId));
   watchScriptRequests();
+  watchBrowserSpans();
   document.addEventListener("keydown", (event) => {
     if (event.key !== "Escape" || event.defaultPrevented) return;
     if (openLink) closePanel();

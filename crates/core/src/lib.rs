@@ -90,7 +90,8 @@ pub use store::PostgresStore;
 #[cfg(feature = "redis")]
 pub use store::RedisStore;
 pub use store::{
-    GuardedStore, InMemoryStore, Page, Store, StoreError, StoreFuture, StoreHealth, StoreLimits,
+    GuardedStore, InMemoryStore, InvalidTraceKey, Page, SpanBuffer, SpanLimits, SpansSaved, Store,
+    StoreError, StoreFuture, StoreHealth, StoreLimits, TraceKey, TraceSpans,
 };
 pub use toolbar::FinishedRequest;
 

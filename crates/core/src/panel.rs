@@ -343,8 +343,9 @@ pub struct ServerTiming {
     pub name: &'static str,
     /// Duration in milliseconds.
     pub duration_ms: f64,
-    /// Human-readable description.
-    pub description: &'static str,
+    /// Human-readable description, or a value the browser's script reads (e.g. a
+    /// `traceparent`); it must not contain `"` or `\\`.
+    pub description: Cow<'static, str>,
 }
 
 impl ServerTiming {
@@ -384,6 +385,8 @@ pub trait DynPanel: Send + Sync + 'static {
     fn id(&self) -> &'static str;
     /// The `TypeId` of the concrete panel type.
     fn panel_type(&self) -> TypeId;
+    /// The concrete panel, to be downcast to its type.
+    fn as_any(&self) -> &dyn Any;
     /// [`Panel::title`].
     fn title(&self) -> Cow<'static, str>;
     /// [`Panel::dependencies`].
@@ -418,6 +421,9 @@ impl<P: Panel> DynPanel for P {
     }
     fn panel_type(&self) -> TypeId {
         TypeId::of::<P>()
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
     }
     fn title(&self) -> Cow<'static, str> {
         Panel::title(self)
@@ -489,6 +495,9 @@ impl<P: Panel> DynPanel for SharedPanel<P> {
     }
     fn panel_type(&self) -> TypeId {
         TypeId::of::<P>()
+    }
+    fn as_any(&self) -> &dyn Any {
+        &*self.0
     }
     fn title(&self) -> Cow<'static, str> {
         Panel::title(&*self.0)

@@ -6,11 +6,12 @@ mod memory;
 mod postgres;
 #[cfg(feature = "redis")]
 mod redis;
+mod spans;
 
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 pub use guarded::{GuardedStore, StoreHealth, StoreLimits};
 pub use memory::InMemoryStore;
@@ -18,6 +19,7 @@ pub use memory::InMemoryStore;
 pub use postgres::PostgresStore;
 #[cfg(feature = "redis")]
 pub use redis::RedisStore;
+pub use spans::{InvalidTraceKey, SpanBuffer, SpanLimits, SpansSaved, TraceKey, TraceSpans};
 
 use crate::record::{RecordId, RecordSummary, RequestRecord};
 
@@ -40,7 +42,27 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
 
     /// A page of record summaries, newest first.
     fn list(&self, page: Page) -> StoreFuture<Vec<RecordSummary>>;
+
+    /// Keeps spans another process sent for trace `trace` (each serialized by the receiver),
+    /// within [`SpanLimits`], so that a record of that trace shows them when it is read.
+    ///
+    /// By default they are kept in this process's memory, in one buffer every store without
+    /// its own shares, with the default [`SpanLimits`]; a store shared by several instances
+    /// overrides this so that every instance sees them.
+    fn save_spans(&self, trace: &TraceKey, spans: Vec<String>) -> StoreFuture<SpansSaved> {
+        let saved = PROCESS_SPANS.save(trace, spans);
+        Box::pin(std::future::ready(Ok(saved)))
+    }
+
+    /// The spans kept for trace `trace` by [`Store::save_spans`]; none when there are none.
+    fn spans(&self, trace: &TraceKey) -> StoreFuture<TraceSpans> {
+        let spans = PROCESS_SPANS.get(trace);
+        Box::pin(std::future::ready(Ok(spans)))
+    }
 }
+
+/// Where [`Store::save_spans`] keeps spans by default.
+static PROCESS_SPANS: LazyLock<SpanBuffer> = LazyLock::new(SpanBuffer::default);
 
 /// Which records [`Store::list`] returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

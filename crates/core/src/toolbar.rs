@@ -292,6 +292,13 @@ impl Toolbar {
         &self.panel_ids
     }
 
+    /// The panel of type `P` this toolbar runs, e.g. for a route that needs its configuration.
+    pub fn panel<P: Panel>(&self) -> Option<&P> {
+        self.panels
+            .iter()
+            .find_map(|p| p.as_any().downcast_ref::<P>())
+    }
+
     /// The renderer.
     pub fn renderer(&self) -> &Renderer {
         &self.renderer

@@ -36,6 +36,7 @@ pub struct OtelConfig {
     pub(crate) max_queue_size: usize,
     pub(crate) scheduled_delay: Duration,
     pub(crate) max_retries: usize,
+    pub(crate) forward_received: bool,
 }
 
 /// A backend spans are sent to.
@@ -180,6 +181,7 @@ impl Default for OtelConfig {
             max_queue_size: 2048,
             scheduled_delay: Duration::from_millis(500),
             max_retries: 5,
+            forward_received: false,
         }
     }
 }
@@ -225,6 +227,7 @@ impl std::fmt::Debug for OtelConfig {
             .field("max_queue_size", &self.max_queue_size)
             .field("scheduled_delay", &self.scheduled_delay)
             .field("max_retries", &self.max_retries)
+            .field("forward_received", &self.forward_received)
             .finish()
     }
 }
@@ -319,6 +322,11 @@ impl OtelConfig {
     pub fn otlp_headers(&self) -> &[(String, String)] {
         &self.otlp_headers
     }
+
+    /// Whether spans other services send to the toolbar's receiver are exported too.
+    pub fn forwards_received(&self) -> bool {
+        self.forward_received
+    }
 }
 
 /// Builds an [`OtelConfig`].
@@ -358,6 +366,7 @@ impl OtelConfigBuilder {
     /// | `OTEL_TRACES_SAMPLER_ARG` | ratio from 0 to 1 for the ratio samplers | `1.0` |
     /// | `DEBUG_TOOLBAR_OTEL_JAEGER_UI` | Jaeger UI base URL, for links | none |
     /// | `DEBUG_TOOLBAR_OTEL_ZIPKIN_UI` | Zipkin UI base URL, for links | none |
+    /// | `DEBUG_TOOLBAR_OTEL_FORWARD_RECEIVED` | `true`: export the spans other services send to the toolbar's receiver too | `false` |
     pub fn vars(mut self, var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let var: Lookup<'_> = &var;
         let get = |name: &str| env_config::get(var, name);
@@ -524,7 +533,19 @@ impl OtelConfigBuilder {
         if let Some(v) = get("DEBUG_TOOLBAR_OTEL_ZIPKIN_UI") {
             c.zipkin_ui = Some(endpoint(parse_url("DEBUG_TOOLBAR_OTEL_ZIPKIN_UI", &v)?));
         }
+        if let Some(v) = get("DEBUG_TOOLBAR_OTEL_FORWARD_RECEIVED") {
+            c.forward_received = parse_bool("DEBUG_TOOLBAR_OTEL_FORWARD_RECEIVED", &v)?;
+        }
         Ok(self)
+    }
+
+    /// Whether spans other services send to the toolbar's receiver (`{prefix}otlp/v1/traces`)
+    /// are exported too, each under its own `service.name`. Services that export themselves
+    /// would be exported twice, so by default they are only shown; the browser's spans, which
+    /// nothing else exports, are exported either way.
+    pub fn forward_received(mut self, forward: bool) -> Self {
+        self.config.forward_received = forward;
+        self
     }
 
     /// Sends spans to these backends. By default, none (unless the environment names one).

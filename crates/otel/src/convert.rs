@@ -635,12 +635,15 @@ fn add_log_events(sources: &Sources<'_>, spans: &mut [SpanRecord], converted: &[
 }
 
 /// Orders spans depth-first (children by start time), sets depths and waterfall positions.
-/// Spans whose parent is missing are drawn at the top; none is left out.
+/// The waterfall starts at the earliest span (spans received from the browser start before the
+/// request) and is at least `request_ms` long; a span whose parent is not among them is a root.
 pub(crate) fn layout(spans: Vec<SpanRecord>, request_ms: f64) -> Vec<SpanRecord> {
-    let total = spans
+    let origin = spans.iter().map(|s| s.start_ms).fold(0.0, f64::min);
+    let total = (spans
         .iter()
         .map(|s| s.start_ms + s.duration_ms)
         .fold(request_ms, f64::max)
+        - origin)
         .max(f64::MIN_POSITIVE);
     let position: HashMap<&str, usize> = spans
         .iter()
@@ -656,18 +659,20 @@ pub(crate) fn layout(spans: Vec<SpanRecord>, request_ms: f64) -> Vec<SpanRecord>
             .and_then(|p| position.get(p))
             .filter(|p| **p != i)
         {
-            Some(&parent) if i != 0 => children[parent].push(i),
-            _ => roots.push(i),
+            Some(&parent) => children[parent].push(i),
+            None => roots.push(i),
         }
     }
     for list in &mut children {
         list.sort_by(|a, b| spans[*a].start_ms.total_cmp(&spans[*b].start_ms));
     }
+    roots.sort_by(|a, b| spans[*a].start_ms.total_cmp(&spans[*b].start_ms));
     let mut order = Vec::with_capacity(spans.len());
-    let mut stack: Vec<(usize, usize)> = roots.into_iter().rev().map(|r| (r, 0)).collect();
     let mut seen = vec![false; spans.len()];
-    let mut unseen = 0;
-    loop {
+    // Spans caught in a cycle of parents are reached from none of the roots: they follow, as
+    // roots of their own.
+    for root in roots.into_iter().chain(0..spans.len()) {
+        let mut stack = vec![(root, 0)];
         while let Some((i, depth)) = stack.pop() {
             if std::mem::replace(&mut seen[i], true) {
                 continue;
@@ -677,14 +682,6 @@ pub(crate) fn layout(spans: Vec<SpanRecord>, request_ms: f64) -> Vec<SpanRecord>
                 stack.push((child, depth + 1));
             }
         }
-        // Spans in a cycle of parent ids reach no root: the first one met becomes one.
-        while unseen < spans.len() && seen[unseen] {
-            unseen += 1;
-        }
-        if unseen == spans.len() {
-            break;
-        }
-        stack.push((unseen, 0));
     }
     let mut slots: Vec<Option<SpanRecord>> = spans.into_iter().map(Some).collect();
     order
@@ -692,10 +689,10 @@ pub(crate) fn layout(spans: Vec<SpanRecord>, request_ms: f64) -> Vec<SpanRecord>
         .filter_map(|(i, depth)| {
             let mut span = slots[i].take()?;
             span.depth = depth;
-            span.left_pct = (span.start_ms / total * 100.0).clamp(0.0, 100.0);
+            span.left_pct = ((span.start_ms - origin) / total * 100.0).clamp(0.0, 100.0);
             span.width_pct = (span.duration_ms / total * 100.0).clamp(0.0, 100.0 - span.left_pct);
             for event in &mut span.events {
-                event.left_pct = (event.offset_ms / total * 100.0).clamp(0.0, 100.0);
+                event.left_pct = ((event.offset_ms - origin) / total * 100.0).clamp(0.0, 100.0);
             }
             span.events
                 .sort_by(|a, b| a.offset_ms.total_cmp(&b.offset_ms));

@@ -243,8 +243,16 @@ impl Pipeline {
             .iter()
             .filter_map(|s| span_data(s, trace, &state, started_at, &self.scope))
             .collect();
+        self.send_data(&data);
+    }
+
+    /// Hands spans in the SDK's form to every exporter; never blocks.
+    pub(crate) fn send_data(&self, data: &[SpanData]) {
+        if self.shut_down.load(Ordering::Acquire) {
+            return;
+        }
         for sink in &self.sinks {
-            for span in &data {
+            for span in data {
                 let queued =
                     sink.counters
                         .pending
@@ -503,7 +511,7 @@ fn http_exporter(
     builder.build().map_err(|e| e.to_string())
 }
 
-fn value(v: &AttributeValue) -> Value {
+pub(crate) fn value(v: &AttributeValue) -> Value {
     match v {
         AttributeValue::Bool(b) => Value::Bool(*b),
         AttributeValue::Int(i) => Value::I64(*i),

@@ -22,8 +22,11 @@ mod app_spans;
 mod config;
 pub mod convert;
 mod export;
+mod forward;
+mod join;
 mod panel;
 mod propagation;
+pub mod receive;
 mod span;
 mod waterfall;
 
@@ -33,7 +36,7 @@ pub use config::{
 };
 pub use convert::{CLIENT_SPAN_NAME, CLIENT_TARGET, INJECT_MESSAGE, SPAN_ID_FIELD};
 pub use export::{ExportError, ExporterStatus};
-pub use panel::{ExportView, OtelPanel, OtelStats};
+pub use panel::{ExportView, OtelPanel, OtelStats, ReceivedView};
 pub use propagation::{OutgoingContext, TRACEPARENT, TRACERESPONSE, TRACESTATE, TraceContext};
 pub use span::{Attribute, AttributeValue, Category, Kind, SpanEvent, SpanRecord};
 pub use waterfall::{GROUP_MIN, Group, Row, Service, Waterfall};

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use debug_toolbar_core::{
     Badge, BadgeLevel, FinishedRequest, Panel, RequestHead, RequestRecord, RequestState,
-    StatsContext, Template, register_panel,
+    ServerTiming, StatsContext, Template, register_panel,
 };
 use opentelemetry::trace::{SpanId, TraceId};
 use opentelemetry_sdk::trace::Sampler;
@@ -18,7 +18,10 @@ use crate::app_spans::{self, Capture, CaptureProcessor};
 use crate::config::OtelConfig;
 use crate::convert::{self, Sources};
 use crate::export::{ExportError, ExporterStatus, Pipeline};
+use crate::forward::Forwarders;
+use crate::join::unix_nanos;
 use crate::propagation::{self, TRACERESPONSE, TraceContext};
+use crate::receive::ReceivedSpan;
 use crate::span::SpanRecord;
 use crate::waterfall::Waterfall;
 
@@ -70,6 +73,8 @@ struct Inner {
     capture: Capture,
     /// Whether a [`CaptureProcessor`] was handed out: only then are traces watched.
     capturing: AtomicBool,
+    /// Exporters for the spans of other services, by `service.name`.
+    forwarders: Forwarders,
 }
 
 impl Inner {
@@ -88,6 +93,7 @@ impl Inner {
                     setup_error: Some(e.to_string()),
                     capture: Capture::default(),
                     capturing: AtomicBool::new(false),
+                    forwarders: Forwarders::default(),
                 }
             }
         }
@@ -102,6 +108,7 @@ impl Inner {
             setup_error: None,
             capture: Capture::default(),
             capturing: AtomicBool::new(false),
+            forwarders: Forwarders::default(),
         })
     }
 }
@@ -179,6 +186,31 @@ impl OtelPanel {
         CaptureProcessor::new(inner.capture.clone())
     }
 
+    /// Sends spans other services sent to the toolbar's receiver to the configured exporters,
+    /// each service under its own `service.name`: the browser's spans always, a downstream
+    /// service's only with [`OtelConfigBuilder::forward_received`](crate::OtelConfigBuilder::forward_received)
+    /// (`browser` says which). It may build an exporter for a service seen for the first time,
+    /// which blocks briefly: call it off the request path (e.g. in `spawn_blocking`).
+    pub fn export_received(&self, spans: &[ReceivedSpan], browser: bool) {
+        if self.exports_received(browser) {
+            let inner = self.inner();
+            inner.forwarders.send(&inner.config, spans);
+        }
+    }
+
+    /// Whether [`OtelPanel::export_received`] would export anything: an exporter is configured
+    /// and the spans are the browser's or forwarding is on.
+    pub fn exports_received(&self, browser: bool) -> bool {
+        let inner = self.inner();
+        inner.pipeline.is_some() && (browser || inner.config.forward_received)
+    }
+
+    /// The `service.name` the toolbar's script sends the browser's spans under: the
+    /// application's, followed by `-browser`.
+    pub fn browser_service_name(&self) -> String {
+        format!("{}-browser", self.inner().config.service_name)
+    }
+
     /// Sends the spans still queued and stops the exporters; spans of later requests are no
     /// longer exported. Call it after the server has stopped (after `HttpServer::run().await`
     /// returns). It blocks for up to a few seconds, on a thread of its own, so it is safe
@@ -192,6 +224,7 @@ impl OtelPanel {
                     .otlp_timeout
                     .max(inner.config.zipkin_timeout)
                     .max(Duration::from_secs(1));
+                inner.forwarders.shutdown(timeout);
                 pipeline.shutdown(timeout)
             }
             None => Ok(()),
@@ -206,8 +239,21 @@ pub struct OtelStats {
     pub trace_id: String,
     /// The server span's id.
     pub span_id: String,
-    /// The caller's span, when the request continued an incoming trace.
+    /// The caller's span, when the request continued an incoming trace, or the browser's
+    /// document-load span ([`OtelStats::document_span_id`]).
     pub parent_span_id: Option<String>,
+    /// The span id the toolbar's script gives the page's document load, the server span's
+    /// parent: set for a page navigation that started its trace here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document_span_id: Option<String>,
+    /// When the request started, in nanoseconds since the Unix epoch: where received spans
+    /// are placed from.
+    #[serde(default)]
+    pub started_unix_nanos: u64,
+    /// Spans of this trace other processes sent to the toolbar's receiver, joined into
+    /// `spans` when the record is read.
+    #[serde(default)]
+    pub received: ReceivedView,
     /// Whether the trace is sampled (exported when an exporter is configured).
     pub sampled: bool,
     /// The `traceresponse` header sent with the response.
@@ -228,6 +274,15 @@ pub struct OtelStats {
     pub zipkin_url: Option<String>,
     /// Export of this request and the exporters' state.
     pub export: ExportView,
+}
+
+/// Spans received for the request's trace, as the panel shows them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceivedView {
+    /// Spans kept for the trace.
+    pub spans: usize,
+    /// Spans of the trace the receiver could not keep (past its limits).
+    pub dropped: u64,
 }
 
 /// Export as the panel shows it.
@@ -263,7 +318,22 @@ impl Panel for OtelPanel {
 
     fn on_request(&self, head: &RequestHead<'_>, state: &mut RequestState) {
         let inner = self.inner();
-        let trace = TraceContext::from_request(head, &inner.sampler);
+        let mut trace = TraceContext::from_request(head, &inner.sampler);
+        // A page navigation that starts its trace here: the browser's document load, sent by the
+        // toolbar's script, becomes the server span's parent.
+        let navigation = head.header("sec-fetch-mode") == Some("navigate")
+            || head.header("sec-fetch-dest") == Some("document");
+        if navigation && trace.parent_span_id().is_none() {
+            let document = opentelemetry_sdk::trace::RandomIdGenerator::default();
+            let document = opentelemetry_sdk::trace::IdGenerator::new_span_id(&document);
+            trace = TraceContext::new(
+                trace.trace_id(),
+                trace.span_id(),
+                Some(document),
+                trace.is_sampled(),
+            );
+            state.insert(DocumentSpan(document));
+        }
         if inner.capturing.load(Ordering::Acquire) {
             inner.capture.watch(trace.trace_id());
         }
@@ -354,6 +424,9 @@ impl Panel for OtelPanel {
                 .zipkin_ui()
                 .map(|ui| format!("{}/zipkin/traces/{trace_id}", ui.trim_end_matches('/'))),
             span_id: trace.span_id().to_string(),
+            document_span_id: cx.state::<DocumentSpan>().map(|d| d.0.to_string()),
+            started_unix_nanos: unix_nanos(cx.timing().started_at),
+            received: ReceivedView::default(),
             sampled: trace.is_sampled(),
             traceresponse: trace.traceresponse(),
             trace_id,
@@ -418,6 +491,21 @@ impl Panel for OtelPanel {
         vec![(TRACERESPONSE, stats.traceresponse.clone())]
     }
 
+    /// For a page whose document load the browser reports: `traceparent`, naming the trace and
+    /// the span id the toolbar's script gives the document load (Navigation Timing shows the
+    /// script the page's `Server-Timing`, not its other headers).
+    fn server_timing(&self, stats: &OtelStats) -> Vec<ServerTiming> {
+        let Some(document) = &stats.document_span_id else {
+            return Vec::new();
+        };
+        let flags = if stats.sampled { "01" } else { "00" };
+        vec![ServerTiming {
+            name: "traceparent",
+            duration_ms: 0.0,
+            description: format!("00-{}-{document}-{flags}", stats.trace_id).into(),
+        }]
+    }
+
     fn badge(&self, stats: &OtelStats) -> Option<Badge> {
         stats
             .export
@@ -427,6 +515,11 @@ impl Panel for OtelPanel {
             .then(|| Badge::new(BadgeLevel::Warning, "export failing"))
     }
 }
+
+/// The span id the browser's document load gets, kept in the [`RequestState`] of a page
+/// navigation that started its trace here.
+#[derive(Debug, Clone, Copy)]
+struct DocumentSpan(SpanId);
 
 /// A request without headers, for a context made after the fact.
 struct NoHeaders;

@@ -466,7 +466,6 @@ fn push_siblings(
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
 
     use super::*;
     use crate::span::Kind;

@@ -373,7 +373,7 @@ impl Panel for SqlPanel {
         vec![ServerTiming {
             name: "sql",
             duration_ms: stats.total_ms,
-            description: "SQL",
+            description: "SQL".into(),
         }]
     }
 

@@ -62,13 +62,13 @@ impl Panel for TimerPanel {
         let mut entries = vec![ServerTiming {
             name: "total",
             duration_ms: stats.total_ms,
-            description: "Total",
+            description: "Total".into(),
         }];
         if let Some(cpu) = stats.cpu_total_ms {
             entries.push(ServerTiming {
                 name: "cpu",
                 duration_ms: cpu,
-                description: "CPU",
+                description: "CPU".into(),
             });
         }
         entries

@@ -18,7 +18,7 @@ use tokio::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Page, Store, StoreError, StoreFuture};
+use super::{Page, SpansSaved, Store, StoreError, StoreFuture, TraceKey, TraceSpans};
 use crate::record::{RecordId, RecordSummary, RequestRecord};
 
 /// The limits a [`GuardedStore`] puts on the store it wraps.
@@ -333,6 +333,20 @@ impl Store for GuardedStore {
     fn list(&self, page: Page) -> StoreFuture<Vec<RecordSummary>> {
         match self.shared.admit(false) {
             Ok(ticket) => self.guarded(ticket, move |store| store.list(page)),
+            Err(e) => Box::pin(std::future::ready(Err(e))),
+        }
+    }
+
+    fn save_spans(&self, trace: &TraceKey, spans: Vec<String>) -> StoreFuture<SpansSaved> {
+        match self.shared.admit(false) {
+            Ok(ticket) => self.guarded(ticket, move |store| store.save_spans(trace, spans)),
+            Err(e) => Box::pin(std::future::ready(Err(e))),
+        }
+    }
+
+    fn spans(&self, trace: &TraceKey) -> StoreFuture<TraceSpans> {
+        match self.shared.admit(false) {
+            Ok(ticket) => self.guarded(ticket, move |store| store.spans(trace)),
             Err(e) => Box::pin(std::future::ready(Err(e))),
         }
     }

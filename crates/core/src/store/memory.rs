@@ -1,26 +1,37 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::{Page, Store, StoreError, StoreFuture};
+use super::{Page, SpanBuffer, SpanLimits, SpansSaved, Store, StoreError, StoreFuture};
+use super::{TraceKey, TraceSpans};
 use crate::record::{RecordId, RecordSummary, RequestRecord};
 
-/// Keeps the newest records in memory, in a ring of fixed capacity.
+/// Keeps the newest records in memory, in a ring of fixed capacity, and received spans in a
+/// [`SpanBuffer`] of its own.
 #[derive(Debug)]
 pub struct InMemoryStore {
     capacity: usize,
     records: Mutex<VecDeque<Arc<RequestRecord>>>,
+    spans: SpanBuffer,
 }
 
 impl InMemoryStore {
     /// Capacity used by [`InMemoryStore::default`].
     pub const DEFAULT_CAPACITY: usize = 25;
 
-    /// A store that keeps the newest `capacity` records (at least one).
+    /// A store that keeps the newest `capacity` records (at least one) and received spans
+    /// within the default [`SpanLimits`].
     pub fn new(capacity: usize) -> Self {
+        Self::with_span_limits(capacity, SpanLimits::default())
+    }
+
+    /// A store that keeps the newest `capacity` records (at least one) and received spans
+    /// within `limits`.
+    pub fn with_span_limits(capacity: usize, limits: SpanLimits) -> Self {
         let capacity = capacity.max(1);
         Self {
             capacity,
             records: Mutex::new(VecDeque::with_capacity(capacity)),
+            spans: SpanBuffer::new(limits),
         }
     }
 
@@ -77,5 +88,13 @@ impl Store for InMemoryStore {
 
     fn list(&self, page: Page) -> StoreFuture<Vec<RecordSummary>> {
         Box::pin(std::future::ready(Ok(self.list_now(page))))
+    }
+
+    fn save_spans(&self, trace: &TraceKey, spans: Vec<String>) -> StoreFuture<SpansSaved> {
+        Box::pin(std::future::ready(Ok(self.spans.save(trace, spans))))
+    }
+
+    fn spans(&self, trace: &TraceKey) -> StoreFuture<TraceSpans> {
+        Box::pin(std::future::ready(Ok(self.spans.get(trace))))
     }
 }

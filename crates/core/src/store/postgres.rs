@@ -8,14 +8,17 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{AssertSqlSafe, Row};
 use tokio::sync::OnceCell;
 
-use super::{Page, Store, StoreError, StoreFuture};
+use super::{Page, SpanLimits, SpansSaved, Store, StoreError, StoreFuture, TraceKey, TraceSpans};
 use crate::record::{RecordId, RecordSummary, RequestKind, RequestRecord};
 
 /// Keeps records in a PostgreSQL table (created on first use) and prunes it to a capacity,
 /// so that several application instances behind a load balancer show each other's requests.
+/// Received spans go into two more tables, `{table}_traces` and `{table}_spans`, within
+/// [`SpanLimits`], so that the instance that shows a page sees the spans another one received.
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     inner: Arc<Inner>,
+    span_limits: SpanLimits,
 }
 
 struct Inner {
@@ -93,6 +96,7 @@ impl PostgresStore {
                 capacity: capacity.max(1),
                 created: OnceCell::new(),
             }),
+            span_limits: SpanLimits::default(),
         })
     }
 
@@ -108,6 +112,14 @@ impl PostgresStore {
             pool: OnceLock::new(),
         };
         Self::with_pool(pool, Self::DEFAULT_TABLE, capacity)
+    }
+
+    /// The same store keeping received spans within `limits`. By default,
+    /// [`SpanLimits::default`].
+    #[must_use]
+    pub fn with_span_limits(mut self, limits: SpanLimits) -> Self {
+        self.span_limits = limits;
+        self
     }
 }
 
@@ -135,7 +147,23 @@ impl Inner {
                      ALTER TABLE {0} DROP COLUMN IF EXISTS ajax",
                     self.table
                 );
-                for sql in [sql, upgrade] {
+                let spans = format!(
+                    "CREATE TABLE IF NOT EXISTS {0}_traces (
+                        seq BIGSERIAL PRIMARY KEY,
+                        trace_id TEXT NOT NULL UNIQUE,
+                        spans BIGINT NOT NULL DEFAULT 0,
+                        bytes BIGINT NOT NULL DEFAULT 0,
+                        dropped BIGINT NOT NULL DEFAULT 0
+                    );
+                    CREATE TABLE IF NOT EXISTS {0}_spans (
+                        seq BIGSERIAL PRIMARY KEY,
+                        trace_id TEXT NOT NULL REFERENCES {0}_traces (trace_id) ON DELETE CASCADE,
+                        span TEXT NOT NULL
+                    );
+                    CREATE INDEX IF NOT EXISTS {0}_spans_trace ON {0}_spans (trace_id)",
+                    self.table
+                );
+                for sql in [sql, upgrade, spans] {
                     sqlx::raw_sql(AssertSqlSafe(sql))
                         .execute(self.pool.get())
                         .await
@@ -230,6 +258,103 @@ impl Inner {
     }
 }
 
+impl Inner {
+    async fn save_spans(
+        &self,
+        trace: TraceKey,
+        spans: Vec<String>,
+        limits: SpanLimits,
+    ) -> Result<SpansSaved, StoreError> {
+        self.ensure_table().await?;
+        let table = &self.table;
+        let mut tx = self.pool.get().begin().await.map_err(unavailable)?;
+        let upsert = format!(
+            "INSERT INTO {table}_traces (trace_id) VALUES ($1) ON CONFLICT (trace_id) DO NOTHING"
+        );
+        sqlx::query(AssertSqlSafe(upsert))
+            .bind(trace.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(unavailable)?;
+        // The trace's row is locked until commit: batches for one trace are counted in turn.
+        let select =
+            format!("SELECT spans, bytes FROM {table}_traces WHERE trace_id = $1 FOR UPDATE");
+        let row = sqlx::query(AssertSqlSafe(select))
+            .bind(trace.as_str())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(unavailable)?;
+        let count: i64 = row.try_get(0).map_err(unavailable)?;
+        let bytes: i64 = row.try_get(1).map_err(unavailable)?;
+        let (kept, dropped) = limits.admit(
+            usize::try_from(count).unwrap_or(usize::MAX),
+            usize::try_from(bytes).unwrap_or(usize::MAX),
+            spans,
+        );
+        let kept_bytes: usize = kept.iter().map(String::len).sum();
+        let saved = SpansSaved {
+            kept: kept.len(),
+            dropped,
+        };
+        let insert =
+            format!("INSERT INTO {table}_spans (trace_id, span) SELECT $1, unnest($2::text[])");
+        sqlx::query(AssertSqlSafe(insert))
+            .bind(trace.as_str())
+            .bind(kept)
+            .execute(&mut *tx)
+            .await
+            .map_err(unavailable)?;
+        let update = format!(
+            "UPDATE {table}_traces SET spans = spans + $2, bytes = bytes + $3,
+             dropped = dropped + $4 WHERE trace_id = $1"
+        );
+        sqlx::query(AssertSqlSafe(update))
+            .bind(trace.as_str())
+            .bind(i64::try_from(saved.kept).unwrap_or(i64::MAX))
+            .bind(i64::try_from(kept_bytes).unwrap_or(i64::MAX))
+            .bind(i64::try_from(saved.dropped).unwrap_or(i64::MAX))
+            .execute(&mut *tx)
+            .await
+            .map_err(unavailable)?;
+        // The oldest traces past the limit go, with their spans (ON DELETE CASCADE).
+        let prune = format!(
+            "DELETE FROM {table}_traces WHERE seq <= (SELECT seq FROM {table}_traces
+             ORDER BY seq DESC OFFSET $1 LIMIT 1)"
+        );
+        sqlx::query(AssertSqlSafe(prune))
+            .bind(i64::try_from(limits.max_traces.max(1)).unwrap_or(i64::MAX))
+            .execute(&mut *tx)
+            .await
+            .map_err(unavailable)?;
+        tx.commit().await.map_err(unavailable)?;
+        Ok(saved)
+    }
+
+    async fn spans(&self, trace: TraceKey) -> Result<TraceSpans, StoreError> {
+        self.ensure_table().await?;
+        let table = &self.table;
+        let select = format!(
+            "SELECT t.dropped, s.span FROM {table}_traces t
+             LEFT JOIN {table}_spans s ON s.trace_id = t.trace_id
+             WHERE t.trace_id = $1 ORDER BY s.seq"
+        );
+        let rows = sqlx::query(AssertSqlSafe(select))
+            .bind(trace.as_str())
+            .fetch_all(self.pool.get())
+            .await
+            .map_err(unavailable)?;
+        let mut spans = TraceSpans::default();
+        for row in rows {
+            let dropped: i64 = row.try_get(0).map_err(unavailable)?;
+            spans.dropped = u64::try_from(dropped).unwrap_or(0);
+            if let Some(span) = row.try_get::<Option<String>, _>(1).map_err(unavailable)? {
+                spans.spans.push(span);
+            }
+        }
+        Ok(spans)
+    }
+}
+
 fn unavailable(e: sqlx::Error) -> StoreError {
     StoreError::new("PostgreSQL store unavailable", e)
 }
@@ -248,5 +373,15 @@ impl Store for PostgresStore {
     fn list(&self, page: Page) -> StoreFuture<Vec<RecordSummary>> {
         let inner = self.inner.clone();
         Box::pin(async move { inner.list(page).await })
+    }
+
+    fn save_spans(&self, trace: &TraceKey, spans: Vec<String>) -> StoreFuture<SpansSaved> {
+        let (inner, trace, limits) = (self.inner.clone(), trace.clone(), self.span_limits);
+        Box::pin(async move { inner.save_spans(trace, spans, limits).await })
+    }
+
+    fn spans(&self, trace: &TraceKey) -> StoreFuture<TraceSpans> {
+        let (inner, trace) = (self.inner.clone(), trace.clone());
+        Box::pin(async move { inner.spans(trace).await })
     }
 }
