@@ -56,6 +56,7 @@ mod error;
 mod layer;
 mod panel;
 mod panic_report;
+mod problem;
 mod record;
 mod recording;
 pub mod redact;
@@ -76,6 +77,7 @@ pub use panel::{
     ActionError, ActionFuture, ActionResponse, Badge, BadgeLevel, Panel, ServerTiming, Template,
 };
 pub use panic_report::{PanicReport, StackFrame};
+pub use problem::{Problem, ProblemKind};
 pub use record::{
     InvalidRecordId, PanelRecord, RECORD_FORMAT_VERSION, RecordId, RecordSummary, RequestKind,
     RequestRecord,
