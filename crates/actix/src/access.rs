@@ -237,6 +237,13 @@ pub(crate) fn action_marks(uri: &Uri, headers: &HeaderMap) -> Result<(), ActionR
     if headers.get(ACTION_HEADER).map(|v| v.as_bytes()) != Some(b"1") {
         return Err(ActionRefusal::Unmarked);
     }
+    same_origin(uri, headers)
+}
+
+/// Whether nothing says the request comes from another site or origin: no cross-site
+/// `Sec-Fetch-Site`, no `Origin` but the request's own host and port. Clients that send
+/// neither (scripts, MCP clients, older browsers) pass.
+pub(crate) fn same_origin(uri: &Uri, headers: &HeaderMap) -> Result<(), ActionRefusal> {
     if let Some(site) = headers.get(SEC_FETCH_SITE)
         && !(site.as_bytes().eq_ignore_ascii_case(b"same-origin")
             || site.as_bytes().eq_ignore_ascii_case(b"none"))

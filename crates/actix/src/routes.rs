@@ -1,15 +1,17 @@
 //! The toolbar's own routes under its prefix.
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use actix_web::http::header::{self, CacheControl, CacheDirective, ContentType, EntityTag};
 use actix_web::http::{Method, StatusCode};
+use actix_web::dev::Payload;
 use actix_web::{HttpRequest, HttpResponse};
 use debug_toolbar_core::integration::Toolbar;
 use debug_toolbar_core::{Page, RecordId};
 use serde::Serialize;
 
 use crate::access;
+use crate::api;
 use crate::toolbar::Shared;
 
 /// A file the toolbar serves from its static route.
@@ -33,7 +35,12 @@ static TOOLBAR_CSS: StaticFile = StaticFile {
 
 /// Answers a request for one of the toolbar's routes; the caller checked the client, the host
 /// and the `show_toolbar` callback.
-pub(crate) async fn serve(shared: &Shared, toolbar: &Toolbar, req: &HttpRequest) -> HttpResponse {
+pub(crate) async fn serve(
+    shared: &Arc<Shared>,
+    toolbar: &Toolbar,
+    req: &HttpRequest,
+    payload: Payload,
+) -> HttpResponse {
     let rest = req.path().get(shared.config.prefix.len()..).unwrap_or("");
     let segments: Vec<&str> = rest.split('/').collect();
     let response = match (req.method(), segments.as_slice()) {
@@ -41,7 +48,15 @@ pub(crate) async fn serve(shared: &Shared, toolbar: &Toolbar, req: &HttpRequest)
         (&Method::GET, ["static", "toolbar.css"]) => static_file(&TOOLBAR_CSS, req),
         (&Method::GET, ["panels", id, panel]) => panel_body(shared, toolbar, id, panel).await,
         (&Method::GET, ["api", "requests"]) => list(toolbar, req).await,
+        (&Method::GET, ["api", "requests", "stream"]) => stream(shared, toolbar),
         (&Method::GET, ["api", "requests", id]) => one(toolbar, id).await,
+        (&Method::GET, ["api", "routes"]) => api::routes(toolbar).await,
+        (&Method::GET, ["api", "statements"]) => api::statements(toolbar, req).await,
+        (&Method::GET, ["api", "problems"]) => api::problems(toolbar).await,
+        (&Method::GET, ["api", "problems", id]) => api::request_problems(toolbar, id).await,
+        (&Method::GET, ["api", "compare", a, b]) => api::compare(toolbar, a, b).await,
+        #[cfg(feature = "mcp")]
+        (_, ["mcp"]) => crate::mcp::serve(shared, req, payload).await,
         (&Method::POST, [panel, action]) => match access::action_marks(req.uri(), req.headers()) {
             Ok(()) => panel_action(toolbar, req, &shared.config.prefix, panel, action).await,
             Err(refusal) => {
@@ -285,7 +300,17 @@ async fn one(toolbar: &Toolbar, id: &str) -> HttpResponse {
     }
 }
 
-fn store_unavailable(e: &debug_toolbar_core::StoreError) -> HttpResponse {
+/// `GET {prefix}api/requests/stream`: server-sent events, one summary per new record.
+fn stream(shared: &Shared, toolbar: &Toolbar) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/event-stream")
+        // Already in its final form: `Compress` leaves it alone, so no event waits in an
+        // encoder's buffer.
+        .insert_header((header::CONTENT_ENCODING, "identity"))
+        .streaming(shared.feed.stream(toolbar.store().clone()))
+}
+
+pub(crate) fn store_unavailable(e: &debug_toolbar_core::StoreError) -> HttpResponse {
     HttpResponse::ServiceUnavailable()
         .content_type(ContentType::plaintext())
         .body(format!("the toolbar's store is unavailable: {e}"))

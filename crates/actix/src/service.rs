@@ -173,9 +173,9 @@ where
     fn route(&self, req: ServiceRequest) -> ToolbarFuture<S::Future, B> {
         let shared = self.shared.clone();
         ToolbarFuture::served(Box::pin(async move {
-            let (http_req, _payload) = req.into_parts();
+            let (http_req, payload) = req.into_parts();
             let response = match &shared.toolbar {
-                Some(toolbar) => routes::serve(&shared, toolbar, &http_req).await,
+                Some(toolbar) => routes::serve(&shared, toolbar, &http_req, payload).await,
                 None => routes::not_found(),
             };
             Ok(ServiceResponse::new(http_req, response).map_into_right_body())

@@ -13,6 +13,7 @@ use tracing_subscriber::registry::LookupSpan;
 
 use crate::access::Access;
 use crate::config::ToolbarConfig;
+use crate::feed::Feed;
 
 /// The in-memory store shared by every toolbar built without a store of its own, so that all
 /// workers of a server see each other's records.
@@ -56,6 +57,8 @@ pub(crate) struct Shared {
     pub(crate) build_error: Option<(BuildError, std::sync::Once)>,
     /// The access settings of `config`, ready for the checks every request makes.
     pub(crate) access: Access,
+    /// Wakes the `api/requests/stream` clients when a record is saved.
+    pub(crate) feed: Feed,
 }
 
 impl Shared {
@@ -66,6 +69,7 @@ impl Shared {
     ) -> Self {
         Self {
             access: Access::new(&config),
+            feed: Feed::new(),
             config,
             toolbar,
             build_error,
