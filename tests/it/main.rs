@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod access;
+mod analysis;
 mod browser;
 mod demo;
 mod explain;
@@ -12,6 +13,7 @@ mod failures;
 mod history;
 mod injection;
 mod logging;
+mod mcp;
 mod otel;
 mod otel_waterfall;
 mod packaging;

@@ -21,7 +21,8 @@ pub(crate) struct Comparison {
     /// Statements (normalised) added, removed and changed in count or time; `null` when
     /// either request has no SQL stats.
     pub(crate) queries: Option<Changes>,
-    /// Spans (by their path of names from the server span) added, removed and changed in
+    /// Spans (by their path of names from the server span, written `server`) added, removed
+    /// and changed in
     /// count or time; `null` when either request has no OpenTelemetry stats.
     pub(crate) spans: Option<Changes>,
     /// Headers whose values differ; `null` when either request has no Headers stats.
@@ -180,8 +181,9 @@ pub(crate) fn compare(a: &Analysed, b: &Analysed) -> Comparison {
     let spans = None;
     #[cfg(feature = "headers")]
     let headers = {
-        let headers =
-            |r: &debug_toolbar_core::RequestRecord| r.stats::<debug_toolbar_panels::HeadersPanel>()?.ok();
+        let headers = |r: &debug_toolbar_core::RequestRecord| {
+            r.stats::<debug_toolbar_panels::HeadersPanel>()?.ok()
+        };
         headers(ra).zip(headers(rb)).map(|(ha, hb)| HeaderChanges {
             request: header_changes(&ha.request, &hb.request),
             response: header_changes(&ha.response, &hb.response),
@@ -189,7 +191,14 @@ pub(crate) fn compare(a: &Analysed, b: &Analysed) -> Comparison {
     };
     #[cfg(not(feature = "headers"))]
     let headers = None;
-    let key = |p: &Problem| (p.kind, p.panel.clone(), p.statement.clone(), p.origin.clone());
+    let key = |p: &Problem| {
+        (
+            p.kind,
+            p.panel.clone(),
+            p.statement.clone(),
+            p.origin.clone(),
+        )
+    };
     let fixed = a
         .problems
         .iter()
@@ -246,8 +255,7 @@ fn changes(a: Tally, b: Tally) -> Changes {
         match b.get(key) {
             None => changes.removed.push(entry(key, ta, (0, 0.0))),
             Some(&tb) => {
-                let slower_or_faster =
-                    (tb.1 - ta.1).abs() >= 1.0_f64.max(ta.1.max(tb.1) * 0.25);
+                let slower_or_faster = (tb.1 - ta.1).abs() >= 1.0_f64.max(ta.1.max(tb.1) * 0.25);
                 if ta.0 != tb.0 || slower_or_faster {
                     changes.changed.push(entry(key, ta, tb));
                 }
@@ -262,22 +270,29 @@ fn changes(a: Tally, b: Tally) -> Changes {
     changes
 }
 
-/// Each span's path of names from its root, with its duration.
+/// Each span's path of names from the server span, which is written `server` (its name holds
+/// the route, which would make every span of two routes differ), with its duration.
 #[cfg(feature = "otel")]
 fn span_paths(
     spans: &[debug_toolbar_otel::SpanRecord],
 ) -> impl Iterator<Item = (String, f64)> + '_ {
     let by_id: std::collections::HashMap<&str, &debug_toolbar_otel::SpanRecord> =
         spans.iter().map(|s| (s.span_id.as_str(), s)).collect();
+    fn name(span: &debug_toolbar_otel::SpanRecord) -> &str {
+        match span.kind {
+            debug_toolbar_otel::Kind::Server if span.depth == 0 => "server",
+            _ => span.name.as_str(),
+        }
+    }
     spans.iter().map(move |span| {
-        let mut names = vec![span.name.as_str()];
+        let mut names = vec![name(span)];
         let mut parent = span.parent_span_id.as_deref();
-        // The depth bounds the walk, so a malformed parent loop cannot spin.
         while let Some(p) = parent.and_then(|id| by_id.get(id)) {
+            // A malformed record whose parents loop cannot hold the walk.
             if names.len() > spans.len() {
                 break;
             }
-            names.push(p.name.as_str());
+            names.push(name(p));
             parent = p.parent_span_id.as_deref();
         }
         names.reverse();

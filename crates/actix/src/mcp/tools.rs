@@ -79,7 +79,7 @@ struct ListRequests {
 
 /// Arguments naming one stored request.
 #[derive(Debug, Deserialize, JsonSchema)]
-struct RequestId {
+struct OneRequest {
     /// The request's id (32 hex digits), from list_requests or the `X-Debug-Toolbar-Id` header.
     request_id: String,
 }
@@ -145,7 +145,10 @@ impl ToolbarMcp {
             Ok(summaries) => summaries,
             Err(e) => return Ok(store_failure(&e)),
         };
-        let limit = args.limit.unwrap_or(DEFAULT_LIST).min(analysis::MAX_RECORDS);
+        let limit = args
+            .limit
+            .unwrap_or(DEFAULT_LIST)
+            .min(analysis::MAX_RECORDS);
         let requests: Vec<_> = summaries
             .into_iter()
             .filter(|s| args.path.as_deref().is_none_or(|p| s.path.contains(p)))
@@ -184,7 +187,7 @@ impl ToolbarMcp {
     )]
     async fn get_request(
         &self,
-        Parameters(args): Parameters<RequestId>,
+        Parameters(args): Parameters<OneRequest>,
     ) -> Result<CallToolResult, ErrorData> {
         let analysed = match self.record(&args.request_id).await {
             Ok((_, analysed)) => analysed,
@@ -229,14 +232,22 @@ impl ToolbarMcp {
             Err(answer) => return Ok(answer),
         };
         let Some(panel) = analysed.record.panel(&args.panel) else {
-            let ids: Vec<&str> = analysed.record.panels.iter().map(|p| p.id.as_str()).collect();
+            let ids: Vec<&str> = analysed
+                .record
+                .panels
+                .iter()
+                .map(|p| p.id.as_str())
+                .collect();
             return Ok(failure(format!(
                 "This request has no panel {:?}; it has: {}.",
                 args.panel,
                 ids.join(", ")
             )));
         };
-        let mut text = format!("{} of {} {}", panel.title, analysed.record.method, analysed.record.path);
+        let mut text = format!(
+            "{} of {} {}",
+            panel.title, analysed.record.method, analysed.record.path
+        );
         if let Some(subtitle) = &panel.subtitle {
             let _ = write!(text, ": {subtitle}");
         }
@@ -305,7 +316,10 @@ impl ToolbarMcp {
             }
         }
         more(&mut text, lines);
-        Ok(answer(text, json!({ "requests": searched, "problems": problems })))
+        Ok(answer(
+            text,
+            json!({ "requests": searched, "problems": problems }),
+        ))
     }
 
     /// EXPLAIN of a stored query, as the SQL panel runs it.
@@ -354,7 +368,12 @@ impl ToolbarMcp {
         if let Some(columns) = plan.get("columns") {
             let _ = writeln!(text, "{}", cells(columns).join(" | "));
         }
-        for row in plan.get("rows").and_then(Value::as_array).into_iter().flatten() {
+        for row in plan
+            .get("rows")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             let _ = writeln!(text, "{}", cells(row).join(" | "));
         }
         Ok(answer(text, plan))
@@ -433,7 +452,7 @@ impl ToolbarMcp {
     )]
     async fn get_trace(
         &self,
-        Parameters(args): Parameters<RequestId>,
+        Parameters(args): Parameters<OneRequest>,
     ) -> Result<CallToolResult, ErrorData> {
         let analysed = match self.record(&args.request_id).await {
             Ok((_, analysed)) => analysed,
@@ -465,7 +484,9 @@ fn trace(record: &RequestRecord) -> CallToolResult {
     let stats = match record.stats::<debug_toolbar_otel::OtelPanel>() {
         Some(Ok(stats)) => stats,
         Some(Err(e)) => return failure(format!("The trace could not be read: {e}")),
-        None => return failure("This request has no trace: the OpenTelemetry panel did not record it."),
+        None => {
+            return failure("This request has no trace: the OpenTelemetry panel did not record it.");
+        }
     };
     let mut text = format!("trace {} ({} spans)\n", stats.trace_id, stats.spans.len());
     for span in stats.spans.iter().take(MAX_LINES) {
