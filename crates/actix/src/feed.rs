@@ -40,7 +40,8 @@ impl Feed {
 
     /// A record was saved.
     pub(crate) fn saved(&self) {
-        self.saved.send_modify(|count| *count = count.wrapping_add(1));
+        self.saved
+            .send_modify(|count| *count = count.wrapping_add(1));
     }
 
     /// The event stream for one client: a `retry` line and a comment once the stream knows

@@ -68,8 +68,8 @@ pub use future::ToolbarFuture;
 // A panel author's API: the trait, what a panel reads and what it returns.
 pub use debug_toolbar_core::{
     ActionError, ActionFuture, ActionResponse, Badge, BadgeLevel, CpuTime, HeaderLookup, NameValue,
-    Panel, Problem, ProblemKind, RequestHead, RequestInfo, RequestState, ResponseInfo, ServerTiming, StatsContext,
-    Template, Timing, register_panel,
+    Panel, Problem, ProblemKind, RequestHead, RequestInfo, RequestState, ResponseInfo,
+    ServerTiming, StatsContext, Template, Timing, register_panel,
 };
 // Records, stores and the tracing layer.
 /// The framework-free core: the panel system, recording, stores, the renderer.

@@ -30,7 +30,11 @@ pub(crate) use tools::ToolbarMcp;
 
 /// Answers one MCP request (`POST` a JSON-RPC message; `GET` and `DELETE` are refused, as a
 /// stateless server does).
-pub(crate) async fn serve(shared: &Arc<Shared>, req: &HttpRequest, mut payload: Payload) -> HttpResponse {
+pub(crate) async fn serve(
+    shared: &Arc<Shared>,
+    req: &HttpRequest,
+    mut payload: Payload,
+) -> HttpResponse {
     if let Err(refusal) = access::same_origin(req.uri(), req.headers()) {
         refusal.log_once();
         return HttpResponse::Forbidden()

@@ -2,9 +2,9 @@
 
 use std::sync::{Arc, LazyLock};
 
+use actix_web::dev::Payload;
 use actix_web::http::header::{self, CacheControl, CacheDirective, ContentType, EntityTag};
 use actix_web::http::{Method, StatusCode};
-use actix_web::dev::Payload;
 use actix_web::{HttpRequest, HttpResponse};
 use debug_toolbar_core::integration::Toolbar;
 use debug_toolbar_core::{Page, RecordId};
@@ -39,7 +39,8 @@ pub(crate) async fn serve(
     shared: &Arc<Shared>,
     toolbar: &Toolbar,
     req: &HttpRequest,
-    payload: Payload,
+    // The body, read only by the MCP server.
+    #[cfg_attr(not(feature = "mcp"), allow(unused_variables))] payload: Payload,
 ) -> HttpResponse {
     let rest = req.path().get(shared.config.prefix.len()..).unwrap_or("");
     let segments: Vec<&str> = rest.split('/').collect();

@@ -8,8 +8,8 @@ use std::time::UNIX_EPOCH;
 
 use crate::context::{AppInfo, EarlierStats, RequestInfo, ResponseInfo, StatsContext, Timing};
 use crate::error::BuildError;
-use crate::problem::{Problem, ProblemKind};
 use crate::panel::{ActionFuture, DynPanel, Panel, PanelFactory, ServerTiming, is_valid_id};
+use crate::problem::{Problem, ProblemKind};
 use crate::record::{PanelRecord, RECORD_FORMAT_VERSION, RecordId, RequestKind, RequestRecord};
 use crate::recording::{Recording, RecordingLimits};
 use crate::render::Renderer;

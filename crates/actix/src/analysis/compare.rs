@@ -1,7 +1,5 @@
 //! Two requests side by side: "did my fix work?"
 
-use std::collections::BTreeMap;
-
 use debug_toolbar_core::{Problem, RecordSummary};
 use serde::Serialize;
 
@@ -126,11 +124,12 @@ pub(crate) struct ProblemChanges {
 /// Compares request `b` with request `a`.
 pub(crate) fn compare(a: &Analysed, b: &Analysed) -> Comparison {
     let (ra, rb) = (&a.record, &b.record);
-    let mut timings = vec![TimingChange::new(
+    let mut timings = Vec::with_capacity(4);
+    timings.push(TimingChange::new(
         "wall_ms",
         Some(ra.duration_ms),
         Some(rb.duration_ms),
-    )];
+    ));
     #[cfg(feature = "timer")]
     {
         let cpu = |r: &debug_toolbar_core::RequestRecord| {
@@ -228,7 +227,8 @@ pub(crate) fn compare(a: &Analysed, b: &Analysed) -> Comparison {
 }
 
 /// Count and total time per key.
-type Tally = BTreeMap<String, (usize, f64)>;
+#[cfg(any(feature = "sql", feature = "otel"))]
+type Tally = std::collections::BTreeMap<String, (usize, f64)>;
 
 #[cfg(any(feature = "sql", feature = "otel"))]
 fn tally(items: impl Iterator<Item = (String, f64)>) -> Tally {
@@ -306,7 +306,7 @@ fn header_changes(
     b: &[debug_toolbar_core::NameValue],
 ) -> Vec<HeaderChange> {
     let values = |headers: &[debug_toolbar_core::NameValue]| {
-        let mut values: BTreeMap<String, String> = BTreeMap::new();
+        let mut values = std::collections::BTreeMap::<String, String>::new();
         for h in headers {
             let value = values.entry(h.name.to_ascii_lowercase()).or_default();
             if !value.is_empty() {

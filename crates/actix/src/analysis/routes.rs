@@ -90,7 +90,7 @@ pub(crate) fn routes(analysed: &[Analysed]) -> Vec<RouteStats> {
             })
         })
         .collect();
-    routes.sort_by(|a, b| b.count.cmp(&a.count));
+    routes.sort_by_key(|r| std::cmp::Reverse(r.count));
     routes
 }
 
