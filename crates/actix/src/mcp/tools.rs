@@ -485,7 +485,9 @@ fn trace(record: &RequestRecord) -> CallToolResult {
         Some(Ok(stats)) => stats,
         Some(Err(e)) => return failure(format!("The trace could not be read: {e}")),
         None => {
-            return failure("This request has no trace: the OpenTelemetry panel did not record it.");
+            return failure(
+                "This request has no trace: the OpenTelemetry panel did not record it.",
+            );
         }
     };
     let mut text = format!("trace {} ({} spans)\n", stats.trace_id, stats.spans.len());
