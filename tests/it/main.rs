@@ -8,6 +8,7 @@
 )]
 
 mod access;
+mod analysis;
 mod browser;
 mod demo;
 mod explain;
@@ -15,6 +16,7 @@ mod failures;
 mod history;
 mod injection;
 mod logging;
+mod mcp;
 mod otel;
 mod otel_export;
 mod otel_receiver;

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 use actix_debug_toolbar::panels::{
     LoggingPanel, RecordingTera, RequestPanel, RequestStats, SqlPanel, TemplatesPanel, TimerPanel,
 };
-use actix_debug_toolbar::{DebugToolbar, Panel, StatsContext, Template};
+use actix_debug_toolbar::{DebugToolbar, Panel, Problem, ProblemKind, StatsContext, Template};
 use actix_web::http::StatusCode;
 use actix_web::test::{call_service, init_service};
 use actix_web::{App, HttpResponse, web};
@@ -772,4 +772,60 @@ async fn published_keys_point_at_the_events_and_spans_they_came_from() {
             "render page.html -> template.render",
         ]
     );
+}
+
+/// Reports one problem per request, or panics in its `problems` hook.
+#[derive(Debug)]
+struct ProblemPanel {
+    panics: bool,
+}
+
+impl Panel for ProblemPanel {
+    type Stats = u32;
+    const ID: &'static str = "problem";
+
+    fn title(&self) -> Cow<'static, str> {
+        "Problem".into()
+    }
+    fn generate_stats(&self, _: &StatsContext<'_>) -> u32 {
+        3
+    }
+    fn template(&self) -> Template {
+        Template::new("panels/problem.html", "{{ stats }}")
+    }
+    fn problems(&self, stats: &u32) -> Vec<Problem> {
+        assert!(!self.panics, "a problems hook that panics");
+        vec![Problem::new(ProblemKind::Other, "three").with_count(*stats as usize)]
+    }
+}
+
+#[test]
+fn problems_come_from_the_panels_and_a_5xx_and_a_failing_hook_is_skipped() {
+    let request = RequestInfo::new("GET", "/broken");
+    let response = ResponseInfo::new(503);
+    let timing = Timing {
+        started_at: SystemTime::now(),
+        wall: Duration::from_millis(1),
+        cpu: None,
+    };
+    let recording = Recording::default();
+    for (panics, expected) in [
+        (false, vec!["server_error", "other"]),
+        (true, vec!["server_error"]),
+    ] {
+        let toolbar = Toolbar::builder()
+            .without_registered_panels()
+            .panel(ProblemPanel { panics })
+            .build()
+            .expect("builds");
+        let outcome = toolbar.record(&finished(&request, &response, &timing, &recording));
+        let problems = toolbar.problems(&outcome.record);
+        let kinds: Vec<&str> = problems.iter().map(|p| p.kind.as_str()).collect();
+        assert_eq!(kinds, expected, "panics: {panics}");
+        assert_eq!(problems[0].panel, "response");
+        assert_eq!(problems[0].message, "GET /broken answered 503");
+        if let Some(other) = problems.get(1) {
+            assert_eq!((other.panel.as_str(), other.count), ("problem", 3));
+        }
+    }
 }

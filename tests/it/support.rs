@@ -170,3 +170,83 @@ pub(crate) async fn stored_record(
 pub(crate) fn panel_uri(id: &str, panel: &str) -> String {
     format!("/__debug_toolbar/panels/{id}/{panel}")
 }
+
+/// The demo app with a toolbar of its own store, served in this process on a free port.
+pub(crate) struct DemoServer {
+    /// `http://127.0.0.1:{port}`.
+    pub(crate) base: String,
+    handle: actix_web::dev::ServerHandle,
+}
+
+impl DemoServer {
+    pub(crate) async fn start() -> Self {
+        init_tracing();
+        let state = demo::State::new().await.expect("demo state");
+        let toolbar = DebugToolbar::new(
+            demo::toolbar_config(&state)
+                .enabled(true)
+                .store(Arc::new(InMemoryStore::new(25)))
+                .build(),
+        );
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+        let addr = listener.local_addr().expect("bound address");
+        let server = actix_web::HttpServer::new(move || {
+            actix_web::App::new()
+                .wrap(toolbar.clone())
+                .app_data(state.clone())
+                .configure(demo::routes)
+        })
+        .workers(1)
+        .disable_signals()
+        .listen(listener)
+        .expect("serve on the bound port")
+        .run();
+        let handle = server.handle();
+        actix_web::rt::spawn(server);
+        Self {
+            base: format!("http://{addr}"),
+            handle,
+        }
+    }
+
+    /// GETs `path` and returns the id of its record.
+    pub(crate) async fn visit(&self, path: &str) -> String {
+        let res = awc::Client::new()
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("the demo answers");
+        res.headers()
+            .get("x-debug-toolbar-id")
+            .and_then(|v| v.to_str().ok())
+            .expect("a recorded request")
+            .to_owned()
+    }
+
+    /// Waits until the store holds `count` records (they are saved after the response).
+    pub(crate) async fn stored(&self, count: usize) {
+        for _ in 0..100 {
+            let list = self.api("api/requests").await;
+            if list["requests"].as_array().map_or(0, Vec::len) >= count {
+                return;
+            }
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("the store never held {count} records");
+    }
+
+    /// GETs a toolbar route (`api/…`) and parses its JSON.
+    pub(crate) async fn api(&self, route: &str) -> serde_json::Value {
+        let mut res = awc::Client::new()
+            .get(format!("{}/__debug_toolbar/{route}", self.base))
+            .send()
+            .await
+            .expect("the toolbar answers");
+        assert_eq!(res.status(), 200, "{route}");
+        res.json().limit(16 << 20).await.expect("JSON")
+    }
+
+    pub(crate) async fn stop(self) {
+        self.handle.stop(true).await;
+    }
+}

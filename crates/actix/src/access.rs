@@ -240,9 +240,9 @@ pub(crate) fn action_marks(uri: &Uri, headers: &HeaderMap) -> Result<(), ActionR
     same_origin(uri, headers)
 }
 
-/// Whether a request is not a cross-site browser request: no `Sec-Fetch-Site` other than
-/// `same-origin` or `none`, and every `Origin` the request's own host and port. Requests from
-/// other programs (an OpenTelemetry SDK) send neither header.
+/// Whether nothing says the request comes from another site or origin: no cross-site
+/// `Sec-Fetch-Site`, no `Origin` but the request's own host and port. Clients that send
+/// neither (scripts, OpenTelemetry SDKs, MCP clients, older browsers) pass.
 pub(crate) fn same_origin(uri: &Uri, headers: &HeaderMap) -> Result<(), ActionRefusal> {
     if let Some(site) = headers.get(SEC_FETCH_SITE)
         && !(site.as_bytes().eq_ignore_ascii_case(b"same-origin")

@@ -34,13 +34,18 @@
 //! again, as are pages the application sends compressed.
 
 mod access;
+mod analysis;
+mod api;
 mod body;
 mod config;
 mod encoding;
+mod feed;
 mod future;
 mod hand_over;
 mod info;
 mod inject;
+#[cfg(feature = "mcp")]
+mod mcp;
 #[cfg(feature = "otel")]
 pub mod otel;
 mod panic;
@@ -65,8 +70,8 @@ pub use future::ToolbarFuture;
 // A panel author's API: the trait, what a panel reads and what it returns.
 pub use debug_toolbar_core::{
     ActionError, ActionFuture, ActionResponse, Badge, BadgeLevel, CpuTime, HeaderLookup, NameValue,
-    Panel, RequestHead, RequestInfo, RequestState, ResponseInfo, ServerTiming, StatsContext,
-    Template, Timing, register_panel,
+    Panel, Problem, ProblemKind, RequestHead, RequestInfo, RequestState, ResponseInfo,
+    ServerTiming, StatsContext, Template, Timing, register_panel,
 };
 // Records, stores and the tracing layer.
 /// The framework-free core: the panel system, recording, stores, the renderer.
@@ -130,4 +135,6 @@ pub(crate) const FEATURES: &[&str] = &[
     "profiling-cpu",
     #[cfg(feature = "otel")]
     "otel",
+    #[cfg(feature = "mcp")]
+    "mcp",
 ];

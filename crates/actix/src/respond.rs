@@ -125,8 +125,12 @@ impl Served {
         let save = toolbar.store().save(outcome.record);
         let failures = shared.clone();
         actix_web::rt::spawn(async move {
-            if let (Err(e), Some(toolbar)) = (save.await, &failures.toolbar) {
-                toolbar.log_failure_once("store:save", &e);
+            match (save.await, &failures.toolbar) {
+                (Ok(()), _) => failures.feed.saved(),
+                (Err(e), Some(toolbar)) => {
+                    toolbar.log_failure_once("store:save", &e);
+                }
+                (Err(_), None) => {}
             }
             #[cfg(feature = "otel")]
             if let (Some(Err(e)), Some(toolbar)) = (

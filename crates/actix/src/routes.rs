@@ -1,7 +1,8 @@
 //! The toolbar's own routes under its prefix.
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
+use actix_web::dev::Payload;
 use actix_web::http::header::{self, CacheControl, CacheDirective, ContentType, EntityTag};
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse};
@@ -10,6 +11,7 @@ use debug_toolbar_core::{Page, RecordId};
 use serde::Serialize;
 
 use crate::access;
+use crate::api;
 use crate::toolbar::Shared;
 
 /// A file the toolbar serves from its static route.
@@ -34,10 +36,18 @@ static TOOLBAR_CSS: StaticFile = StaticFile {
 /// Answers a request for one of the toolbar's routes; the caller checked the client, the host
 /// and the `show_toolbar` callback.
 pub(crate) async fn serve(
-    shared: &Shared,
+    shared: &Arc<Shared>,
     toolbar: &Toolbar,
     req: &HttpRequest,
-    payload: actix_web::dev::Payload,
+    // The body, read only by the OTLP receiver and the MCP server.
+    #[cfg_attr(
+        not(any(feature = "otel", feature = "mcp")),
+        expect(
+            unused_variables,
+            reason = "only the OTLP receiver and the MCP server read a body"
+        )
+    )]
+    payload: Payload,
 ) -> HttpResponse {
     let rest = req.path().get(shared.config.prefix.len()..).unwrap_or("");
     let segments: Vec<&str> = rest.split('/').collect();
@@ -49,11 +59,19 @@ pub(crate) async fn serve(
         (&Method::GET, ["static", "toolbar.css"]) => static_file(&TOOLBAR_CSS, req),
         (&Method::GET, ["panels", id, panel]) => panel_body(shared, toolbar, id, panel).await,
         (&Method::GET, ["api", "requests"]) => list(toolbar, req).await,
+        (&Method::GET, ["api", "requests", "stream"]) => stream(shared, toolbar),
         (&Method::GET, ["api", "requests", id]) => one(toolbar, id).await,
         #[cfg(feature = "otel")]
         (&Method::POST, ["otlp", "v1", "traces"]) => {
             crate::receiver::receive(toolbar, req, payload).await
         }
+        (&Method::GET, ["api", "routes"]) => api::routes(toolbar).await,
+        (&Method::GET, ["api", "statements"]) => api::statements(toolbar, req).await,
+        (&Method::GET, ["api", "problems"]) => api::problems(toolbar).await,
+        (&Method::GET, ["api", "problems", id]) => api::request_problems(toolbar, id).await,
+        (&Method::GET, ["api", "compare", a, b]) => api::compare(toolbar, a, b).await,
+        #[cfg(feature = "mcp")]
+        (_, ["mcp"]) => crate::mcp::serve(shared, req, payload).await,
         (&Method::POST, [panel, action]) => match access::action_marks(req.uri(), req.headers()) {
             Ok(()) => panel_action(toolbar, req, &shared.config.prefix, panel, action).await,
             Err(refusal) => {
@@ -311,7 +329,17 @@ async fn read(
     record
 }
 
-fn store_unavailable(e: &debug_toolbar_core::StoreError) -> HttpResponse {
+/// `GET {prefix}api/requests/stream`: server-sent events, one summary per new record.
+fn stream(shared: &Shared, toolbar: &Toolbar) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/event-stream")
+        // Already in its final form: `Compress` leaves it alone, so no event waits in an
+        // encoder's buffer.
+        .insert_header((header::CONTENT_ENCODING, "identity"))
+        .streaming(shared.feed.stream(toolbar.store().clone()))
+}
+
+pub(crate) fn store_unavailable(e: &debug_toolbar_core::StoreError) -> HttpResponse {
     HttpResponse::ServiceUnavailable()
         .content_type(ContentType::plaintext())
         .body(format!("the toolbar's store is unavailable: {e}"))

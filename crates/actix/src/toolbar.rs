@@ -13,6 +13,7 @@ use tracing_subscriber::registry::LookupSpan;
 
 use crate::access::Access;
 use crate::config::ToolbarConfig;
+use crate::feed::Feed;
 
 /// The in-memory store of toolbars built without a store of their own: one per capacity,
 /// shared by every toolbar of the process that asks for that capacity, so that workers which
@@ -64,6 +65,8 @@ pub(crate) struct Shared {
     pub(crate) build_error: Option<(BuildError, std::sync::Once)>,
     /// The access settings of `config`, ready for the checks every request makes.
     pub(crate) access: Access,
+    /// Wakes the `api/requests/stream` clients when a record is saved.
+    pub(crate) feed: Feed,
 }
 
 impl Shared {
@@ -74,6 +77,7 @@ impl Shared {
     ) -> Self {
         Self {
             access: Access::new(&config),
+            feed: Feed::new(),
             config,
             toolbar,
             build_error,

@@ -57,6 +57,7 @@ mod layer;
 mod level;
 mod panel;
 mod panic_report;
+mod problem;
 mod record;
 mod recording;
 pub mod redact;
@@ -78,6 +79,7 @@ pub use panel::{
     ActionError, ActionFuture, ActionResponse, Badge, BadgeLevel, Panel, ServerTiming, Template,
 };
 pub use panic_report::{PanicReport, StackFrame};
+pub use problem::{Problem, ProblemKind};
 pub use record::{
     InvalidRecordId, PanelRecord, RECORD_FORMAT_VERSION, RecordId, RecordSummary, RequestKind,
     RequestRecord,

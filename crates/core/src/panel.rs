@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::context::StatsContext;
+use crate::problem::Problem;
 use crate::record::RequestRecord;
 use crate::state::{RequestHead, RequestState};
 use crate::stats_json::StatsJson;
@@ -22,7 +23,7 @@ use crate::toolbar::FinishedRequest;
 /// # Hooks
 ///
 /// Required:
-/// - [`ID`](Panel::ID): a stable id, `[a-z0-9_-]+`, not `static`, `panels` or `api`;
+/// - [`ID`](Panel::ID): a stable id, `[a-z0-9_-]+`, not `static`, `panels`, `api` or `mcp`;
 /// - [`title`](Panel::title): the name in the toolbar;
 /// - [`generate_stats`](Panel::generate_stats): the finished request → `Stats`;
 /// - [`template`](Panel::template): the panel's body.
@@ -36,6 +37,8 @@ use crate::toolbar::FinishedRequest;
 /// - [`server_timing`](Panel::server_timing): `Server-Timing` entries. By default, none;
 /// - [`response_headers`](Panel::response_headers): other response headers. By default, none;
 /// - [`badge`](Panel::badge): a mark on the toolbar's handle. By default, none;
+/// - [`problems`](Panel::problems): what is wrong with the request, for the across-request
+///   analysis, the JSON API and the MCP server. By default, none;
 /// - [`action`](Panel::action) and [`action_templates`](Panel::action_templates): buttons in
 ///   the panel that ask the server something about a stored request (e.g. EXPLAIN). By
 ///   default, none;
@@ -204,6 +207,16 @@ pub trait Panel: Send + Sync + 'static {
     fn badge(&self, stats: &Self::Stats) -> Option<Badge> {
         let _ = stats;
         None
+    }
+
+    /// What these stats say is wrong with the request (an N+1, a slow query, an error log, a
+    /// broken budget), each with what an agent or a developer needs to act on it: the
+    /// statement, where it ran from, how often, how long. The toolbar fills in
+    /// [`Problem::panel`]. Read from stored records, so it may run long after the request.
+    /// Defaults to none.
+    fn problems(&self, stats: &Self::Stats) -> Vec<Problem> {
+        let _ = stats;
+        Vec::new()
     }
 
     /// Runs one of the panel's actions (e.g. EXPLAIN of a query) for a stored request.
@@ -413,6 +426,8 @@ pub trait DynPanel: Send + Sync + 'static {
         stats: &StatsJson,
         params: &[(String, String)],
     ) -> Option<ActionFuture>;
+    /// Reads the stored stats back into their type and runs [`Panel::problems`].
+    fn problems(&self, stats: &StatsJson) -> Result<Vec<Problem>, serde_json::Error>;
 }
 
 impl<P: Panel> DynPanel for P {
@@ -477,6 +492,9 @@ impl<P: Panel> DynPanel for P {
             }
         }
     }
+    fn problems(&self, stats: &StatsJson) -> Result<Vec<Problem>, serde_json::Error> {
+        Ok(Panel::problems(self, &stats.parse::<P::Stats>()?))
+    }
 }
 
 /// A panel shared behind an `Arc`, so that one configured value serves every toolbar built from
@@ -532,6 +550,9 @@ impl<P: Panel> DynPanel for SharedPanel<P> {
         params: &[(String, String)],
     ) -> Option<ActionFuture> {
         DynPanel::run_action(&*self.0, name, stats, params)
+    }
+    fn problems(&self, stats: &StatsJson) -> Result<Vec<Problem>, serde_json::Error> {
+        DynPanel::problems(&*self.0, stats)
     }
 }
 
@@ -592,7 +613,7 @@ macro_rules! register_panel {
 }
 
 /// Path segments of the toolbar's own routes, which panel ids cannot take.
-pub(crate) const RESERVED_IDS: &[&str] = &["static", "panels", "api"];
+pub(crate) const RESERVED_IDS: &[&str] = &["static", "panels", "api", "mcp"];
 
 /// Whether `id` is a valid panel id: non-empty ASCII lowercase letters, digits, `-` and `_`,
 /// and not one of [`RESERVED_IDS`].

@@ -9,6 +9,7 @@ use std::time::UNIX_EPOCH;
 use crate::context::{AppInfo, EarlierStats, RequestInfo, ResponseInfo, StatsContext, Timing};
 use crate::error::BuildError;
 use crate::panel::{ActionFuture, DynPanel, Panel, PanelFactory, ServerTiming, is_valid_id};
+use crate::problem::{Problem, ProblemKind};
 use crate::record::{PanelRecord, RECORD_FORMAT_VERSION, RecordId, RequestKind, RequestRecord};
 use crate::recording::{Recording, RecordingLimits};
 use crate::render::Renderer;
@@ -344,6 +345,50 @@ impl Toolbar {
             return None;
         }
         panel.run_action(action, &part.stats, params)
+    }
+
+    /// What is wrong with a stored request: every panel's [`Panel::problems`] over its stats,
+    /// each marked with the panel's id, and a `5xx` status. A panel whose stored stats cannot
+    /// be read back, or that panics, is skipped and the failure logged once.
+    ///
+    /// [`Panel::problems`]: crate::Panel::problems
+    pub fn problems(&self, record: &RequestRecord) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        if record.status >= 500 {
+            let mut problem = Problem::new(
+                ProblemKind::ServerError,
+                format!(
+                    "{} {} answered {}",
+                    record.method, record.path, record.status
+                ),
+            );
+            problem.panel = "response".to_owned();
+            problems.push(problem);
+        }
+        for part in &record.panels {
+            if part.stats.is_null() {
+                continue;
+            }
+            let Some(panel) = self.panels.iter().find(|p| p.id() == part.id) else {
+                continue;
+            };
+            let failure = match catch_unwind(AssertUnwindSafe(|| panel.problems(&part.stats))) {
+                Ok(Ok(found)) => {
+                    problems.extend(found.into_iter().map(|mut problem| {
+                        problem.panel = part.id.clone();
+                        problem
+                    }));
+                    continue;
+                }
+                Ok(Err(e)) => format!("its stored stats could not be read: {e}"),
+                Err(_) => "it panicked".to_owned(),
+            };
+            self.log_failure_once(
+                &format!("problems:{}", part.id),
+                &format_args!("panel {} reported no problems: {failure}", part.id),
+            );
+        }
+        problems
     }
 
     /// Lets every enabled panel look at a request as it starts ([`Panel::on_request`]); a

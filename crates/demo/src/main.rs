@@ -6,6 +6,8 @@
 //! address; the toolbar reads the `DEBUG_TOOLBAR_*` variables and the OpenTelemetry panel the
 //! standard `OTEL_*` ones (see the README), e.g.
 //! `OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 DEBUG_TOOLBAR_OTEL_JAEGER_UI=http://localhost:16686 cargo run -p demo`.
+//! Coding agents reach the toolbar's MCP server at <http://127.0.0.1:8080/__debug_toolbar/mcp>;
+//! `curl -N http://127.0.0.1:8080/__debug_toolbar/api/requests/stream` follows new requests.
 
 use actix_debug_toolbar::DebugToolbar;
 use actix_debug_toolbar::otel::{OtelConfig, OtelPanel};

@@ -1,7 +1,9 @@
 use std::borrow::Cow;
 use std::time::Duration;
 
-use debug_toolbar_core::{Badge, BadgeLevel, Panel, StatsContext, Template, register_panel};
+use debug_toolbar_core::{
+    Badge, BadgeLevel, Panel, Problem, ProblemKind, StatsContext, Template, register_panel,
+};
 use serde::{Deserialize, Serialize};
 
 /// What one route may spend: queries, time, N+1 patterns, error logs.
@@ -192,6 +194,26 @@ impl Panel for BudgetsPanel {
             (Some(_), 1) => "1 budget broken".to_owned(),
             (Some(_), n) => format!("{n} budgets broken"),
         })
+    }
+
+    /// Each limit the request went over, with what went over it.
+    fn problems(&self, stats: &BudgetsStats) -> Vec<Problem> {
+        let route = stats.route.as_deref().unwrap_or("this route");
+        stats
+            .broken
+            .iter()
+            .map(|broken| {
+                let mut message = format!(
+                    "budget of {route} broken: {} ({})",
+                    broken.limit, broken.detail
+                );
+                if !broken.offenders.is_empty() {
+                    message.push_str(": ");
+                    message.push_str(&broken.offenders.join("; "));
+                }
+                Problem::new(ProblemKind::BrokenBudget, message)
+            })
+            .collect()
     }
 
     fn badge(&self, stats: &BudgetsStats) -> Option<Badge> {

@@ -2,8 +2,8 @@ use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 use debug_toolbar_core::{
-    Badge, BadgeLevel, LogLevel, NameValue, Panel, RecordedEvent, Recording, StatsContext,
-    Template, register_panel,
+    Badge, BadgeLevel, LogLevel, NameValue, Panel, Problem, ProblemKind, RecordedEvent, Recording,
+    StatsContext, Template, register_panel,
 };
 use serde::{Deserialize, Serialize};
 
@@ -291,6 +291,25 @@ impl Panel for LoggingPanel {
             "panels/logging.html",
             include_str!("../templates/logging.html"),
         )
+    }
+
+    /// Each record logged at `ERROR`, with where it was logged.
+    fn problems(&self, stats: &LoggingStats) -> Vec<Problem> {
+        stats
+            .records
+            .iter()
+            .filter(|r| r.level == LogLevel::Error)
+            .map(|r| {
+                let problem = Problem::new(
+                    ProblemKind::ErrorLog,
+                    format!("error logged by {}: {}", r.target, r.message),
+                );
+                match &r.location {
+                    Some(location) => problem.with_origin(location),
+                    None => problem,
+                }
+            })
+            .collect()
     }
 
     fn badge(&self, stats: &LoggingStats) -> Option<Badge> {

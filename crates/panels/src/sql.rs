@@ -17,7 +17,8 @@ use std::borrow::Cow;
 use std::time::Duration;
 
 use debug_toolbar_core::{
-    ActionFuture, Badge, BadgeLevel, Panel, ServerTiming, StatsContext, Template, register_panel,
+    ActionFuture, Badge, BadgeLevel, Panel, Problem, ProblemKind, ServerTiming, StatsContext,
+    Template, register_panel,
 };
 use serde::{Deserialize, Serialize};
 
@@ -162,6 +163,10 @@ pub struct QueryRecord {
     pub collection: Option<String>,
     /// The statement as sqlx ran it.
     pub sql: String,
+    /// The statement with literals and parameters normalised: what similar queries share, the
+    /// key the across-request analysis groups statements by.
+    #[serde(default)]
+    pub normalized: String,
     /// The statement pretty-printed.
     pub formatted: String,
     /// `SELECT`, `INSERT`, `BEGIN`, … (the first keyword, upper case).
@@ -347,6 +352,49 @@ impl Panel for SqlPanel {
         } else {
             None
         }
+    }
+
+    /// Each N+1 pattern with its statement and origin, each slow query and each failed one.
+    fn problems(&self, stats: &SqlStats) -> Vec<Problem> {
+        let n_plus_one = stats.n_plus_one.iter().map(|n| {
+            Problem::new(
+                ProblemKind::NPlusOne,
+                format!(
+                    "N+1: the same statement ran {} times from {} ({:.1} ms); load the rows \
+                     in one query (a join or `IN (…)`)",
+                    n.count, n.origin, n.total_ms
+                ),
+            )
+            .with_statement(&n.sql)
+            .with_origin(&n.origin)
+            .with_count(n.count)
+            .with_duration_ms(n.total_ms)
+        });
+        let queries = stats.queries.iter().filter_map(|q| {
+            let (kind, message) = if let Some(error) = &q.error {
+                (
+                    ProblemKind::QueryError,
+                    format!("query {} failed: {error}", q.index),
+                )
+            } else if q.slow {
+                (
+                    ProblemKind::SlowQuery,
+                    format!(
+                        "slow query {}: {:.1} ms (threshold {:.1} ms); EXPLAIN it",
+                        q.index, q.duration_ms, stats.slow_threshold_ms
+                    ),
+                )
+            } else {
+                return None;
+            };
+            Some(
+                Problem::new(kind, message)
+                    .with_statement(&q.sql)
+                    .with_origin(origin(&q.span_path))
+                    .with_duration_ms(q.duration_ms),
+            )
+        });
+        n_plus_one.chain(queries).collect()
     }
 
     fn generate_stats(&self, cx: &StatsContext<'_>) -> SqlStats {

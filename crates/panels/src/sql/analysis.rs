@@ -284,6 +284,7 @@ pub(super) fn analyse(
                 index: q.index,
                 event_index: q.event_index,
                 collection: statement.collection.clone(),
+                normalized: statement.normalized.clone(),
                 formatted: statement.formatted.clone(),
                 rows_affected: (!read).then_some(q.rows_affected),
                 explain: statement.explain.clone(),
