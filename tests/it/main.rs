@@ -14,6 +14,7 @@ mod injection;
 mod logging;
 mod otel;
 mod otel_waterfall;
+mod own_cost;
 mod packaging;
 mod panels;
 mod panics;

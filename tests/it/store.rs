@@ -35,6 +35,7 @@ fn record(path: &str) -> RequestRecord {
             badge: None,
             switched_off: false,
         }],
+        toolbar: Default::default(),
     }
 }
 

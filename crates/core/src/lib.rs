@@ -54,6 +54,7 @@ mod context;
 mod cpu;
 mod error;
 mod layer;
+mod own_cost;
 mod panel;
 mod panic_report;
 mod record;
@@ -72,6 +73,7 @@ pub use context::{
 pub use cpu::CpuTime;
 pub use error::BuildError;
 pub use layer::{RequestFilter, ToolbarGate, ToolbarLayer};
+pub use own_cost::{Spent, ToolbarCost};
 pub use panel::{
     ActionError, ActionFuture, ActionResponse, Badge, BadgeLevel, Panel, ServerTiming, Template,
 };
@@ -97,6 +99,7 @@ pub use toolbar::FinishedRequest;
 ///
 /// Panel authors do not need anything here; the crate root has their API.
 pub mod integration {
+    pub use crate::own_cost::Stopwatch;
     pub use crate::panel::{DynPanel, GeneratedStats, PanelFactory, shared_panel};
     pub use crate::recording::{REQUEST_SPAN_NAME, REQUEST_SPAN_TARGET, RequestRecorder};
     pub use crate::render::{RenderError, Renderer, ShellContext};
