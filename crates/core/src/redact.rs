@@ -133,10 +133,13 @@ pub(crate) fn names_generation() -> usize {
     GENERATION.load(Ordering::Acquire)
 }
 
+/// Recent answers of [`is_secret_name`], with the generation of the secret names they hold for.
+type RecentNames = (usize, Vec<(Box<str>, bool)>);
+
 thread_local! {
     /// Recent answers of [`is_secret_name`] for short names, by name: the same keys come back
     /// in every row of a list and every request. Kept for one generation of the secret names.
-    static RECENT: std::cell::RefCell<(usize, Vec<(Box<str>, bool)>)> =
+    static RECENT: std::cell::RefCell<RecentNames> =
         const { std::cell::RefCell::new((0, Vec::new())) };
 }
 
