@@ -162,3 +162,75 @@ impl Statements {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_statement_is_worked_out_once_and_shared() {
+        let statements = Statements::default();
+        let pools = Pools::default();
+        let sql = "select id from users where id = ?";
+        let first = statements.get(sql, Some(Backend::Sqlite), &pools);
+        let again = statements.get(sql, Some(Backend::Sqlite), &pools);
+        assert!(Arc::ptr_eq(&first, &again));
+        assert_eq!(first.kind, "SELECT");
+        assert_eq!(first.collection.as_deref(), Some("users"));
+        assert!(first.parameters);
+        assert!(first.formatted.contains("SELECT"));
+        let other = statements.get(sql, Some(Backend::Postgresql), &pools);
+        assert!(
+            !Arc::ptr_eq(&first, &other),
+            "worked out again for another backend"
+        );
+        assert_eq!(statements.usage().0, 1);
+    }
+
+    #[test]
+    fn the_cache_keeps_its_bounds_and_the_most_recent_statements() {
+        let statements = Statements::default();
+        let pools = Pools::default();
+        for i in 0..MAX_STATEMENTS + 10 {
+            statements.get(&format!("SELECT {i} FROM t"), None, &pools);
+        }
+        let (len, bytes) = statements.usage();
+        assert_eq!(len, MAX_STATEMENTS);
+        assert!(bytes <= MAX_BYTES);
+        let newest = format!("SELECT {} FROM t", MAX_STATEMENTS + 9);
+        assert!(statements.lock().entries.contains_key(newest.as_str()));
+        assert!(!statements.lock().entries.contains_key("SELECT 0 FROM t"));
+
+        let long = format!("SELECT '{}'", "x".repeat(4000));
+        for i in 0..MAX_BYTES / 4000 + 10 {
+            statements.get(&format!("{long} AS c{i}"), None, &pools);
+        }
+        assert!(statements.usage().1 <= MAX_BYTES);
+        let huge = "x".repeat(MAX_CACHED_LEN + 1);
+        let before = statements.usage();
+        statements.get(&huge, None, &pools);
+        assert_eq!(
+            statements.usage(),
+            before,
+            "a statement over the limit is not kept"
+        );
+    }
+
+    #[test]
+    fn transaction_boundaries_are_read_from_the_first_words() {
+        let of = |sql: &str| boundary(&tokens(sql, Dialect::Sqlite));
+        assert_eq!(of("begin"), Some(Boundary::Begin));
+        assert_eq!(of("START TRANSACTION"), Some(Boundary::Begin));
+        assert_eq!(
+            of("COMMIT"),
+            Some(Boundary::End(TransactionOutcome::Commit))
+        );
+        assert_eq!(of("end"), Some(Boundary::End(TransactionOutcome::Commit)));
+        assert_eq!(
+            of("ROLLBACK"),
+            Some(Boundary::End(TransactionOutcome::Rollback))
+        );
+        assert_eq!(of("ROLLBACK TO SAVEPOINT a"), None);
+        assert_eq!(of("SELECT 1"), None);
+    }
+}
