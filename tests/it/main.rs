@@ -21,6 +21,7 @@ mod otel;
 mod otel_export;
 mod otel_receiver;
 mod otel_waterfall;
+mod own_cost;
 mod packaging;
 mod panels;
 mod panics;

@@ -28,6 +28,10 @@ async fn an_mcp_client_lists_the_seven_tools_and_find_problems_names_the_n_plus_
     // This test binary's reqwest is built with `rustls-no-provider` (the toolbar's feature
     // `otel-tls`): a client of its own needs a crypto provider installed, as an application's
     // would (see the README's TLS paragraph).
+    #[expect(
+        deprecated,
+        reason = "ring builds without a C toolchain; no post-quantum needed here"
+    )]
     let _ = rustls::crypto::ring::default_provider().install_default();
     let transport =
         StreamableHttpClientTransport::from_uri(format!("{}/__debug_toolbar/mcp", demo.base));

@@ -37,6 +37,7 @@ fn record(path: &str) -> RequestRecord {
             badge: None,
             switched_off: false,
         }],
+        toolbar: Default::default(),
     }
 }
 

@@ -9,8 +9,10 @@ use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::ServiceResponse;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use debug_toolbar_core::FinishedRequest;
-use debug_toolbar_core::integration::{RequestRecorder, ShellContext, Toolbar};
-use debug_toolbar_core::{CpuTime, PanicReport, RecordId, RequestKind, RequestState, Timing};
+use debug_toolbar_core::integration::{RequestRecorder, ShellContext, Stopwatch, Toolbar};
+use debug_toolbar_core::{
+    CpuTime, PanicReport, RecordId, RequestKind, RequestState, Spent, Timing, ToolbarCost,
+};
 
 use crate::body::{self, Cut, Read};
 use crate::config::ToolbarConfig;
@@ -22,6 +24,9 @@ use crate::toolbar::Shared;
 
 /// Header carrying the id of the request's record on every response the toolbar serves.
 pub const TOOLBAR_ID_HEADER: HeaderName = HeaderName::from_static("x-debug-toolbar-id");
+/// The `Server-Timing` header.
+const SERVER_TIMING: HeaderName = HeaderName::from_static("server-timing");
+
 /// Header saying why the toolbar was not injected into a served response.
 pub const TOOLBAR_STATUS_HEADER: HeaderName = HeaderName::from_static("x-debug-toolbar");
 
@@ -59,6 +64,7 @@ impl Served {
         let Some(toolbar) = &shared.toolbar else {
             return Ok(into(res));
         };
+        let stats_watch = Stopwatch::start();
         let Some(id) = RecordId::random() else {
             return Ok(into(res));
         };
@@ -80,10 +86,16 @@ impl Served {
             layer_attached: recorder.is_attached(),
         };
         let outcome = toolbar.record(&finished);
+        let mut record = outcome.record;
+        let mut cost = ToolbarCost {
+            recording_ms: recorder.recording_time().as_secs_f64() * 1000.0,
+            stats: stats_watch.stop(),
+            ..ToolbarCost::default()
+        };
         let redirect = shared
             .config
             .intercept_redirects
-            .then(|| intercepted_redirect(&res, outcome.record.kind))
+            .then(|| intercepted_redirect(&res, record.kind))
             .flatten();
         // An intercepted redirect becomes a page of the toolbar's own, always injectable.
         let injectable = match redirect {
@@ -96,33 +108,85 @@ impl Served {
                 shared.config.max_body_bytes,
             ),
         };
-        let shell = match injectable {
-            Ok(coding) => {
-                let nonce = inject::csp_nonce(res.headers());
-                let store = toolbar.store_health();
-                let cx = ShellContext {
-                    prefix: &shared.config.prefix,
-                    nonce: nonce.as_deref(),
-                    record: &outcome.record,
-                    update_on_fetch: shared.config.update_on_fetch,
-                    store: Some(&store),
-                };
-                match toolbar.renderer().shell(&cx) {
-                    Ok(shell) => Ok((shell, coding)),
-                    Err(e) => {
-                        toolbar.log_failure_once("render:shell", &e);
-                        return Ok(into(res));
+        let shell = injectable.map(|coding| {
+            let render_watch = Stopwatch::start();
+            let nonce = inject::csp_nonce(res.headers());
+            let store = toolbar.store_health();
+            let cx = ShellContext {
+                prefix: &shared.config.prefix,
+                nonce: nonce.as_deref(),
+                record: &record,
+                update_on_fetch: shared.config.update_on_fetch,
+                store: Some(&store),
+            };
+            let shell = toolbar.renderer().shell(&cx);
+            cost.render = render_watch.stop();
+            (shell, coding)
+        });
+        let mut res = res;
+        let method = res.request().method().clone();
+        let headers = res.headers_mut();
+        if let Ok(value) = HeaderValue::from_str(&id.to_string()) {
+            headers.insert(TOOLBAR_ID_HEADER, value);
+        }
+        // The record id and the method also go into Server-Timing, where the toolbar's
+        // script finds them for the page's own fetch/XHR requests through Resource Timing
+        // (which tells neither). A method is a token: it needs no escaping in the quotes.
+        let timings: Vec<String> = outcome
+            .server_timing
+            .iter()
+            .map(|t| t.to_header_value())
+            .chain(std::iter::once(format!(
+                "debug-toolbar;desc=\"{id} {method}\""
+            )))
+            .collect();
+        if let Ok(value) = HeaderValue::from_str(&timings.join(", ")) {
+            headers.append(SERVER_TIMING, value);
+        }
+        for (name, value) in &outcome.response_headers {
+            if let (Ok(name), Ok(value)) = (
+                header::HeaderName::try_from(*name),
+                HeaderValue::from_str(value),
+            ) {
+                headers.insert(name, value);
+            }
+        }
+        let mut res = match (shell, redirect) {
+            (Err(skip), _) => {
+                headers.insert(
+                    TOOLBAR_STATUS_HEADER,
+                    HeaderValue::from_static(skip.header_value()),
+                );
+                into(res)
+            }
+            (Ok((shell, _)), Some(location)) => {
+                match redirect_page(res.response(), &location, &shell, toolbar) {
+                    Some(page) => {
+                        let (req, _) = res.into_parts();
+                        ServiceResponse::new(req, page).map_into_right_body()
                     }
+                    None => into(res),
                 }
             }
-            Err(skip) => Err(skip),
+            (Ok((shell, coding)), None) => {
+                let (res, injection) =
+                    inject_into(res, &shell, coding, &shared.config, toolbar).await;
+                cost.injection = injection;
+                res
+            }
         };
+        // The toolbar's own time, once all of it is known: a header of its own, since the
+        // others went out with the head the body was injected into.
+        if let Ok(value) = HeaderValue::from_str(&cost.server_timing().to_header_value()) {
+            res.headers_mut().append(SERVER_TIMING, value);
+        }
+        record.toolbar = cost;
         // The spans of a callee go where its caller's record finds them.
         #[cfg(feature = "otel")]
-        let own_spans = crate::receiver::own_spans(toolbar, &outcome.record)
+        let own_spans = crate::receiver::own_spans(toolbar, &record)
             .map(|(trace, spans)| toolbar.store().save_spans(&trace, spans));
         // Saved off the response path: a slow or unreachable store never delays the page.
-        let save = toolbar.store().save(outcome.record);
+        let save = toolbar.store().save(record);
         let failures = shared.clone();
         actix_web::rt::spawn(async move {
             match (save.await, &failures.toolbar) {
@@ -143,55 +207,7 @@ impl Served {
                 toolbar.log_failure_once("store:spans", &e);
             }
         });
-        let mut res = res;
-        let method = res.request().method().clone();
-        let headers = res.headers_mut();
-        if let Ok(value) = HeaderValue::from_str(&id.to_string()) {
-            headers.insert(TOOLBAR_ID_HEADER, value);
-        }
-        // The record id and the method also go into Server-Timing, where the toolbar's
-        // script finds them for the page's own fetch/XHR requests through Resource Timing
-        // (which tells neither). A method is a token: it needs no escaping in the quotes.
-        let timings: Vec<String> = outcome
-            .server_timing
-            .iter()
-            .map(|t| t.to_header_value())
-            .chain(std::iter::once(format!(
-                "debug-toolbar;desc=\"{id} {method}\""
-            )))
-            .collect();
-        if let Ok(value) = HeaderValue::from_str(&timings.join(", ")) {
-            headers.append(header::HeaderName::from_static("server-timing"), value);
-        }
-        for (name, value) in &outcome.response_headers {
-            if let (Ok(name), Ok(value)) = (
-                header::HeaderName::try_from(*name),
-                HeaderValue::from_str(value),
-            ) {
-                headers.insert(name, value);
-            }
-        }
-        match (shell, redirect) {
-            (Err(skip), _) => {
-                headers.insert(
-                    TOOLBAR_STATUS_HEADER,
-                    HeaderValue::from_static(skip.header_value()),
-                );
-                Ok(into(res))
-            }
-            (Ok((shell, _)), Some(location)) => {
-                match redirect_page(res.response(), &location, &shell, toolbar) {
-                    Some(page) => {
-                        let (req, _) = res.into_parts();
-                        Ok(ServiceResponse::new(req, page).map_into_right_body())
-                    }
-                    None => Ok(into(res)),
-                }
-            }
-            (Ok((shell, coding)), None) => {
-                inject_into(res, &shell, coding, &shared.config, toolbar).await
-            }
-        }
+        Ok(res)
     }
 }
 
@@ -287,10 +303,11 @@ async fn inject_into<R: MessageBody + 'static, B>(
     coding: Option<Coding>,
     config: &ToolbarConfig,
     toolbar: &Toolbar,
-) -> Result<ServiceResponse<EitherBody<B>>, Error> {
+) -> (ServiceResponse<EitherBody<B>>, Spent) {
     let (req, res) = res.into_parts();
     let (mut head, body) = res.into_parts();
     let limit = config.max_body_bytes;
+    let mut spent = Spent::default();
     let (body, skip) = match body::read(body, limit, config.max_body_wait).await {
         Read::Cut(rest, cut) => {
             let skip = match cut {
@@ -300,15 +317,20 @@ async fn inject_into<R: MessageBody + 'static, B>(
             };
             (BoxBody::new(rest), skip)
         }
-        Read::Whole(sent) => match with_toolbar(&sent, shell, coding, limit, toolbar) {
-            Ok(page) => {
-                let headers = head.headers_mut();
-                headers.remove(header::CONTENT_LENGTH);
-                headers.remove(header::ETAG);
-                (BoxBody::new(page), None)
+        Read::Whole(sent) => {
+            let watch = Stopwatch::start();
+            let page = with_toolbar(&sent, shell, coding, limit, toolbar);
+            spent = watch.stop();
+            match page {
+                Ok(page) => {
+                    let headers = head.headers_mut();
+                    headers.remove(header::CONTENT_LENGTH);
+                    headers.remove(header::ETAG);
+                    (BoxBody::new(page), None)
+                }
+                Err(skip) => (BoxBody::new(sent), Some(skip)),
             }
-            Err(skip) => (BoxBody::new(sent), Some(skip)),
-        },
+        }
     };
     if let Some(skip) = skip {
         head.headers_mut().insert(
@@ -317,7 +339,7 @@ async fn inject_into<R: MessageBody + 'static, B>(
         );
     }
     let res = head.set_body(body);
-    Ok(ServiceResponse::new(req, res).map_into_right_body())
+    (ServiceResponse::new(req, res).map_into_right_body(), spent)
 }
 
 /// The body as sent, with the shell spliced into its page, in the body's own coding.

@@ -186,11 +186,13 @@ where
         let Some(parent_slot) = parent.extensions().get::<SpanSlot>().cloned() else {
             return;
         };
+        let started = Instant::now();
         let mut fields = FieldCollector::new(parent_slot.recorder.limits().max_value_len);
         attrs.record(&mut fields);
         let own = parent_slot
             .recorder
             .push_span(metadata, fields.fields, parent_slot.index);
+        parent_slot.recorder.spent_since(started);
         let mut extensions = span.extensions_mut();
         extensions.insert(SpanSlot {
             recorder: parent_slot.recorder,
@@ -210,9 +212,11 @@ where
         else {
             return;
         };
+        let started = Instant::now();
         let mut fields = FieldCollector::new(recorder.limits().max_value_len);
         values.record(&mut fields);
         recorder.extend_span_fields(index, fields.fields);
+        recorder.spent_since(started);
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
@@ -222,10 +226,12 @@ where
         let Some(slot) = span.extensions().get::<SpanSlot>().cloned() else {
             return;
         };
+        let started = Instant::now();
         let mut fields = FieldCollector::new(slot.recorder.limits().max_value_len);
         event.record(&mut fields);
         slot.recorder
             .push_event(event.metadata(), fields.fields, slot.index);
+        slot.recorder.spent_since(started);
     }
 
     fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
@@ -259,11 +265,13 @@ where
             };
             (slot.recorder.clone(), index, timing.busy, timing.entered)
         };
+        let started = Instant::now();
         let end = recorder.elapsed();
         recorder.update_span(index, |recorded| {
             recorded.end = Some(end);
             recorded.busy = busy;
             recorded.entered = entered;
         });
+        recorder.spent_since(started);
     }
 }

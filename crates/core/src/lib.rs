@@ -55,6 +55,7 @@ mod cpu;
 mod error;
 mod layer;
 mod level;
+mod own_cost;
 mod panel;
 mod panic_report;
 mod problem;
@@ -75,6 +76,7 @@ pub use cpu::CpuTime;
 pub use error::BuildError;
 pub use layer::{RequestFilter, ToolbarGate, ToolbarLayer};
 pub use level::LogLevel;
+pub use own_cost::{Spent, ToolbarCost};
 pub use panel::{
     ActionError, ActionFuture, ActionResponse, Badge, BadgeLevel, Panel, ServerTiming, Template,
 };
@@ -103,6 +105,7 @@ pub use toolbar::FinishedRequest;
 /// Panel authors do not need anything here; the crate root has their API.
 pub mod integration {
     pub mod env_config;
+    pub use crate::own_cost::Stopwatch;
     pub use crate::panel::{DynPanel, GeneratedStats, PanelFactory, shared_panel};
     pub use crate::recording::{REQUEST_SPAN_NAME, REQUEST_SPAN_TARGET, RequestRecorder};
     pub use crate::render::{RenderError, Renderer, ShellContext};

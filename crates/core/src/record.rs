@@ -5,6 +5,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::own_cost::ToolbarCost;
 use crate::panel::{Badge, Panel};
 use crate::stats_json::StatsJson;
 
@@ -31,10 +32,14 @@ impl RecordId {
 
 impl fmt::Display for RecordId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for byte in self.0 {
-            write!(f, "{byte:02x}")?;
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut text = [0u8; 32];
+        for (pair, byte) in text.chunks_exact_mut(2).zip(self.0) {
+            pair[0] = HEX[usize::from(byte >> 4)];
+            pair[1] = HEX[usize::from(byte & 0xf)];
         }
-        Ok(())
+        // Hex digits are ASCII.
+        f.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?)
     }
 }
 
@@ -143,6 +148,9 @@ pub struct RequestRecord {
     pub layer_attached: bool,
     /// The panels' parts, in the order they ran.
     pub panels: Vec<PanelRecord>,
+    /// What the toolbar itself spent on the request (the Timer panel shows it).
+    #[serde(default)]
+    pub toolbar: ToolbarCost,
 }
 
 impl RequestRecord {

@@ -2,7 +2,7 @@
 
 use std::cell::RefCell;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -246,6 +246,8 @@ struct RecorderInner {
     started_at: SystemTime,
     limits: RecordingLimits,
     attached: AtomicBool,
+    /// Nanoseconds `ToolbarLayer` spent in its callbacks for this request, on any thread.
+    recording_nanos: AtomicU64,
     state: Mutex<RecorderState>,
 }
 
@@ -310,6 +312,7 @@ impl RequestRecorder {
                 started_at: SystemTime::now(),
                 limits,
                 attached: AtomicBool::new(false),
+                recording_nanos: AtomicU64::new(0),
                 state: Mutex::new(RecorderState {
                     recording: Recording {
                         limits,
@@ -366,6 +369,20 @@ impl RequestRecorder {
     /// Time since the request started.
     pub fn elapsed(&self) -> Duration {
         self.inner.started.elapsed()
+    }
+
+    /// Time [`crate::ToolbarLayer`] spent recording this request so far: the toolbar's own
+    /// work while the application ran, on whichever thread it happened.
+    pub fn recording_time(&self) -> Duration {
+        Duration::from_nanos(self.inner.recording_nanos.load(Ordering::Relaxed))
+    }
+
+    /// Counts the time since `since` as spent recording.
+    pub(crate) fn spent_since(&self, since: Instant) {
+        let nanos = u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.inner
+            .recording_nanos
+            .fetch_add(nanos, Ordering::Relaxed);
     }
 
     pub(crate) fn limits(&self) -> &RecordingLimits {

@@ -133,8 +133,48 @@ pub(crate) fn names_generation() -> usize {
     GENERATION.load(Ordering::Acquire)
 }
 
+/// Recent answers of [`is_secret_name`], with the generation of the secret names they hold for.
+type RecentNames = (usize, Vec<(Box<str>, bool)>);
+
+thread_local! {
+    /// Recent answers of [`is_secret_name`] for short names, by name: the same keys come back
+    /// in every row of a list and every request. Kept for one generation of the secret names.
+    static RECENT: std::cell::RefCell<RecentNames> =
+        const { std::cell::RefCell::new((0, Vec::new())) };
+}
+
+/// Names remembered per thread by [`is_secret_name`], and the longest one.
+const RECENT_NAMES: usize = 32;
+const RECENT_NAME_LEN: usize = 32;
+
 /// Whether a value named `name` must be masked.
 pub fn is_secret_name(name: &str) -> bool {
+    if name.len() > RECENT_NAME_LEN {
+        return name_is_secret(name);
+    }
+    let generation = names_generation();
+    RECENT.with(|recent| {
+        let Ok(mut recent) = recent.try_borrow_mut() else {
+            return name_is_secret(name);
+        };
+        let (cached_generation, names) = &mut *recent;
+        if *cached_generation != generation {
+            *cached_generation = generation;
+            names.clear();
+        }
+        if let Some((_, secret)) = names.iter().find(|(known, _)| **known == *name) {
+            return *secret;
+        }
+        let secret = name_is_secret(name);
+        if names.len() == RECENT_NAMES {
+            names.remove(0);
+        }
+        names.push((name.into(), secret));
+        secret
+    })
+}
+
+fn name_is_secret(name: &str) -> bool {
     let parts = name_parts(name);
     let Some(last) = parts.last() else {
         return false;

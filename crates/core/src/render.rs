@@ -1,5 +1,7 @@
 //! Turns records into HTML: the injected toolbar shell and each panel's body.
 
+mod shell;
+
 use std::collections::HashMap;
 use std::fmt;
 
@@ -7,17 +9,18 @@ use serde::Serialize;
 use tera::{Context, Tera};
 
 use crate::error::BuildError;
-use crate::panel::{ActionResponse, Badge, DynPanel};
+use crate::own_cost::{Spent, ToolbarCost};
+use crate::panel::{ActionResponse, DynPanel};
 use crate::panic_report::PanicReport;
 use crate::record::RequestRecord;
 use crate::store::StoreHealth;
 
-const SHELL: &str = "toolbar.html";
 const MESSAGE: &str = "message.html";
 const REDIRECT: &str = "redirect.html";
 const PANIC: &str = "panic.html";
 
-/// Renders the toolbar's HTML with Tera; every value is escaped.
+/// Renders the toolbar's HTML: the shell directly, everything else with Tera; every value is
+/// escaped.
 pub struct Renderer {
     tera: Tera,
     templates: HashMap<&'static str, &'static str>,
@@ -70,6 +73,10 @@ struct RecordView<'a> {
     status: u16,
     duration_ms: f64,
     layer_attached: bool,
+    /// What the toolbar itself spent, part by part.
+    toolbar: &'a ToolbarCost,
+    /// All of it.
+    toolbar_total: Spent,
 }
 
 impl<'a> RecordView<'a> {
@@ -81,18 +88,10 @@ impl<'a> RecordView<'a> {
             status: record.status,
             duration_ms: record.duration_ms,
             layer_attached: record.layer_attached,
+            toolbar: &record.toolbar,
+            toolbar_total: record.toolbar.total(),
         }
     }
-}
-
-#[derive(Serialize)]
-struct PanelLink<'a> {
-    id: &'a str,
-    title: &'a str,
-    subtitle: Option<&'a str>,
-    enabled: bool,
-    switched_off: bool,
-    badge: Option<&'a Badge>,
 }
 
 #[derive(Serialize)]
@@ -105,12 +104,11 @@ impl Renderer {
     pub(crate) fn new(panels: &[Box<dyn DynPanel>]) -> Result<Self, BuildError> {
         let mut tera = Tera::new();
         tera.add_raw_templates([
-            (SHELL, include_str!("../templates/toolbar.html")),
             (MESSAGE, include_str!("../templates/message.html")),
             (REDIRECT, include_str!("../templates/redirect.html")),
             (PANIC, include_str!("../templates/panic.html")),
         ])
-        .map_err(|e| BuildError::Template(SHELL.to_owned(), e.to_string()))?;
+        .map_err(|e| BuildError::Template(MESSAGE.to_owned(), e.to_string()))?;
         let mut templates = HashMap::new();
         for panel in panels {
             let template = panel.template();
@@ -131,30 +129,8 @@ impl Renderer {
 
     /// The markup injected before `</body>`: the toolbar's root element, its shadow root and
     /// the script tag.
-    pub fn shell(&self, cx: &ShellContext<'_>) -> Result<String, RenderError> {
-        let panels: Vec<PanelLink<'_>> = cx
-            .record
-            .panels
-            .iter()
-            .map(|p| PanelLink {
-                id: &p.id,
-                title: &p.title,
-                subtitle: p.subtitle.as_deref(),
-                enabled: !p.stats.is_null() || p.note.is_none(),
-                switched_off: p.switched_off,
-                badge: p.badge.as_ref(),
-            })
-            .collect();
-        let mut context = Context::new();
-        context.insert("prefix", cx.prefix);
-        context.insert("nonce", &cx.nonce);
-        context.insert("record", &RecordView::new(cx.record));
-        let badges: Vec<&PanelLink<'_>> = panels.iter().filter(|p| p.badge.is_some()).collect();
-        context.insert("badges", &badges);
-        context.insert("panels", &panels);
-        context.insert("update_on_fetch", &cx.update_on_fetch);
-        context.insert("store_problem", &cx.store.and_then(StoreHealth::problem));
-        self.tera.render(SHELL, &context).map_err(RenderError)
+    pub fn shell(&self, cx: &ShellContext<'_>) -> String {
+        shell::shell(cx)
     }
 
     /// The body of panel `panel_id` for `record`; `Ok(None)` when the record has no such panel.

@@ -8,6 +8,7 @@ use std::time::UNIX_EPOCH;
 
 use crate::context::{AppInfo, EarlierStats, RequestInfo, ResponseInfo, StatsContext, Timing};
 use crate::error::BuildError;
+use crate::own_cost::ToolbarCost;
 use crate::panel::{ActionFuture, DynPanel, Panel, PanelFactory, ServerTiming, is_valid_id};
 use crate::problem::{Problem, ProblemKind};
 use crate::record::{PanelRecord, RECORD_FORMAT_VERSION, RecordId, RequestKind, RequestRecord};
@@ -562,6 +563,7 @@ impl Toolbar {
             ),
             layer_attached: finished.layer_attached,
             panels: parts,
+            toolbar: ToolbarCost::default(),
         };
         let order = &self.settings.panel_order;
         if !order.is_empty() {

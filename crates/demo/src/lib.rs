@@ -1,5 +1,6 @@
 //! The demo application's routes, database and custom panel, shared by `main` and the tests.
 
+pub mod cost;
 mod outgoing;
 mod page_weight;
 

@@ -197,6 +197,23 @@ impl fmt::Debug for OwnedRuntime {
     }
 }
 
+impl Sink {
+    /// Hands `span` to the processor, unless [`Sink::max_pending`] spans already wait.
+    fn queue(&self, span: SpanData) {
+        let queued = self
+            .counters
+            .pending
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |p| {
+                (p < self.max_pending).then_some(p + 1)
+            });
+        if queued.is_ok() {
+            self.processor.on_end(span);
+        } else {
+            self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
 /// One exporter behind its batch processor.
 #[derive(Debug)]
 struct Sink {
@@ -233,17 +250,27 @@ impl Pipeline {
             .map_err(|_| ExportError::Runtime("building the exporters panicked".to_owned()))?
     }
 
-    /// Hands a sampled request's spans to every exporter; never blocks.
+    /// Hands a sampled request's spans that were not captured from the application (see
+    /// [`SpanRecord::captured`]) to every exporter; never blocks. Each span is converted once
+    /// and copied only for a second exporter.
     pub(crate) fn send(&self, spans: &[SpanRecord], trace: &TraceContext, started_at: SystemTime) {
         if self.shut_down.load(Ordering::Acquire) || spans.is_empty() {
             return;
         }
         let state = trace.trace_state();
-        let data: Vec<SpanData> = spans
-            .iter()
-            .filter_map(|s| span_data(s, trace, &state, started_at, &self.scope))
-            .collect();
-        self.send_data(&data);
+        let server = trace.span_id();
+        let Some((last, others)) = self.sinks.split_last() else {
+            return;
+        };
+        for span in spans.iter().filter(|s| !s.captured) {
+            let Some(data) = span_data(span, trace, server, &state, started_at, &self.scope) else {
+                continue;
+            };
+            for sink in others {
+                sink.queue(data.clone());
+            }
+            last.queue(data);
+        }
     }
 
     /// Hands spans in the SDK's form to every exporter; never blocks.
@@ -253,17 +280,7 @@ impl Pipeline {
         }
         for sink in &self.sinks {
             for span in data {
-                let queued =
-                    sink.counters
-                        .pending
-                        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |p| {
-                            (p < sink.max_pending).then_some(p + 1)
-                        });
-                if queued.is_ok() {
-                    sink.processor.on_end(span.clone());
-                } else {
-                    sink.counters.dropped.fetch_add(1, Ordering::Relaxed);
-                }
+                sink.queue(span.clone());
             }
         }
     }
@@ -531,16 +548,18 @@ fn at(started_at: SystemTime, ms: f64) -> SystemTime {
     started_at + Duration::from_secs_f64((ms / 1000.0).max(0.0))
 }
 
-/// The SDK's form of a span of `trace`, whose trace state is `state`, ready for any exporter.
+/// The SDK's form of a span of `trace`, whose server span is `server` and whose trace state is
+/// `state`, ready for any exporter.
 pub(crate) fn span_data(
     span: &SpanRecord,
     trace: &TraceContext,
+    server: SpanId,
     state: &TraceState,
     started_at: SystemTime,
     scope: &InstrumentationScope,
 ) -> Option<SpanData> {
     let span_id = SpanId::from_hex(&span.span_id).ok()?;
-    let is_server = span.span_id == trace.span_id().to_string();
+    let is_server = span_id == server;
     let parent = span
         .parent_span_id
         .as_deref()
@@ -719,7 +738,17 @@ mod tests {
         let scope = InstrumentationScope::builder("actix-debug-toolbar").build();
         let data: Vec<SpanData> = spans()
             .iter()
-            .map(|s| span_data(s, &trace(), &TraceState::default(), started, &scope).unwrap())
+            .map(|s| {
+                span_data(
+                    s,
+                    &trace(),
+                    trace().span_id(),
+                    &TraceState::default(),
+                    started,
+                    &scope,
+                )
+                .unwrap()
+            })
             .collect();
         let (server, child) = (&data[0], &data[1]);
         assert_eq!(server.span_kind, SpanKind::Server);
@@ -751,7 +780,17 @@ mod tests {
 
         let mut bad = record(SpanId::from_bytes([1; 8]), None, "bad");
         bad.span_id = "not hex".to_owned();
-        assert!(span_data(&bad, &trace(), &TraceState::default(), started, &scope).is_none());
+        assert!(
+            span_data(
+                &bad,
+                &trace(),
+                trace().span_id(),
+                &TraceState::default(),
+                started,
+                &scope
+            )
+            .is_none()
+        );
     }
 
     #[test]
@@ -802,7 +841,17 @@ mod tests {
         let scope = InstrumentationScope::builder("actix-debug-toolbar").build();
         let data: Vec<SpanData> = spans()
             .iter()
-            .map(|s| span_data(s, &trace(), &TraceState::default(), started, &scope).unwrap())
+            .map(|s| {
+                span_data(
+                    s,
+                    &trace(),
+                    trace().span_id(),
+                    &TraceState::default(),
+                    started,
+                    &scope,
+                )
+                .unwrap()
+            })
             .collect();
 
         let failed = block_on(observed.export(data.clone())).unwrap_err();
@@ -860,6 +909,7 @@ mod tests {
             span_data(
                 &spans()[0],
                 &trace(),
+                trace().span_id(),
                 &TraceState::default(),
                 started,
                 &scope,

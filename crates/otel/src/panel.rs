@@ -474,13 +474,7 @@ impl Panel for OtelPanel {
                 &rebuilt
             }
         };
-        let own: Vec<SpanRecord> = stats
-            .spans
-            .iter()
-            .filter(|s| !s.captured)
-            .cloned()
-            .collect();
-        pipeline.send(&own, trace, request.timing.started_at);
+        pipeline.send(&stats.spans, trace, request.timing.started_at);
     }
 
     fn template(&self) -> Template {

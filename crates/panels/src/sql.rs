@@ -12,6 +12,7 @@ mod explain;
 mod lex;
 mod read_only;
 mod sqlx_events;
+mod statements;
 
 use std::borrow::Cow;
 use std::time::Duration;
@@ -29,6 +30,8 @@ pub use explain::Pools;
 pub struct SqlPanel {
     settings: SqlSettings,
     pools: Pools,
+    /// What is worked out once per distinct statement, shared by the panel's clones.
+    statements: statements::Statements,
 }
 
 /// Thresholds and limits of the SQL panel.
@@ -399,7 +402,13 @@ impl Panel for SqlPanel {
 
     fn generate_stats(&self, cx: &StatsContext<'_>) -> SqlStats {
         let captured = sqlx_events::capture(cx.recording(), &self.settings, &self.pools);
-        analysis::analyse(captured, &self.settings, &self.pools, cx.timing().wall)
+        analysis::analyse(
+            captured,
+            &self.settings,
+            &self.pools,
+            &self.statements,
+            cx.timing().wall,
+        )
     }
 
     fn template(&self) -> Template {

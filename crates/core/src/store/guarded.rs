@@ -70,6 +70,9 @@ pub struct StoreHealth {
 impl StoreHealth {
     /// What is wrong with the store, in a sentence for the toolbar; `None` when nothing is.
     pub fn problem(&self) -> Option<String> {
+        if !self.failing && self.in_flight < self.max_in_flight {
+            return None;
+        }
         let counts = format!(
             "{} saved, {} dropped, {} failed",
             self.saved, self.dropped, self.failed
@@ -417,6 +420,7 @@ mod tests {
             kind: crate::record::RequestKind::Page,
             layer_attached: true,
             panels: Vec::new(),
+            toolbar: Default::default(),
         }
     }
 

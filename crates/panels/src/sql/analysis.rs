@@ -1,14 +1,15 @@
 //! Grouping, N+1 detection and formatting of a request's queries.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
-use super::explain::{self, Pools};
+use super::explain::Pools;
 use super::lex::{Dialect, Token, tokens};
 use super::sqlx_events::Captured;
+use super::statements::{Boundary, Statement, Statements};
 use super::{
-    Backend, NPlusOne, QueryGroup, QueryRecord, SqlSettings, SqlStats, Transaction,
-    TransactionOutcome,
+    NPlusOne, QueryGroup, QueryRecord, SqlSettings, SqlStats, Transaction, TransactionOutcome,
 };
 
 /// Longest statement that is pretty-printed; longer ones are shown as they are.
@@ -163,7 +164,7 @@ fn is_keyword(word: &str) -> bool {
 
 /// The table (or other collection) a statement works on: the first name after `FROM`, `INTO`
 /// or `UPDATE`, schema-qualified as written, without quotes.
-fn collection(tokens: &[Token<'_>]) -> Option<String> {
+pub(super) fn collection(tokens: &[Token<'_>]) -> Option<String> {
     let at = tokens.iter().position(|t| {
         matches!(t, Token::Word(w) if ["FROM", "INTO", "UPDATE"]
             .iter()
@@ -211,47 +212,21 @@ pub(super) fn pretty(sql: &str) -> String {
     sqlformat::format(sql, &sqlformat::QueryParams::None, &options)
 }
 
-/// What is worked out once per distinct statement.
-struct Statement {
-    normalized: String,
-    /// It takes bind parameters.
-    parameters: bool,
-    kind: String,
-    /// The table it works on.
-    collection: Option<String>,
-    formatted: String,
-    explain: super::Explainability,
-}
-
-impl Statement {
-    fn of(sql: &str, backend: Option<Backend>, pools: &Pools) -> Self {
-        let backend = backend.map(Backend::as_str);
-        let dialect = Dialect::of(backend);
-        let tokens = tokens(sql, dialect);
-        Self {
-            collection: collection(&tokens),
-            normalized: normalize(sql, dialect),
-            parameters: tokens.contains(&Token::Placeholder),
-            formatted: pretty(sql),
-            explain: explain::explainability(sql, backend, pools),
-            kind: kind(sql, dialect),
-        }
-    }
-}
-
 pub(super) fn analyse(
     captured: Captured,
     settings: &SqlSettings,
     pools: &Pools,
+    statements: &Statements,
     wall: Duration,
 ) -> SqlStats {
-    // A request repeats statements (that is what N+1 means): work out each distinct
-    // statement's normal form, kind, formatting and EXPLAIN once.
-    let mut distinct: HashMap<&str, Statement> = HashMap::new();
+    // Requests repeat statements (within one request that is what N+1 means, and a page runs
+    // the same ones every time): each distinct statement's normal form, kind, formatting and
+    // EXPLAIN come from the panel's cache.
+    let mut distinct: HashMap<&str, Arc<Statement>> = HashMap::new();
     for q in &captured.queries {
         distinct
             .entry(q.sql.as_str())
-            .or_insert_with(|| Statement::of(&q.sql, q.backend, pools));
+            .or_insert_with(|| statements.get(&q.sql, q.backend, pools));
     }
     let statement = |sql: &str| distinct.get(sql);
     let normalized: Vec<String> = captured
@@ -273,7 +248,8 @@ pub(super) fn analyse(
             .collect()
     };
     let (duplicates_of, similar_of) = (count_of(&duplicates), count_of(&similar));
-    let (transactions, transaction_of) = transactions(&captured);
+    let (transactions, transaction_of) =
+        transactions(&captured, |sql| statement(sql).and_then(|s| s.boundary));
     let mut queries: Vec<QueryRecord> = captured
         .queries
         .iter()
@@ -386,26 +362,17 @@ fn n_plus_one(captured: &Captured, normalized: &[String], threshold: usize) -> V
 }
 
 /// Transactions from `BEGIN`/`START TRANSACTION` to `COMMIT`/`END`/`ROLLBACK`, and the
-/// transaction of each query inside one.
-fn transactions(captured: &Captured) -> (Vec<Transaction>, HashMap<usize, usize>) {
+/// transaction of each query inside one; `boundary` tells how a statement starts or ends one.
+fn transactions(
+    captured: &Captured,
+    boundary: impl Fn(&str) -> Option<Boundary>,
+) -> (Vec<Transaction>, HashMap<usize, usize>) {
     let mut done = Vec::new();
     let mut of = HashMap::new();
     let mut open: Option<Transaction> = None;
     for query in &captured.queries {
-        let words: Vec<String> =
-            tokens(&query.sql, Dialect::of(query.backend.map(Backend::as_str)))
-                .into_iter()
-                .filter_map(|t| match t {
-                    Token::Word(w) => Some(w.to_ascii_uppercase()),
-                    _ => None,
-                })
-                .take(2)
-                .collect();
-        let first = words.first().map(String::as_str).unwrap_or("");
-        let second = words.get(1).map(String::as_str).unwrap_or("");
-        let begins = first == "BEGIN" || (first == "START" && second == "TRANSACTION");
-        let ends = matches!(first, "COMMIT" | "END") || (first == "ROLLBACK" && second != "TO");
-        if begins && open.is_none() {
+        let boundary = boundary(&query.sql);
+        if boundary == Some(Boundary::Begin) && open.is_none() {
             open = Some(Transaction {
                 id: done.len() + 1,
                 queries: Vec::new(),
@@ -415,12 +382,8 @@ fn transactions(captured: &Captured) -> (Vec<Transaction>, HashMap<usize, usize>
         if let Some(tx) = open.as_mut() {
             tx.queries.push(query.index);
             of.insert(query.index, tx.id);
-            if ends {
-                tx.outcome = if first == "ROLLBACK" {
-                    TransactionOutcome::Rollback
-                } else {
-                    TransactionOutcome::Commit
-                };
+            if let Some(Boundary::End(outcome)) = boundary {
+                tx.outcome = outcome;
                 done.extend(open.take());
             }
         }
