@@ -666,3 +666,86 @@ async fn a_python_service_on_the_opentelemetry_sdk_joins_the_waterfall() {
     handle.stop(true).await;
     let _ = crate::otel::shut_down(&otel).await;
 }
+
+/// Sends one span of `from` (`browser`: the toolbar's script, which marks what it sends as it
+/// marks its actions) continuing `trace` under `parent` to the receiver.
+async fn receive(
+    service: &impl Service<
+        actix_http::Request,
+        Response = ServiceResponse<EitherBody<BoxBody>>,
+        Error = actix_web::Error,
+    >,
+    from: &str,
+    trace: &str,
+    id: &str,
+    parent: &str,
+) {
+    let body = export(
+        from,
+        vec![span(trace, id, parent, "from elsewhere", now_nanos())],
+    );
+    let mut request = post("application/x-protobuf", body.encode_to_vec());
+    if from == "browser" {
+        request = request.insert_header(("x-debug-toolbar-action", "1"));
+    }
+    let res = call_service(service, request.to_request()).await;
+    assert_eq!(res.status(), 200, "{}", body_text(res).await);
+}
+
+#[actix_web::test]
+async fn received_spans_are_exported_again_only_when_forwarding_is_on_but_the_browser_s_always_are()
+{
+    use crate::otel::receivers::{Receivers, Wire};
+    init_tracing();
+    for forward in [false, true] {
+        let receivers = Receivers::start();
+        let otel = crate::otel::panel(
+            OtelConfig::builder()
+                .otlp(
+                    actix_debug_toolbar::otel::Protocol::HttpProtobuf,
+                    receivers.http_endpoint.clone(),
+                )
+                .forward_received(forward),
+        );
+        let toolbar = DebugToolbar::new(
+            crate::support::config()
+                .store(Arc::new(InMemoryStore::new(5)))
+                .panel(otel.clone())
+                .build(),
+        );
+        let service = init_service(App::new().wrap(toolbar.clone()).route(
+            "/checkout",
+            web::get().to(|| async { HttpResponse::Ok().body("paid") }),
+        ))
+        .await;
+        let (_, trace, server) = checkout(&service, None).await;
+        receive(&service, "billing", &trace, "b000000000000001", &server).await;
+        receive(&service, "browser", &trace, "b000000000000002", &server).await;
+        receivers.wait_for(
+            Wire::Http,
+            &trace,
+            2 + usize::from(forward),
+            Duration::from_secs(5),
+        );
+        crate::otel::shut_down(&otel).await.expect("flushed");
+        // Everything the exporters had, the request's own and the forwarders' alike.
+        let arrived = receivers.spans(Wire::Http, &trace);
+        let service_of = |id: &str| {
+            arrived
+                .iter()
+                .find(|s| s.span_id == id)
+                .map(|s| s.service_name.as_str())
+        };
+        assert_eq!(service_of(&server), Some("demo-under-test"), "{arrived:#?}");
+        assert_eq!(
+            service_of("b000000000000002"),
+            Some("demo-under-test-browser"),
+            "the browser's spans are exported under its name (forward: {forward})"
+        );
+        assert_eq!(
+            service_of("b000000000000001"),
+            forward.then_some("billing"),
+            "another service's spans are exported again only when forwarding is on"
+        );
+    }
+}
