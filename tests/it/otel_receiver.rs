@@ -579,8 +579,12 @@ async fn received_spans_are_shared_through_redis() {
 
 /// A downstream service on the official OpenTelemetry Python SDK, configured with the standard
 /// variables only, continues a page's trace and exports (gzip) to the receiver.
+/// A billing service on the official OpenTelemetry Python SDK: an HTTP server that answers one
+/// `POST /charge`, continuing the caller's trace from its headers, with a child span for a
+/// query; it exports with the SDK's OTLP/HTTP exporter, configured by the standard variables
+/// only. It prints its port, then serves.
 const PYTHON_SERVICE: &str = r#"
-import sys
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from opentelemetry import propagate, trace
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.trace import TracerProvider
@@ -589,52 +593,113 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 provider = TracerProvider()
 provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
 tracer = provider.get_tracer("billing")
-caller = propagate.extract({"traceparent": sys.argv[1]})
-with tracer.start_as_current_span("POST /charge", context=caller, kind=trace.SpanKind.SERVER) as span:
-    span.set_attribute("http.request.method", "POST")
-    with tracer.start_as_current_span("SELECT cards", kind=trace.SpanKind.CLIENT) as query:
-        query.set_attribute("db.system.name", "postgresql")
+
+class Billing(BaseHTTPRequestHandler):
+    def do_POST(self):
+        caller = propagate.extract({k.lower(): v for k, v in self.headers.items()})
+        with tracer.start_as_current_span("POST /charge", context=caller, kind=trace.SpanKind.SERVER) as span:
+            span.set_attribute("http.request.method", "POST")
+            with tracer.start_as_current_span("SELECT cards", kind=trace.SpanKind.CLIENT) as query:
+                query.set_attribute("db.system.name", "postgresql")
+        self.send_response(200)
+        self.send_header("content-length", "7")
+        self.end_headers()
+        self.wfile.write(b"charged")
+
+    def log_message(self, *args):
+        pass
+
+server = HTTPServer(("127.0.0.1", 0), Billing)
+print(server.server_address[1], flush=True)
+server.handle_request()
 provider.shutdown()
 "#;
 
+/// A page that charges through the billing service, with the toolbar's `awc` helper.
+async fn pay(req: actix_web::HttpRequest, billing: web::Data<String>) -> HttpResponse {
+    let client = awc::Client::default();
+    let sent = actix_debug_toolbar::otel::awc::send(&req, client.post(billing.as_str()), |call| {
+        call.send()
+    })
+    .await;
+    let status = sent.map(|res| res.status().as_u16()).unwrap_or(0);
+    HttpResponse::Ok().content_type("text/html").body(format!(
+        "<html><body><p>billing answered {status}</p></body></html>"
+    ))
+}
+
 #[actix_web::test]
 #[ignore = "needs python3 with opentelemetry-sdk and opentelemetry-exporter-otlp-proto-http (installed by .ci/run)"]
-async fn a_python_service_on_the_opentelemetry_sdk_joins_the_waterfall() {
-    let otel = crate::otel::panel(OtelConfig::builder());
-    let (base, toolbar, handle) = crate::otel::demo_server(&otel).await;
-    let res = awc::Client::default()
-        .get(format!("{base}/users"))
+async fn a_python_service_called_from_a_page_joins_its_waterfall() {
+    use std::io::BufRead;
+
+    init_tracing();
+    let otel = OtelPanel::new(OtelConfig::builder().service_name("shop").build());
+    let toolbar = DebugToolbar::new(
+        crate::support::config()
+            .store(Arc::new(InMemoryStore::new(10)))
+            .panel(otel)
+            .build(),
+    );
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+
+    // The service exports to the toolbar's receiver: the one variable a user sets.
+    let mut python = std::process::Command::new("python3")
+        .args(["-c", PYTHON_SERVICE])
+        .env("OTEL_SERVICE_NAME", "py-billing")
+        .env(
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            format!("{base}{RECEIVER}"),
+        )
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    let mut port = String::new();
+    std::io::BufReader::new(python.stdout.take().unwrap())
+        .read_line(&mut port)
+        .unwrap();
+    let billing = format!("http://127.0.0.1:{}/charge", port.trim());
+
+    let app_toolbar = toolbar.clone();
+    let server = actix_web::HttpServer::new(move || {
+        App::new()
+            .wrap(app_toolbar.clone())
+            .app_data(web::Data::new(billing.clone()))
+            .route("/pay", web::get().to(pay))
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)
+    .unwrap()
+    .run();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+
+    let mut res = awc::Client::default()
+        .get(format!("{base}/pay"))
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    let header = |name: &str| {
-        res.headers()
-            .get(name)
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .to_owned()
-    };
-    let (id, traceresponse) = (header("x-debug-toolbar-id"), header("traceresponse"));
-    let server_span = traceresponse.split('-').nth(2).unwrap().to_owned();
-    let endpoint = format!("{base}{RECEIVER}");
-    let output = actix_web::rt::task::spawn_blocking(move || {
-        std::process::Command::new("python3")
-            .args(["-c", PYTHON_SERVICE, &traceresponse])
-            .env("OTEL_SERVICE_NAME", "py-billing")
-            .env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", endpoint)
-            .env("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip")
-            .output()
-    })
-    .await
-    .unwrap()
-    .expect("python3 runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    assert_contains(
+        &String::from_utf8_lossy(&res.body().await.unwrap()),
+        "billing answered 200",
     );
+    let id = res
+        .headers()
+        .get("x-debug-toolbar-id")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let status = actix_web::rt::task::spawn_blocking(move || python.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "the billing service exits cleanly");
+
+    // The service's spans arrive after the page was served: the record read now has them.
     stored(&toolbar, &id).await;
     let mut res = awc::Client::default()
         .get(format!("{base}/__debug_toolbar/api/requests/{id}"))
@@ -643,18 +708,28 @@ async fn a_python_service_on_the_opentelemetry_sdk_joins_the_waterfall() {
         .unwrap();
     let record: RequestRecord = res.json().limit(1 << 24).await.unwrap();
     let stats = record.stats::<OtelPanel>().unwrap().unwrap();
+    let call = stats
+        .spans
+        .iter()
+        .find(|s| s.category == Category::Http)
+        .unwrap_or_else(|| panic!("the page's call in {:#?}", stats.spans));
     let charge = stats
         .spans
         .iter()
         .find(|s| s.name == "POST /charge")
-        .expect("the service's span");
+        .unwrap_or_else(|| panic!("the service's span in {:#?}", stats.spans));
     assert_eq!(charge.service.as_deref(), Some("py-billing"));
-    assert_eq!(charge.parent_span_id.as_deref(), Some(server_span.as_str()));
+    assert_eq!(
+        charge.parent_span_id.as_deref(),
+        Some(call.span_id.as_str()),
+        "under the page's outgoing call"
+    );
     let query = stats
         .spans
         .iter()
         .find(|s| s.name == "SELECT cards")
         .expect("its child");
+    assert_eq!(query.service.as_deref(), Some("py-billing"));
     assert_eq!(
         query.parent_span_id.as_deref(),
         Some(charge.span_id.as_str())
@@ -663,8 +738,8 @@ async fn a_python_service_on_the_opentelemetry_sdk_joins_the_waterfall() {
         (query.category, query.depth),
         (Category::Db, charge.depth + 1)
     );
+    assert_eq!(stats.received.spans, 2);
     handle.stop(true).await;
-    let _ = crate::otel::shut_down(&otel).await;
 }
 
 /// Sends one span of `from` (`browser`: the toolbar's script, which marks what it sends as it
