@@ -6,6 +6,7 @@ use std::fmt;
 use serde::Serialize;
 use tera::{Context, Tera};
 
+use crate::editor::Editor;
 use crate::error::BuildError;
 use crate::panel::{ActionResponse, Badge, DynPanel};
 use crate::panic_report::PanicReport;
@@ -16,6 +17,33 @@ const SHELL: &str = "toolbar.html";
 const MESSAGE: &str = "message.html";
 const REDIRECT: &str = "redirect.html";
 const PANIC: &str = "panic.html";
+const DASHBOARD: &str = "dashboard.html";
+/// The templates' function for a link to the developer's editor:
+/// `editor_url(file=…, line=…)` or `editor_url(location="file:line")`, an empty string when no
+/// editor is configured.
+const EDITOR_URL: &str = "editor_url";
+
+/// What `editor_url` answers for its arguments.
+fn editor_url(editor: Option<&Editor>, kwargs: &tera::Kwargs) -> String {
+    let Some(editor) = editor else {
+        return String::new();
+    };
+    let text = |key: &str| -> Option<String> {
+        match kwargs.get::<tera::Value>(key).ok().flatten()? {
+            v if v.is_none() || v.is_undefined() => None,
+            v => Some(v.as_str().map_or_else(|| v.to_string(), str::to_owned)),
+        }
+    };
+    let url = match (text("location"), text("file")) {
+        (Some(location), _) => editor.url_of_location(&location),
+        (None, Some(file)) => {
+            let line = text("line").and_then(|line| line.trim().parse().ok());
+            editor.url(&file, line)
+        }
+        (None, None) => None,
+    };
+    url.unwrap_or_default()
+}
 
 /// Renders the toolbar's HTML with Tera; every value is escaped.
 pub struct Renderer {
@@ -62,6 +90,17 @@ pub struct ShellContext<'a> {
     pub store: Option<&'a StoreHealth>,
 }
 
+/// What the dashboard page needs.
+#[derive(Debug, Clone, Copy)]
+pub struct DashboardContext<'a> {
+    /// The toolbar's URL prefix, ending in `/`.
+    pub prefix: &'a str,
+    /// The request whose panels the page's toolbar opens on; none when nothing is stored.
+    pub record: Option<&'a RequestRecord>,
+    /// How the store is doing.
+    pub store: Option<&'a StoreHealth>,
+}
+
 #[derive(Serialize)]
 struct RecordView<'a> {
     id: String,
@@ -102,13 +141,21 @@ struct PanelView<'a> {
 }
 
 impl Renderer {
-    pub(crate) fn new(panels: &[Box<dyn DynPanel>]) -> Result<Self, BuildError> {
+    pub(crate) fn new(
+        panels: &[Box<dyn DynPanel>],
+        editor: Option<Editor>,
+    ) -> Result<Self, BuildError> {
         let mut tera = Tera::new();
+        tera.register_function(
+            EDITOR_URL,
+            move |kwargs: tera::Kwargs, _: &tera::State<'_>| editor_url(editor.as_ref(), &kwargs),
+        );
         tera.add_raw_templates([
             (SHELL, include_str!("../templates/toolbar.html")),
             (MESSAGE, include_str!("../templates/message.html")),
             (REDIRECT, include_str!("../templates/redirect.html")),
             (PANIC, include_str!("../templates/panic.html")),
+            (DASHBOARD, include_str!("../templates/dashboard.html")),
         ])
         .map_err(|e| BuildError::Template(SHELL.to_owned(), e.to_string()))?;
         let mut templates = HashMap::new();
@@ -155,6 +202,27 @@ impl Renderer {
         context.insert("update_on_fetch", &cx.update_on_fetch);
         context.insert("store_problem", &cx.store.and_then(StoreHealth::problem));
         self.tera.render(SHELL, &context).map_err(RenderError)
+    }
+
+    /// The dashboard: the stored requests, figures across them and, when a record is given, the
+    /// toolbar's shell showing its panels. Scripts and styles come from the toolbar's static
+    /// route, so the page runs under a CSP that allows no inline script or style.
+    pub fn dashboard(&self, cx: &DashboardContext<'_>) -> Result<String, RenderError> {
+        let shell = match cx.record {
+            Some(record) => Some(self.shell(&ShellContext {
+                prefix: cx.prefix,
+                nonce: None,
+                record,
+                update_on_fetch: false,
+                store: cx.store,
+            })?),
+            None => None,
+        };
+        let mut context = Context::new();
+        context.insert("prefix", cx.prefix);
+        context.insert("shell", &shell);
+        context.insert("store_problem", &cx.store.and_then(StoreHealth::problem));
+        self.tera.render(DASHBOARD, &context).map_err(RenderError)
     }
 
     /// The body of panel `panel_id` for `record`; `Ok(None)` when the record has no such panel.
