@@ -12,6 +12,8 @@ use serde::Serialize;
 
 use crate::access;
 use crate::api;
+use crate::curl;
+use crate::dashboard;
 use crate::toolbar::Shared;
 
 /// A file the toolbar serves from its static route.
@@ -33,6 +35,18 @@ static TOOLBAR_CSS: StaticFile = StaticFile {
     etag: LazyLock::new(|| etag_of(TOOLBAR_CSS.body)),
 };
 
+static DASHBOARD_JS: StaticFile = StaticFile {
+    body: include_str!("../static/dashboard.js"),
+    content_type: "text/javascript; charset=utf-8",
+    etag: LazyLock::new(|| etag_of(DASHBOARD_JS.body)),
+};
+
+static DASHBOARD_CSS: StaticFile = StaticFile {
+    body: include_str!("../static/dashboard.css"),
+    content_type: "text/css; charset=utf-8",
+    etag: LazyLock::new(|| etag_of(DASHBOARD_CSS.body)),
+};
+
 /// Answers a request for one of the toolbar's routes; the caller checked the client, the host
 /// and the `show_toolbar` callback.
 pub(crate) async fn serve(
@@ -47,10 +61,17 @@ pub(crate) async fn serve(
     let response = match (req.method(), segments.as_slice()) {
         (&Method::GET, ["static", "toolbar.js"]) => static_file(&TOOLBAR_JS, req),
         (&Method::GET, ["static", "toolbar.css"]) => static_file(&TOOLBAR_CSS, req),
+        (&Method::GET, ["static", "dashboard.js"]) => static_file(&DASHBOARD_JS, req),
+        (&Method::GET, ["static", "dashboard.css"]) => static_file(&DASHBOARD_CSS, req),
+        (&Method::GET, [""]) => dashboard::page(shared, toolbar, req).await,
         (&Method::GET, ["panels", id, panel]) => panel_body(shared, toolbar, id, panel).await,
         (&Method::GET, ["api", "requests"]) => list(toolbar, req).await,
         (&Method::GET, ["api", "requests", "stream"]) => stream(shared, toolbar),
         (&Method::GET, ["api", "requests", id]) => one(toolbar, id).await,
+        (&Method::GET, ["api", "requests", id, "curl"]) => {
+            let host = req.connection_info().host().to_owned();
+            curl::answer(toolbar, id, &host).await
+        }
         (&Method::GET, ["api", "routes"]) => api::routes(toolbar).await,
         (&Method::GET, ["api", "statements"]) => api::statements(toolbar, req).await,
         (&Method::GET, ["api", "problems"]) => api::problems(toolbar).await,

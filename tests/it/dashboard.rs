@@ -1,0 +1,207 @@
+//! The dashboard at the prefix, the curl of a stored request, and links to the editor. The
+//! dashboard in a real browser is in `browser.rs`.
+
+use actix_debug_toolbar::{DebugToolbar, Editor};
+use actix_web::http::StatusCode;
+use actix_web::{App, HttpResponse, test, web};
+
+use crate::support::{
+    allowed_peer, assert_contains, assert_lacks, body_text, config, get, header, init_tracing,
+    panel_uri, refused_peer,
+};
+
+/// The routes the dashboard adds.
+const DASHBOARD_ROUTES: &[&str] = &[
+    "",
+    "?request=0123456789abcdef0123456789abcdef",
+    "static/dashboard.js",
+    "static/dashboard.css",
+    "api/requests/0123456789abcdef0123456789abcdef/curl",
+];
+
+#[actix_web::test]
+async fn every_dashboard_route_is_refused_to_other_clients_and_foreign_hosts() {
+    init_tracing();
+    let app = test::init_service(
+        App::new()
+            .wrap(DebugToolbar::new(config().build()))
+            .route("/", web::get().to(HttpResponse::Ok)),
+    )
+    .await;
+    let request = |route: &str| {
+        test::TestRequest::get()
+            .uri(&format!("/__debug_toolbar/{route}"))
+            .peer_addr(allowed_peer())
+            .insert_header(("host", "localhost:8080"))
+    };
+    for &route in DASHBOARD_ROUTES {
+        let res =
+            test::call_service(&app, request(route).peer_addr(refused_peer()).to_request()).await;
+        assert_eq!(
+            res.status(),
+            StatusCode::NOT_FOUND,
+            "{route} from another client"
+        );
+        let foreign = request(route).insert_header(("host", "attacker.example"));
+        let res = test::call_service(&app, foreign.to_request()).await;
+        assert_eq!(
+            res.status(),
+            StatusCode::NOT_FOUND,
+            "{route} for a foreign host"
+        );
+        let res = test::call_service(&app, request(route).to_request()).await;
+        let expected = if route.ends_with("/curl") {
+            StatusCode::NOT_FOUND
+        } else {
+            StatusCode::OK
+        };
+        assert_eq!(res.status(), expected, "{route} for an allowed client");
+    }
+    let hidden = DebugToolbar::new(config().show_toolbar(|_| false).build());
+    let app = test::init_service(App::new().wrap(hidden)).await;
+    for &route in DASHBOARD_ROUTES {
+        let res = test::call_service(&app, request(route).to_request()).await;
+        assert_eq!(
+            res.status(),
+            StatusCode::NOT_FOUND,
+            "{route} with show_toolbar false"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn the_dashboard_carries_the_shell_of_a_stored_request_under_a_strict_policy() {
+    init_tracing();
+    let app = test::init_service(App::new().wrap(DebugToolbar::new(config().build())).route(
+        "/api/items",
+        web::get().to(|| async { HttpResponse::Ok().json([1, 2]) }),
+    ))
+    .await;
+    let res = test::call_service(&app, get("/__debug_toolbar/").to_request()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let policy = header(&res, "content-security-policy").expect("a policy");
+    assert_contains(&policy, "script-src 'self'");
+    assert_lacks(&policy, "unsafe-inline");
+    let page = body_text(res).await;
+    assert_contains(&page, r#"src="/__debug_toolbar/static/dashboard.js""#);
+    assert_lacks(&page, "id=\"debug-toolbar\"");
+    assert_lacks(&page, "<script>");
+
+    let res = test::call_service(&app, get("/api/items").to_request()).await;
+    let id = header(&res, "x-debug-toolbar-id").expect("recorded");
+    // Saved after the response: wait for it.
+    let mut page = String::new();
+    for _ in 0..50 {
+        let res = test::call_service(&app, get("/__debug_toolbar/").to_request()).await;
+        page = body_text(res).await;
+        if page.contains(&id) {
+            break;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_contains(&page, &format!(r#"data-request-id="{id}""#));
+    assert_contains(&page, r#"src="/__debug_toolbar/static/toolbar.js""#);
+    // The dashboard itself is not recorded.
+    let res = test::call_service(&app, get("/__debug_toolbar/").to_request()).await;
+    assert_eq!(header(&res, "x-debug-toolbar-id"), None);
+}
+
+#[actix_web::test]
+async fn curl_repeats_the_request_with_its_secrets_masked() {
+    init_tracing();
+    let toolbar = DebugToolbar::new(config().build());
+    let app = test::init_service(App::new().wrap(toolbar.clone()).route(
+        "/api/items",
+        web::get().to(|| async { HttpResponse::Ok().finish() }),
+    ))
+    .await;
+    let res = test::call_service(
+        &app,
+        get("/api/items?page=2")
+            .insert_header(("host", "localhost:8080"))
+            .insert_header(("accept", "application/json"))
+            .insert_header(("authorization", "Bearer s3cret-token"))
+            .insert_header(("cookie", "session=abc123"))
+            .to_request(),
+    )
+    .await;
+    let id = header(&res, "x-debug-toolbar-id").expect("recorded");
+    crate::support::stored_record(&toolbar, &id).await;
+    let res = test::call_service(
+        &app,
+        get(&format!("/__debug_toolbar/api/requests/{id}/curl"))
+            .insert_header(("host", "localhost:8080"))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let answer: serde_json::Value = test::read_body_json(res).await;
+    let curl = answer["curl"].as_str().expect("a command");
+    assert!(
+        curl.starts_with("curl 'http://localhost:8080/api/items?page=2'"),
+        "{curl}"
+    );
+    assert_contains(curl, "-H 'accept: application/json'");
+    assert_contains(curl, "-H 'authorization: ********'");
+    assert_lacks(curl, "s3cret-token");
+    assert_lacks(curl, "abc123");
+    assert_lacks(curl, "-H 'host:");
+    assert_eq!(answer["path_and_query"], "/api/items?page=2");
+    let replayed: Vec<&str> = answer["replay_headers"]
+        .as_array()
+        .expect("replay headers")
+        .iter()
+        .filter_map(|h| h["name"].as_str())
+        .collect();
+    assert!(replayed.contains(&"accept"), "{replayed:?}");
+    assert!(!replayed.contains(&"authorization"), "masked: {replayed:?}");
+    assert!(
+        !replayed.contains(&"cookie"),
+        "the browser's own: {replayed:?}"
+    );
+}
+
+async fn logs_an_error() -> HttpResponse {
+    tracing::error!("the editor should open here");
+    HttpResponse::Ok()
+        .content_type("text/html")
+        .body("<html><body>x</body></html>")
+}
+
+/// The line of the `tracing::error!` in [`logs_an_error`].
+const ERROR_LINE: u32 = 152;
+
+#[actix_web::test]
+async fn locations_link_to_the_configured_editor() {
+    init_tracing();
+    let editor = Editor::new("vscode", "/srv/app").expect("a known editor");
+    for (toolbar, link) in [
+        (DebugToolbar::new(config().editor(editor).build()), true),
+        (DebugToolbar::new(config().build()), false),
+    ] {
+        let app = test::init_service(
+            App::new()
+                .wrap(toolbar.clone())
+                .route("/log", web::get().to(logs_an_error)),
+        )
+        .await;
+        let res = test::call_service(&app, get("/log").to_request()).await;
+        let id = header(&res, "x-debug-toolbar-id").expect("recorded");
+        crate::support::stored_record(&toolbar, &id).await;
+        let res = test::call_service(&app, get(&panel_uri(&id, "logging")).to_request()).await;
+        let body = body_text(res).await;
+        let location = format!("tests/it/dashboard.rs:{ERROR_LINE}");
+        assert_contains(&body, &location);
+        if link {
+            let url = format!("vscode://file/srv/app/{location}");
+            let escaped = url.replace('/', "&#x2F;");
+            assert!(
+                body.contains(&format!(r#"href="{url}""#))
+                    || body.contains(&format!(r#"href="{escaped}""#)),
+                "no link to {url} in {body}"
+            );
+        } else {
+            assert_lacks(&body, "dt-editor-link");
+        }
+    }
+}
