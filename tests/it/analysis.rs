@@ -14,7 +14,7 @@ use crate::support::{DemoServer, allowed_peer, config, init_tracing, refused_pee
 /// The statement the demo's `/users` runs once per user.
 const N_PLUS_ONE: &str = "SELECT COUNT(*) FROM posts WHERE user_id = ?";
 
-fn find<'a>(items: &'a Value, what: impl Fn(&Value) -> bool) -> Option<&'a Value> {
+fn find(items: &Value, what: impl Fn(&Value) -> bool) -> Option<&Value> {
     items.as_array()?.iter().find(|item| what(item))
 }
 

@@ -112,7 +112,7 @@ pub struct PanelRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub badge: Option<Badge>,
     /// Whether the panel was switched off for this request (by configuration or by the
-    /// browser's [`PANELS_COOKIE`](crate::PANELS_COOKIE)), so that it did not run.
+    /// browser's [`PANELS_COOKIE`](crate::integration::PANELS_COOKIE)), so that it did not run.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub switched_off: bool,
 }
