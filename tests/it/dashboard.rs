@@ -159,6 +159,75 @@ async fn curl_repeats_the_request_with_its_secrets_masked() {
         !replayed.contains(&"cookie"),
         "the browser's own: {replayed:?}"
     );
+    assert_eq!(
+        answer["body"],
+        serde_json::Value::Null,
+        "a GET reads no body"
+    );
+}
+
+#[actix_web::test]
+async fn the_body_the_application_read_is_recorded_bounded_and_masked() {
+    init_tracing();
+    let toolbar = DebugToolbar::new(config().build());
+    let app = test::init_service(
+        App::new().wrap(toolbar.clone()).route(
+            "/api/login",
+            web::post()
+                .to(|body: String| async move { HttpResponse::Ok().body(body.len().to_string()) }),
+        ),
+    )
+    .await;
+    let sent = r#"{"user":"ann","password":"hunter2"}"#;
+    let res = test::call_service(
+        &app,
+        crate::support::action("/api/login")
+            .insert_header(("content-type", "application/json"))
+            .set_payload(sent)
+            .to_request(),
+    )
+    .await;
+    let id = header(&res, "x-debug-toolbar-id").expect("recorded");
+    assert_eq!(
+        body_text(res).await,
+        sent.len().to_string(),
+        "the handler read it all"
+    );
+    crate::support::stored_record(&toolbar, &id).await;
+    let res = test::call_service(
+        &app,
+        get(&format!("/__debug_toolbar/api/requests/{id}/curl")).to_request(),
+    )
+    .await;
+    let answer: serde_json::Value = test::read_body_json(res).await;
+    let curl = answer["curl"].as_str().expect("a command");
+    assert!(curl.starts_with("curl -X 'POST' "), "{curl}");
+    assert_contains(curl, "--data-raw '{");
+    assert_contains(curl, "ann");
+    assert_lacks(curl, "hunter2");
+    assert_eq!(answer["body_truncated"], false);
+
+    // A large body is passed on whole and recorded in part.
+    let large = "x".repeat(100_000);
+    let res = test::call_service(
+        &app,
+        crate::support::action("/api/login")
+            .insert_header(("content-type", "text/plain"))
+            .set_payload(large)
+            .to_request(),
+    )
+    .await;
+    let id = header(&res, "x-debug-toolbar-id").expect("recorded");
+    assert_eq!(body_text(res).await, "100000");
+    let record = crate::support::stored_record(&toolbar, &id).await;
+    let stats = record
+        .stats::<actix_debug_toolbar::panels::RequestPanel>()
+        .expect("request panel")
+        .expect("stats");
+    let body = stats.body.expect("a body");
+    assert_eq!(body.size, 100_000);
+    assert!(body.truncated);
+    assert_eq!(body.text.map(|t| t.len()), Some(16 * 1024));
 }
 
 async fn logs_an_error() -> HttpResponse {
@@ -169,7 +238,7 @@ async fn logs_an_error() -> HttpResponse {
 }
 
 /// The line of the `tracing::error!` in [`logs_an_error`].
-const ERROR_LINE: u32 = 152;
+const ERROR_LINE: u32 = 234;
 
 #[actix_web::test]
 async fn locations_link_to_the_configured_editor() {

@@ -7,7 +7,7 @@
 
 use actix_web::HttpResponse;
 use debug_toolbar_core::integration::Toolbar;
-use debug_toolbar_core::{NameValue, RECORD_FORMAT_VERSION, RequestRecord};
+use debug_toolbar_core::{NameValue, RECORD_FORMAT_VERSION, RequestBody, RequestRecord};
 use serde::Serialize;
 
 use crate::routes::{not_found, store_unavailable};
@@ -44,6 +44,10 @@ pub(crate) struct SentRequest {
     pub(crate) replay_headers: Vec<NameValue>,
     /// Whether the request's headers were recorded (the Headers panel ran).
     pub(crate) headers_recorded: bool,
+    /// The body as recorded (masked), when the application read a text body.
+    pub(crate) body: Option<String>,
+    /// Whether the body was longer than what was recorded, so `body` is only its start.
+    pub(crate) body_truncated: bool,
     /// The command.
     pub(crate) curl: String,
 }
@@ -51,7 +55,9 @@ pub(crate) struct SentRequest {
 impl SentRequest {
     /// The request of `record`; `host` stands in when the Request panel did not record one.
     pub(crate) fn of(record: &RequestRecord, host: &str) -> Self {
-        let (scheme, host, query) = request_line(record, host);
+        let (scheme, host, query, body) = request_line(record, host);
+        let body_truncated = body.as_ref().is_some_and(|b| b.truncated);
+        let body = body.and_then(|b| b.text);
         let path_and_query = if query.is_empty() {
             record.path.clone()
         } else {
@@ -76,7 +82,7 @@ impl SentRequest {
             })
             .cloned()
             .collect();
-        let curl = curl_command(&record.method, &url, &headers);
+        let curl = curl_command(&record.method, &url, &headers, body.as_deref());
         Self {
             method: record.method.clone(),
             url,
@@ -84,6 +90,8 @@ impl SentRequest {
             headers,
             replay_headers,
             headers_recorded,
+            body,
+            body_truncated,
             curl,
         }
     }
@@ -110,17 +118,21 @@ pub(crate) async fn answer(toolbar: &Toolbar, id: &str, host: &str) -> HttpRespo
     }
 }
 
-/// Scheme, host and query string from the Request panel, else `http`, `host` and none.
-fn request_line(record: &RequestRecord, host: &str) -> (String, String, String) {
+/// Scheme, host, query string and body from the Request panel, else `http`, `host`, none and
+/// none.
+fn request_line(
+    record: &RequestRecord,
+    host: &str,
+) -> (String, String, String, Option<RequestBody>) {
     #[cfg(feature = "request")]
     if let Some(Ok(stats)) = record.stats::<debug_toolbar_panels::RequestPanel>()
         && !stats.host.is_empty()
     {
-        return (stats.scheme, stats.host, stats.query_string);
+        return (stats.scheme, stats.host, stats.query_string, stats.body);
     }
     #[cfg(not(feature = "request"))]
     let _ = record;
-    ("http".to_owned(), host.to_owned(), String::new())
+    ("http".to_owned(), host.to_owned(), String::new(), None)
 }
 
 /// The request headers the Headers panel recorded.
@@ -135,7 +147,7 @@ fn request_headers(record: &RequestRecord) -> Option<Vec<NameValue>> {
 }
 
 /// `curl` with every argument quoted for a POSIX shell.
-fn curl_command(method: &str, url: &str, headers: &[NameValue]) -> String {
+fn curl_command(method: &str, url: &str, headers: &[NameValue], body: Option<&str>) -> String {
     let mut command = String::from("curl");
     if method != "GET" {
         command.push_str(" -X ");
@@ -146,6 +158,10 @@ fn curl_command(method: &str, url: &str, headers: &[NameValue]) -> String {
     for header in headers {
         command.push_str(" \\\n  -H ");
         command.push_str(&quote(&format!("{}: {}", header.name, header.value)));
+    }
+    if let Some(body) = body {
+        command.push_str(" \\\n  --data-raw ");
+        command.push_str(&quote(body));
     }
     command
 }
@@ -175,12 +191,16 @@ mod tests {
                 header("accept", "application/json"),
                 header("x-note", "a'b"),
             ],
+            Some(r#"{"a":1}"#),
         );
         assert_eq!(
             command,
             "curl -X 'POST' 'http://127.0.0.1:8080/api/users?q=it'\\''s' \\\n  -H 'accept: \
-             application/json' \\\n  -H 'x-note: a'\\''b'"
+             application/json' \\\n  -H 'x-note: a'\\''b' \\\n  --data-raw '{\"a\":1}'"
         );
-        assert_eq!(curl_command("GET", "http://h/", &[]), "curl 'http://h/'");
+        assert_eq!(
+            curl_command("GET", "http://h/", &[], None),
+            "curl 'http://h/'"
+        );
     }
 }

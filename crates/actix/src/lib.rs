@@ -51,6 +51,7 @@ mod mcp;
 #[cfg(feature = "otel")]
 pub mod otel;
 mod panic;
+mod request_body;
 mod respond;
 mod routes;
 mod service;

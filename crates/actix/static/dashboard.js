@@ -288,9 +288,9 @@
     tools.hidden = false;
     document.getElementById("db-tools-summary").textContent = `${sent.method} ${sent.path_and_query}`;
     curlBox.textContent = sent.curl;
-    toolsNote.textContent = sent.headers_recorded
-      ? "Secrets are masked; the request body is not recorded."
-      : "The Headers panel did not run for this request: no headers are known.";
+    const notes = [sent.headers_recorded ? "Secrets are masked." : "The Headers panel did not run for this request: no headers are known."];
+    if (sent.body_truncated) notes.push("The body is longer than what was recorded: only its start is here.");
+    toolsNote.textContent = notes.join(" ");
     return sent;
   }
 
@@ -327,6 +327,7 @@
         headers,
         credentials: "same-origin",
         redirect: "manual",
+        body: sent.body !== null && sent.method !== "GET" && sent.method !== "HEAD" ? sent.body : undefined,
       });
       const newId = response.headers.get("X-Debug-Toolbar-Id");
       const status = response.type === "opaqueredirect" ? "a redirect" : `HTTP ${response.status}`;

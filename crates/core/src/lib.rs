@@ -69,7 +69,7 @@ mod toolbar;
 
 pub use config_error::ConfigError;
 pub use context::{
-    AppInfo, HttpVersion, NameValue, RequestInfo, ResponseInfo, StatsContext, Timing,
+    AppInfo, HttpVersion, NameValue, RequestBody, RequestInfo, ResponseInfo, StatsContext, Timing,
 };
 pub use cpu::CpuTime;
 pub use editor::Editor;
