@@ -237,6 +237,10 @@ async fn logs_an_error() -> HttpResponse {
         .body("<html><body>x</body></html>")
 }
 
+async fn panics() -> HttpResponse {
+    panic!("the editor should open here too")
+}
+
 /// The line of the `tracing::error!` in [`logs_an_error`].
 const ERROR_LINE: u32 = 234;
 
@@ -251,7 +255,8 @@ async fn locations_link_to_the_configured_editor() {
         let app = test::init_service(
             App::new()
                 .wrap(toolbar.clone())
-                .route("/log", web::get().to(logs_an_error)),
+                .route("/log", web::get().to(logs_an_error))
+                .route("/panic", web::get().to(panics)),
         )
         .await;
         let res = test::call_service(&app, get("/log").to_request()).await;
@@ -271,6 +276,20 @@ async fn locations_link_to_the_configured_editor() {
             );
         } else {
             assert_lacks(&body, "dt-editor-link");
+        }
+        // The panic page links its location the same way.
+        let res = test::call_service(&app, get("/panic").to_request()).await;
+        assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let page = body_text(res).await;
+        let line = ERROR_LINE + 7;
+        assert_contains(&page, &format!("tests/it/dashboard.rs:{line}"));
+        if link {
+            assert_contains(
+                &page,
+                &format!(r#"<a href="vscode://file/srv/app/tests/it/dashboard.rs:{line}""#),
+            );
+        } else {
+            assert_lacks(&page, "dt-editor-link");
         }
     }
 }

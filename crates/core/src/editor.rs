@@ -90,13 +90,15 @@ impl Editor {
         )
     }
 
-    /// The link for a location written `file:line` (or just `file`).
+    /// The link for a location written `file:line`, `file:line:column` or just `file`.
     pub fn url_of_location(&self, location: &str) -> Option<String> {
-        match location.rsplit_once(':') {
-            Some((file, line)) if !line.is_empty() && line.bytes().all(|b| b.is_ascii_digit()) => {
-                self.url(file, line.parse().ok())
-            }
-            _ => self.url(location, None),
+        let number = |text: &str| !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
+        let Some((rest, last)) = location.rsplit_once(':').filter(|(_, last)| number(last)) else {
+            return self.url(location, None);
+        };
+        match rest.rsplit_once(':') {
+            Some((file, line)) if number(line) => self.url(file, line.parse().ok()),
+            _ => self.url(rest, last.parse().ok()),
         }
     }
 }
@@ -171,6 +173,10 @@ mod tests {
         let e = editor("zed");
         assert_eq!(
             e.url_of_location("src/db.rs:40").as_deref(),
+            Some("zed://file/home/dev/app/src/db.rs:40")
+        );
+        assert_eq!(
+            e.url_of_location("src/db.rs:40:9").as_deref(),
             Some("zed://file/home/dev/app/src/db.rs:40")
         );
         assert_eq!(
