@@ -1,6 +1,6 @@
 //! The demo in a real headless Chromium, driven through chromedriver: the toolbar shows on the
 //! demo's pages, opens and closes, every panel loads real content, and the browser logs no
-//! errors on the way.
+//! errors on the way; the dashboard lists, filters, compares and opens the demo's requests.
 //!
 //! Ignored by default: it needs Debian's `chromium` and `chromium-driver` packages, which
 //! `.ci/browser.sh` installs. Run it with
@@ -90,6 +90,205 @@ async fn demo_toolbar_works_in_headless_chromium() {
         Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
         Err(e) => panic!("the browser checks were cancelled: {e}"),
     }
+}
+
+#[actix_web::test]
+#[ignore = "needs Debian's chromium and chromedriver (installed by .ci/run)"]
+async fn dashboard_works_in_headless_chromium() {
+    require_installed(CHROMIUM);
+    require_installed(CHROMEDRIVER);
+    crate::support::init_tracing();
+    let server = DemoServer::start().await;
+    let browser = Browser::launch().await;
+    let client = browser.client.clone();
+    let base = server.base.clone();
+    let checks = actix_web::rt::spawn(async move {
+        tokio::time::timeout(TEST_TIMEOUT, walk_through_dashboard(&client, &base)).await
+    });
+    let outcome = checks.await;
+    browser.close().await;
+    server.stop().await;
+    match outcome {
+        Ok(Ok(())) => {}
+        Ok(Err(_)) => panic!("the dashboard checks did not finish within {TEST_TIMEOUT:?}"),
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => panic!("the dashboard checks were cancelled: {e}"),
+    }
+}
+
+/// The paths of the dashboard's request rows that the filters leave shown.
+const SHOWN_PATHS: &str = r##"
+    return [...document.querySelectorAll("#db-request-rows tr")]
+        .filter((row) => !row.hidden)
+        .map((row) => row.dataset.path);
+"##;
+
+/// The dashboard lists requests as they happen, filters them, shows the N+1 of `/users`
+/// across requests, compares two, and opens a JSON request's SQL panel.
+async fn walk_through_dashboard(client: &Client, base: &str) {
+    let url = format!("{base}/__debug_toolbar/");
+    goto(client, &url).await;
+    wait_for(
+        client,
+        "the dashboard listing and following",
+        r##"const main = document.getElementById("db");
+           return main.dataset.ready === "true" && main.dataset.live === "true";"##,
+        |ready: &bool| *ready,
+    )
+    .await;
+    // Requests made after the page loaded arrive through the event stream.
+    run_script::<bool>(
+        client,
+        r##"return (async () => {
+             for (const path of ["/", "/users", "/api/users", "/users"]) await fetch(path);
+             return true;
+           })();"##,
+    )
+    .await
+    .expect("the page's requests");
+    wait_for(
+        client,
+        "the new requests in the list",
+        SHOWN_PATHS,
+        |paths: &Vec<String>| {
+            ["/", "/api/users"]
+                .iter()
+                .all(|p| paths.iter().any(|q| q == p))
+                && paths.iter().filter(|p| *p == "/users").count() >= 2
+        },
+    )
+    .await;
+    wait_for(
+        client,
+        "the N+1 of /users flagged in the routes",
+        r##"const row = [...document.querySelectorAll("#db-route-rows tr")]
+               .find((row) => row.dataset.route === "/users");
+           return row ? row.textContent : "";"##,
+        |text: &String| text.contains("N+1"),
+    )
+    .await;
+    wait_for(
+        client,
+        "the N+1 in the problems",
+        r##"return [...document.querySelectorAll("#db-problem-list li")].map((li) => li.dataset.kind ?? "");"##,
+        |kinds: &Vec<String>| kinds.iter().any(|k| k == "n_plus_one"),
+    )
+    .await;
+
+    // Filters.
+    let filtered: Vec<String> = run_script(
+        client,
+        r##"const path = document.getElementById("db-filter-path");
+           path.value = "/api/";
+           path.dispatchEvent(new Event("input", { bubbles: true }));
+           return [...document.querySelectorAll("#db-request-rows tr")]
+               .filter((row) => !row.hidden).map((row) => row.dataset.path);"##,
+    )
+    .await
+    .expect("filter by path");
+    assert!(
+        !filtered.is_empty() && filtered.iter().all(|p| p.contains("/api/")),
+        "filtered by path: {filtered:?}"
+    );
+    let none: Vec<String> = run_script(
+        client,
+        r##"document.getElementById("db-filter-path").value = "";
+           const method = document.getElementById("db-filter-method");
+           method.value = "DELETE";
+           method.dispatchEvent(new Event("input", { bubbles: true }));
+           return [...document.querySelectorAll("#db-request-rows tr")]
+               .filter((row) => !row.hidden).map((row) => row.dataset.path);"##,
+    )
+    .await
+    .expect("filter by method");
+    assert!(none.is_empty(), "no DELETE requests: {none:?}");
+    run_script::<bool>(
+        client,
+        r##"const method = document.getElementById("db-filter-method");
+           method.value = "";
+           method.dispatchEvent(new Event("input", { bubbles: true }));
+           return true;"##,
+    )
+    .await
+    .expect("clear the filters");
+
+    // Compare /users with /api/users.
+    for path in ["/users", "/api/users"] {
+        client
+            .find(Locator::Css(&format!(
+                r##"#db-request-rows tr[data-path="{path}"] input.db-pick"##
+            )))
+            .await
+            .unwrap_or_else(|e| panic!("no row for {path}: {e}"))
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("selecting {path} failed: {e}"));
+    }
+    client
+        .find(Locator::Id("db-compare-selected"))
+        .await
+        .expect("the compare button")
+        .click()
+        .await
+        .expect("compare");
+    let compared: Vec<String> = wait_for(
+        client,
+        "the comparison",
+        r##"const body = document.getElementById("db-compare-body");
+           return [...body.querySelectorAll("[data-part]")].map((part) => part.dataset.part)
+               .concat([body.querySelector(".db-sides")?.textContent ?? ""]);"##,
+        |parts: &Vec<String>| parts.len() > 1,
+    )
+    .await;
+    for part in ["timings", "queries", "spans", "headers", "problems"] {
+        assert!(compared.iter().any(|p| p == part), "{part} in {compared:?}");
+    }
+    let sides = compared.last().expect("the sides");
+    assert!(
+        sides.contains("/users") && sides.contains("/api/users"),
+        "{sides}"
+    );
+
+    // The picture in the README: the list, the comparison, the toolbar docked away.
+    if read_toolbar_if_any(client).await {
+        let shown = run_script::<bool>(
+            client,
+            r#"return !document.getElementById("debug-toolbar").shadowRoot.getElementById("dt-toolbar").hidden;"#,
+        )
+        .await
+        .expect("the toolbar's state");
+        if shown {
+            click_in_toolbar(client, "#dt-hide").await;
+        }
+    }
+    run_script::<bool>(client, "window.scrollTo(0, 0); return true;")
+        .await
+        .expect("scroll to the top");
+    move_mouse_away(client).await;
+    save_screenshot(client, "dashboard.png").await;
+
+    // A JSON request opens with all its panels.
+    client
+        .find(Locator::Css(
+            r##"#db-request-rows tr[data-path="/api/users"] button[data-action="open"]"##,
+        ))
+        .await
+        .expect("the Open button of /api/users")
+        .click()
+        .await
+        .expect("open /api/users");
+    let toolbar = wait_for_toolbar_state(client, "showing /api/users", |t| {
+        t.ready && t.styled && t.open && t.path == "/api/users"
+    })
+    .await;
+    assert!(toolbar.panels.iter().any(|p| p == "sql"), "{toolbar:?}");
+    let sql = open_panel_by_click(client, "sql").await;
+    assert!(sql.error.is_none(), "{sql:?}");
+    assert!(
+        sql.text.contains("SELECT"),
+        "the SQL panel of /api/users: {sql:?}"
+    );
+    assert_no_console_errors(client, &url).await;
 }
 
 /// Every check, page by page.
@@ -976,6 +1175,13 @@ async fn wait_for_toolbar_state(
     })
     .await
     .expect("wait_for returns only a toolbar that `done` accepted")
+}
+
+/// Whether the page carries the toolbar's shell (the dashboard does once a request is stored).
+async fn read_toolbar_if_any(client: &Client) -> bool {
+    run_script::<Option<ToolbarView>>(client, READ_TOOLBAR)
+        .await
+        .is_ok_and(|t| t.is_some())
 }
 
 async fn read_toolbar(client: &Client) -> ToolbarView {

@@ -10,6 +10,7 @@
 mod access;
 mod analysis;
 mod browser;
+mod dashboard;
 mod demo;
 mod explain;
 mod failures;

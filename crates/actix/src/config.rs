@@ -12,7 +12,7 @@ use debug_toolbar_core::integration::env_config::{
     self, Lookup, parse_bool, parse_count, split_list,
 };
 use debug_toolbar_core::integration::{DynPanel, shared_panel};
-use debug_toolbar_core::{InMemoryStore, Panel, RecordingLimits, Store, StoreLimits};
+use debug_toolbar_core::{Editor, InMemoryStore, Panel, RecordingLimits, Store, StoreLimits};
 use ipnet::IpNet;
 use tracing_subscriber::filter::LevelFilter;
 
@@ -75,6 +75,7 @@ pub struct ToolbarConfig {
     pub(crate) panels: Vec<PanelMaker>,
     pub(crate) intercept_redirects: bool,
     pub(crate) update_on_fetch: bool,
+    pub(crate) editor: Option<Editor>,
 }
 
 impl Default for ToolbarConfig {
@@ -100,6 +101,7 @@ impl Default for ToolbarConfig {
             panels: Vec::new(),
             intercept_redirects: false,
             update_on_fetch: false,
+            editor: None,
         }
     }
 }
@@ -135,6 +137,7 @@ impl fmt::Debug for ToolbarConfig {
             .field("panels", &self.panels.len())
             .field("intercept_redirects", &self.intercept_redirects)
             .field("update_on_fetch", &self.update_on_fetch)
+            .field("editor", &self.editor)
             .finish()
     }
 }
@@ -164,6 +167,8 @@ impl ToolbarConfig {
     /// | `DEBUG_TOOLBAR_PANEL_ORDER` | comma-separated panel ids in the order the toolbar lists them; the others follow | the order they run in |
     /// | `DEBUG_TOOLBAR_INTERCEPT_REDIRECTS` | show a page with the toolbar and a link instead of following redirects | `false` |
     /// | `DEBUG_TOOLBAR_UPDATE_ON_FETCH` | switch the toolbar to each request the page's scripts make | `false` |
+    /// | `DEBUG_TOOLBAR_EDITOR` | where the `file:line` locations the toolbar shows link to: `vscode`, `cursor`, `zed`, `idea`, or a URL template with `{file}` and `{line}` | none: plain text |
+    /// | `DEBUG_TOOLBAR_EDITOR_ROOT` | the directory relative source paths are resolved against | the process's working directory |
     /// | `DEBUG_TOOLBAR_SECRET_NAMES` | comma-separated names whose values are masked, besides the built-in ones | none |
     ///
     /// See the [`# Security`](ToolbarConfig#security) section for how the address, forwarding
@@ -290,6 +295,16 @@ impl ToolbarConfigBuilder {
         }
         if let Some(v) = var("DEBUG_TOOLBAR_UPDATE_ON_FETCH") {
             c.update_on_fetch = parse_bool("DEBUG_TOOLBAR_UPDATE_ON_FETCH", &v)?;
+        }
+        if let Some(v) = var("DEBUG_TOOLBAR_EDITOR")
+            && !v.trim().is_empty()
+        {
+            let root = var("DEBUG_TOOLBAR_EDITOR_ROOT")
+                .filter(|root| !root.trim().is_empty())
+                .map(std::path::PathBuf::from)
+                .or_else(|| std::env::current_dir().ok())
+                .unwrap_or_default();
+            c.editor = Some(Editor::new(&v, root)?);
         }
         if let Some(v) = var("DEBUG_TOOLBAR_SECRET_NAMES") {
             self = self.secret_names(split_list(&v));
@@ -458,6 +473,14 @@ impl ToolbarConfigBuilder {
     /// `XMLHttpRequest`) as it completes, instead of only listing it. By default, off.
     pub fn update_on_fetch(mut self, update: bool) -> Self {
         self.config.update_on_fetch = update;
+        self
+    }
+
+    /// Makes every `file:line` the toolbar shows (log records, spans, profiling locations,
+    /// budgets, the panic page's frames) a link that opens `editor`. By default, none: they are
+    /// plain text.
+    pub fn editor(mut self, editor: Editor) -> Self {
+        self.config.editor = Some(editor);
         self
     }
 
@@ -726,6 +749,33 @@ mod tests {
         }
         let err = from(&[("DEBUG_TOOLBAR_UPDATE_ON_FETCH", "sometimes")]).unwrap_err();
         assert_eq!(err.variable(), "DEBUG_TOOLBAR_UPDATE_ON_FETCH");
+    }
+
+    #[test]
+    fn the_editor_is_read_with_its_root() {
+        let config = from(&[
+            ("DEBUG_TOOLBAR_EDITOR", "idea"),
+            ("DEBUG_TOOLBAR_EDITOR_ROOT", "/srv/app"),
+        ])
+        .unwrap();
+        let editor = config.editor.unwrap();
+        assert_eq!(
+            editor.url("src/main.rs", Some(4)).as_deref(),
+            Some("idea://open?file=/srv/app/src/main.rs&line=4")
+        );
+        let config = from(&[("DEBUG_TOOLBAR_EDITOR", "vscode")]).unwrap();
+        assert_eq!(
+            config.editor.unwrap().root(),
+            std::env::current_dir().unwrap()
+        );
+        assert!(
+            from(&[("DEBUG_TOOLBAR_EDITOR_ROOT", "/srv")])
+                .unwrap()
+                .editor
+                .is_none()
+        );
+        let err = from(&[("DEBUG_TOOLBAR_EDITOR", "notepad")]).unwrap_err();
+        assert_eq!(err.variable(), "DEBUG_TOOLBAR_EDITOR");
     }
 
     // Outside any Tokio runtime, as configuration often runs: making a pool (sqlx starts its

@@ -2,11 +2,11 @@
 
 use std::net::IpAddr;
 
-use actix_web::HttpRequest;
 use actix_web::HttpResponse;
 use actix_web::body::{BodySize, MessageBody};
 use actix_web::http::header::HeaderMap;
 use actix_web::web::Query;
+use actix_web::{HttpMessage, HttpRequest};
 use debug_toolbar_core::{HttpVersion, NameValue, RequestInfo, ResponseInfo, redact};
 use percent_encoding::percent_decode_str;
 
@@ -37,6 +37,10 @@ pub(crate) fn request_info(req: &HttpRequest, client: Option<IpAddr>) -> Request
     info.host = connection.host().to_owned();
     info.client_addr = client;
     info.peer_addr = req.peer_addr().map(|a| a.ip());
+    info.body = req
+        .extensions()
+        .get::<crate::request_body::BodyTap>()
+        .and_then(|tap| tap.recorded(crate::request_body::content_type(req)));
     info
 }
 

@@ -38,6 +38,8 @@ mod analysis;
 mod api;
 mod body;
 mod config;
+mod curl;
+mod dashboard;
 mod encoding;
 mod feed;
 mod future;
@@ -51,6 +53,7 @@ pub mod otel;
 mod panic;
 #[cfg(feature = "otel")]
 mod receiver;
+mod request_body;
 mod respond;
 mod routes;
 mod service;
@@ -69,8 +72,8 @@ pub use future::ToolbarFuture;
 
 // A panel author's API: the trait, what a panel reads and what it returns.
 pub use debug_toolbar_core::{
-    ActionError, ActionFuture, ActionResponse, Badge, BadgeLevel, CpuTime, HeaderLookup, NameValue,
-    Panel, Problem, ProblemKind, RequestHead, RequestInfo, RequestState, ResponseInfo,
+    ActionError, ActionFuture, ActionResponse, Badge, BadgeLevel, CpuTime, Editor, HeaderLookup,
+    NameValue, Panel, Problem, ProblemKind, RequestHead, RequestInfo, RequestState, ResponseInfo,
     ServerTiming, StatsContext, Template, Timing, register_panel,
 };
 // Records, stores and the tracing layer.

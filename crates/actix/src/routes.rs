@@ -12,6 +12,8 @@ use serde::Serialize;
 
 use crate::access;
 use crate::api;
+use crate::curl;
+use crate::dashboard;
 use crate::toolbar::Shared;
 
 /// A file the toolbar serves from its static route.
@@ -31,6 +33,18 @@ static TOOLBAR_CSS: StaticFile = StaticFile {
     body: include_str!("../static/toolbar.css"),
     content_type: "text/css; charset=utf-8",
     etag: LazyLock::new(|| etag_of(TOOLBAR_CSS.body)),
+};
+
+static DASHBOARD_JS: StaticFile = StaticFile {
+    body: include_str!("../static/dashboard.js"),
+    content_type: "text/javascript; charset=utf-8",
+    etag: LazyLock::new(|| etag_of(DASHBOARD_JS.body)),
+};
+
+static DASHBOARD_CSS: StaticFile = StaticFile {
+    body: include_str!("../static/dashboard.css"),
+    content_type: "text/css; charset=utf-8",
+    etag: LazyLock::new(|| etag_of(DASHBOARD_CSS.body)),
 };
 
 /// Answers a request for one of the toolbar's routes; the caller checked the client, the host
@@ -57,6 +71,9 @@ pub(crate) async fn serve(
     let response = match (req.method(), segments.as_slice()) {
         (&Method::GET, ["static", "toolbar.js"]) => static_file(&TOOLBAR_JS, req),
         (&Method::GET, ["static", "toolbar.css"]) => static_file(&TOOLBAR_CSS, req),
+        (&Method::GET, ["static", "dashboard.js"]) => static_file(&DASHBOARD_JS, req),
+        (&Method::GET, ["static", "dashboard.css"]) => static_file(&DASHBOARD_CSS, req),
+        (&Method::GET, [""]) => dashboard::page(shared, toolbar, req).await,
         (&Method::GET, ["panels", id, panel]) => panel_body(shared, toolbar, id, panel).await,
         (&Method::GET, ["api", "requests"]) => list(toolbar, req).await,
         (&Method::GET, ["api", "requests", "stream"]) => stream(shared, toolbar),
@@ -64,6 +81,10 @@ pub(crate) async fn serve(
         #[cfg(feature = "otel")]
         (&Method::POST, ["otlp", "v1", "traces"]) => {
             crate::receiver::receive(toolbar, req, payload).await
+        }
+        (&Method::GET, ["api", "requests", id, "curl"]) => {
+            let host = req.connection_info().host().to_owned();
+            curl::answer(toolbar, id, &host).await
         }
         (&Method::GET, ["api", "routes"]) => api::routes(toolbar).await,
         (&Method::GET, ["api", "statements"]) => api::statements(toolbar, req).await,

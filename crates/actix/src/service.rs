@@ -183,7 +183,7 @@ where
     }
 
     #[inline(never)]
-    fn record(&self, req: ServiceRequest, client: IpAddr) -> ToolbarFuture<S::Future, B> {
+    fn record(&self, mut req: ServiceRequest, client: IpAddr) -> ToolbarFuture<S::Future, B> {
         let limits = self
             .shared
             .toolbar
@@ -206,6 +206,7 @@ where
             None => Arc::default(),
         };
         req.extensions_mut().insert(ToolbarState(state.clone()));
+        crate::request_body::tap(&mut req);
         panic::install_hook();
         let kept = KeptHead::new(&req);
         let span = recorder.open_request_span(req.method().as_str(), req.path());

@@ -115,6 +115,7 @@ impl DebugToolbar {
             settings.store_limits = config.store_limits;
             settings.disabled_panels = config.disabled_panels.clone();
             settings.panel_order = config.panel_order.clone();
+            settings.editor = config.editor.clone();
             settings.app = app_info(&config);
             let builder = config
                 .panels

@@ -565,6 +565,7 @@
       return;
     }
     const { requests } = await response.json();
+    const shownStartedAt = requests.find((r) => r.id === requestId)?.started_at_unix_ms ?? Infinity;
     const table = element("table", "dt-history");
     const head = table.createTHead().insertRow();
     for (const label of ["Time", "Method", "Path", "Status", "Duration", "Kind", ""]) {
@@ -587,7 +588,14 @@
         const button = element("button", "dt-switch", "Switch");
         button.type = "button";
         button.dataset.switch = r.id;
-        action.append(button);
+        // The dashboard compares the older request (A) with the newer one (B).
+        const [a, b] = r.started_at_unix_ms <= shownStartedAt ? [r.id, requestId] : [requestId, r.id];
+        const compare = element("a", "dt-compare", "Compare");
+        compare.href = `${prefix}?compare=${encodeURIComponent(a)},${encodeURIComponent(b)}`;
+        compare.target = "_blank";
+        compare.rel = "noopener";
+        compare.title = "Compare with the request shown, side by side, in the dashboard";
+        action.append(button, " ", compare);
       }
       row.append(action);
     }
@@ -840,6 +848,7 @@
   window.debugToolbar = Object.freeze({
     open: openPanel,
     close: closePanel,
+    show: () => setToolbarOpen(true),
     switchTo,
     get requestId() {
       return requestId;

@@ -114,6 +114,33 @@ pub struct RequestInfo {
     pub client_addr: Option<IpAddr>,
     /// The address of the TCP peer.
     pub peer_addr: Option<IpAddr>,
+    /// The body as the application read it (its first bytes, secrets masked); `None` when it
+    /// read none.
+    pub body: Option<RequestBody>,
+}
+
+/// The first bytes of a request body, as the application read them, with secrets masked.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct RequestBody {
+    /// The recorded bytes as text, masked (JSON by key, forms by name, any text for tokens and
+    /// URLs); `None` for a body that is not text.
+    pub text: Option<String>,
+    /// Bytes the application read.
+    pub size: u64,
+    /// Whether it read more than was recorded.
+    pub truncated: bool,
+}
+
+impl RequestBody {
+    /// A body of `size` bytes read, recorded as `text` (already masked).
+    pub fn new(text: Option<String>, size: u64, truncated: bool) -> Self {
+        Self {
+            text,
+            size,
+            truncated,
+        }
+    }
 }
 
 impl RequestInfo {

@@ -52,6 +52,7 @@
 mod config_error;
 mod context;
 mod cpu;
+mod editor;
 mod error;
 mod layer;
 mod level;
@@ -70,9 +71,10 @@ mod toolbar;
 
 pub use config_error::ConfigError;
 pub use context::{
-    AppInfo, HttpVersion, NameValue, RequestInfo, ResponseInfo, StatsContext, Timing,
+    AppInfo, HttpVersion, NameValue, RequestBody, RequestInfo, ResponseInfo, StatsContext, Timing,
 };
 pub use cpu::CpuTime;
+pub use editor::Editor;
 pub use error::BuildError;
 pub use layer::{RequestFilter, ToolbarGate, ToolbarLayer};
 pub use level::LogLevel;
@@ -108,7 +110,7 @@ pub mod integration {
     pub use crate::own_cost::Stopwatch;
     pub use crate::panel::{DynPanel, GeneratedStats, PanelFactory, shared_panel};
     pub use crate::recording::{REQUEST_SPAN_NAME, REQUEST_SPAN_TARGET, RequestRecorder};
-    pub use crate::render::{RenderError, Renderer, ShellContext};
+    pub use crate::render::{DashboardContext, RenderError, Renderer, ShellContext};
     pub use crate::toolbar::{
         LogOnce, PANELS_COOKIE, PanelPanicked, RecordOutcome, Toolbar, ToolbarBuilder,
         ToolbarSettings,

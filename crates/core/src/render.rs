@@ -8,6 +8,7 @@ use std::fmt;
 use serde::Serialize;
 use tera::{Context, Tera};
 
+use crate::editor::Editor;
 use crate::error::BuildError;
 use crate::own_cost::{Spent, ToolbarCost};
 use crate::panel::{ActionResponse, DynPanel};
@@ -18,6 +19,33 @@ use crate::store::StoreHealth;
 const MESSAGE: &str = "message.html";
 const REDIRECT: &str = "redirect.html";
 const PANIC: &str = "panic.html";
+const DASHBOARD: &str = "dashboard.html";
+/// The templates' function for a link to the developer's editor:
+/// `editor_url(file=…, line=…)` or `editor_url(location="file:line")`, an empty string when no
+/// editor is configured.
+const EDITOR_URL: &str = "editor_url";
+
+/// What `editor_url` answers for its arguments.
+fn editor_url(editor: Option<&Editor>, kwargs: &tera::Kwargs) -> String {
+    let Some(editor) = editor else {
+        return String::new();
+    };
+    let text = |key: &str| -> Option<String> {
+        match kwargs.get::<tera::Value>(key).ok().flatten()? {
+            v if v.is_none() || v.is_undefined() => None,
+            v => Some(v.as_str().map_or_else(|| v.to_string(), str::to_owned)),
+        }
+    };
+    let url = match (text("location"), text("file")) {
+        (Some(location), _) => editor.url_of_location(&location),
+        (None, Some(file)) => {
+            let line = text("line").and_then(|line| line.trim().parse().ok());
+            editor.url(&file, line)
+        }
+        (None, None) => None,
+    };
+    url.unwrap_or_default()
+}
 
 /// Renders the toolbar's HTML: the shell directly, everything else with Tera; every value is
 /// escaped.
@@ -65,6 +93,17 @@ pub struct ShellContext<'a> {
     pub store: Option<&'a StoreHealth>,
 }
 
+/// What the dashboard page needs.
+#[derive(Debug, Clone, Copy)]
+pub struct DashboardContext<'a> {
+    /// The toolbar's URL prefix, ending in `/`.
+    pub prefix: &'a str,
+    /// The request whose panels the page's toolbar opens on; none when nothing is stored.
+    pub record: Option<&'a RequestRecord>,
+    /// How the store is doing.
+    pub store: Option<&'a StoreHealth>,
+}
+
 #[derive(Serialize)]
 struct RecordView<'a> {
     id: String,
@@ -101,12 +140,20 @@ struct PanelView<'a> {
 }
 
 impl Renderer {
-    pub(crate) fn new(panels: &[Box<dyn DynPanel>]) -> Result<Self, BuildError> {
+    pub(crate) fn new(
+        panels: &[Box<dyn DynPanel>],
+        editor: Option<Editor>,
+    ) -> Result<Self, BuildError> {
         let mut tera = Tera::new();
+        tera.register_function(
+            EDITOR_URL,
+            move |kwargs: tera::Kwargs, _: &tera::State<'_>| editor_url(editor.as_ref(), &kwargs),
+        );
         tera.add_raw_templates([
             (MESSAGE, include_str!("../templates/message.html")),
             (REDIRECT, include_str!("../templates/redirect.html")),
             (PANIC, include_str!("../templates/panic.html")),
+            (DASHBOARD, include_str!("../templates/dashboard.html")),
         ])
         .map_err(|e| BuildError::Template(MESSAGE.to_owned(), e.to_string()))?;
         let mut templates = HashMap::new();
@@ -131,6 +178,26 @@ impl Renderer {
     /// the script tag.
     pub fn shell(&self, cx: &ShellContext<'_>) -> String {
         shell::shell(cx)
+    }
+
+    /// The dashboard: the stored requests, figures across them and, when a record is given, the
+    /// toolbar's shell showing its panels. Scripts and styles come from the toolbar's static
+    /// route, so the page runs under a CSP that allows no inline script or style.
+    pub fn dashboard(&self, cx: &DashboardContext<'_>) -> Result<String, RenderError> {
+        let shell = cx.record.map(|record| {
+            self.shell(&ShellContext {
+                prefix: cx.prefix,
+                nonce: None,
+                record,
+                update_on_fetch: false,
+                store: cx.store,
+            })
+        });
+        let mut context = Context::new();
+        context.insert("prefix", cx.prefix);
+        context.insert("shell", &shell);
+        context.insert("store_problem", &cx.store.and_then(StoreHealth::problem));
+        self.tera.render(DASHBOARD, &context).map_err(RenderError)
     }
 
     /// The body of panel `panel_id` for `record`; `Ok(None)` when the record has no such panel.

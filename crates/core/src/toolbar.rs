@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::UNIX_EPOCH;
 
 use crate::context::{AppInfo, EarlierStats, RequestInfo, ResponseInfo, StatsContext, Timing};
+use crate::editor::Editor;
 use crate::error::BuildError;
 use crate::own_cost::ToolbarCost;
 use crate::panel::{ActionFuture, DynPanel, Panel, PanelFactory, ServerTiming, is_valid_id};
@@ -45,6 +46,9 @@ pub struct ToolbarSettings {
     /// they run, and unknown ids are ignored. Panels still run in dependency order. By
     /// default, none: the order they run in (dependencies first, then by id).
     pub panel_order: Vec<String>,
+    /// Where the `file:line` locations the toolbar shows link to. By default, none: they are
+    /// plain text.
+    pub editor: Option<Editor>,
 }
 
 impl Default for ToolbarSettings {
@@ -56,6 +60,7 @@ impl Default for ToolbarSettings {
             disabled_panels: BTreeSet::new(),
             app: AppInfo::default(),
             panel_order: Vec::new(),
+            editor: None,
         }
     }
 }
@@ -132,7 +137,7 @@ impl ToolbarBuilder {
             );
         }
         let panels = order_panels(panels)?;
-        let renderer = Renderer::new(&panels)?;
+        let renderer = Renderer::new(&panels, self.settings.editor.clone())?;
         let panel_ids = panels.iter().map(|p| p.id()).collect();
         let store = self
             .store

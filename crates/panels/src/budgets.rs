@@ -151,6 +151,10 @@ pub struct BrokenBudget {
     pub detail: String,
     /// What went over: the queries, the repeated statements, the error messages.
     pub offenders: Vec<String>,
+    /// Where the offenders come from (`file:line`), where that is known: the error records'
+    /// locations.
+    #[serde(default)]
+    pub locations: Vec<String>,
 }
 
 /// What the Budgets panel records.
@@ -241,6 +245,7 @@ impl Panel for BudgetsPanel {
                     limit: LIMIT_MAX_DURATION.to_owned(),
                     detail: format!("{spent:.1} ms, at most {max:.1} ms"),
                     offenders: Vec::new(),
+                    locations: Vec::new(),
                 });
             }
         }
@@ -278,6 +283,7 @@ fn check_sql(cx: &StatsContext<'_>, budget: &Budget, broken: &mut Vec<BrokenBudg
                 .iter()
                 .map(|q| format!("#{} {:.3} ms  {}", q.index, q.duration_ms, q.sql))
                 .collect(),
+            locations: Vec::new(),
         });
     }
     if budget.no_n_plus_one && !sql.n_plus_one.is_empty() {
@@ -289,6 +295,7 @@ fn check_sql(cx: &StatsContext<'_>, budget: &Budget, broken: &mut Vec<BrokenBudg
                 .iter()
                 .map(|n| format!("{}× from {}: {}", n.count, n.origin, n.sql))
                 .collect(),
+            locations: Vec::new(),
         });
     }
 }
@@ -302,14 +309,21 @@ fn check_logs(cx: &StatsContext<'_>, budget: &Budget, broken: &mut Vec<BrokenBud
         return;
     };
     if budget.no_error_logs && logs.counts.error > 0 {
+        let errors = || {
+            logs.records
+                .iter()
+                .filter(|r| r.level == crate::LogLevel::Error)
+        };
         broken.push(BrokenBudget {
             limit: LIMIT_ERROR_LOGS.to_owned(),
             detail: format!("{} error record(s)", logs.counts.error),
-            offenders: logs
-                .records
-                .iter()
-                .filter(|r| r.level == crate::LogLevel::Error)
+            offenders: errors()
                 .map(|r| format!("{}: {}", r.target, r.message))
+                .collect(),
+            locations: errors()
+                .filter_map(|r| r.location.clone())
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
                 .collect(),
         });
     }

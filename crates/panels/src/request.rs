@@ -1,6 +1,8 @@
 use std::borrow::Cow;
 
-use debug_toolbar_core::{HttpVersion, NameValue, Panel, StatsContext, Template, register_panel};
+use debug_toolbar_core::{
+    HttpVersion, NameValue, Panel, RequestBody, StatsContext, Template, register_panel,
+};
 use serde::{Deserialize, Serialize};
 
 /// What was asked: method, path, parameters, the matched route, cookies and client.
@@ -36,6 +38,9 @@ pub struct RequestStats {
     pub path_params: Vec<NameValue>,
     /// Cookies, values masked when their names look secret.
     pub cookies: Vec<NameValue>,
+    /// The body as the application read it (its first 16 KiB, secrets masked).
+    #[serde(default)]
+    pub body: Option<RequestBody>,
 }
 
 impl Panel for RequestPanel {
@@ -71,6 +76,7 @@ impl Panel for RequestPanel {
             query_params: request.query_params.clone(),
             path_params: request.path_params.clone(),
             cookies: request.cookies.clone(),
+            body: request.body.clone(),
         }
     }
 
