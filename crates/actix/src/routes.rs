@@ -54,19 +54,11 @@ pub(crate) async fn serve(
     toolbar: &Toolbar,
     req: &HttpRequest,
     // The body, read only by the OTLP receiver and the MCP server.
-    #[cfg_attr(
-        not(any(feature = "otel", feature = "mcp")),
-        expect(
-            unused_variables,
-            reason = "only the OTLP receiver and the MCP server read a body"
-        )
-    )]
     payload: Payload,
 ) -> HttpResponse {
     let rest = req.path().get(shared.config.prefix.len()..).unwrap_or("");
     let segments: Vec<&str> = rest.split('/').collect();
-    // Only the OTLP receiver reads a body.
-    #[cfg(not(feature = "otel"))]
+    #[cfg(not(any(feature = "otel", feature = "mcp")))]
     drop(payload);
     let response = match (req.method(), segments.as_slice()) {
         (&Method::GET, ["static", "toolbar.js"]) => static_file(&TOOLBAR_JS, req),
