@@ -27,7 +27,7 @@ rounds="${ROUNDS:-3}"
 port="${PORT:-18092}"
 setups=(no-toolbar off skipped served export)
 paths=(/page /plain)
-bin=target/release/page-cost
+bin="${CARGO_TARGET_DIR:-target}/release/page-cost"
 work=$(mktemp -d)
 server_pid=""
 

@@ -19,7 +19,7 @@ use actix_web::dev::Payload;
 use actix_web::http::header::{self, ContentType};
 use actix_web::{HttpRequest, HttpResponse};
 use debug_toolbar_core::integration::Toolbar;
-use debug_toolbar_core::{Panel, RequestRecord, StatsJson, TraceKey};
+use debug_toolbar_core::{Panel, RequestRecord, RequestState, StatsJson, TraceKey};
 use debug_toolbar_otel::receive::{self, OtlpFormat, ReceivedSpan};
 use debug_toolbar_otel::{OtelPanel, OtelStats};
 use futures_util::StreamExt;
@@ -222,14 +222,15 @@ pub(crate) async fn joined(toolbar: &Toolbar, record: Arc<RequestRecord>) -> Arc
 pub(crate) fn own_spans(
     toolbar: &Toolbar,
     record: &RequestRecord,
+    state: &RequestState,
 ) -> Option<(TraceKey, Vec<String>)> {
     let otel = toolbar.panel::<OtelPanel>()?;
-    let stats: OtelStats = record.stats::<OtelPanel>()?.ok()?;
-    let continued =
-        stats.parent_span_id.is_some() && stats.parent_span_id != stats.document_span_id;
-    if !continued {
+    // Most requests start their trace: the request's state says so without reading the
+    // recorded spans back.
+    if !OtelPanel::continues_trace(state) {
         return None;
     }
+    let stats: OtelStats = record.stats::<OtelPanel>()?.ok()?;
     let trace = stats.trace_id.parse::<TraceKey>().ok()?;
     let spans = stats
         .received_form(otel.config().service_name())

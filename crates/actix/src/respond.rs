@@ -183,7 +183,7 @@ impl Served {
         record.toolbar = cost;
         // The spans of a callee go where its caller's record finds them.
         #[cfg(feature = "otel")]
-        let own_spans = crate::receiver::own_spans(toolbar, &record)
+        let own_spans = crate::receiver::own_spans(toolbar, &record, &state)
             .map(|(trace, spans)| toolbar.store().save_spans(&trace, spans));
         // Saved off the response path: a slow or unreachable store never delays the page.
         let save = toolbar.store().save(record);

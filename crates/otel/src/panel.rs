@@ -163,6 +163,15 @@ impl OtelPanel {
         }
     }
 
+    /// Whether the request whose state this is continued a trace another service started
+    /// (its server span's parent is not the browser's document load); `false` when the panel
+    /// did not see the request.
+    pub fn continues_trace(state: &RequestState) -> bool {
+        state.get::<TraceContext>().is_some_and(|trace| {
+            trace.parent_span_id().is_some() && state.get::<DocumentSpan>().is_none()
+        })
+    }
+
     /// The configuration.
     pub fn config(&self) -> &OtelConfig {
         &self.inner().config
@@ -590,5 +599,42 @@ mod tests {
             outcome.record.panel("otel").unwrap().subtitle.as_deref(),
             Some(format!("1 span · trace {}…", &stats.trace_id[..8]).as_str())
         );
+    }
+
+    struct Headers<'a>(&'a [(&'a str, &'a str)]);
+
+    impl debug_toolbar_core::HeaderLookup for Headers<'_> {
+        fn header(&self, name: &str) -> Option<&str> {
+            self.0.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+        }
+    }
+
+    #[test]
+    fn only_a_request_with_a_callers_traceparent_continues_a_trace() {
+        let otel = OtelPanel::new(OtelConfig::builder().service_name("shop").build());
+        let state_of = |headers: &[(&str, &str)]| {
+            let headers = Headers(headers);
+            let head = RequestHead::new("GET", "/", SystemTime::now(), &headers);
+            let mut state = RequestState::default();
+            Panel::on_request(&otel, &head, &mut state);
+            state
+        };
+        let traceparent = (
+            "traceparent",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        );
+        assert!(OtelPanel::continues_trace(&state_of(&[traceparent])));
+        // Also a navigation: the caller's span stays the parent.
+        assert!(OtelPanel::continues_trace(&state_of(&[
+            traceparent,
+            ("sec-fetch-mode", "navigate"),
+        ])));
+        assert!(!OtelPanel::continues_trace(&state_of(&[])));
+        // A navigation starting its trace: the parent is the browser's document load.
+        assert!(!OtelPanel::continues_trace(&state_of(&[(
+            "sec-fetch-mode",
+            "navigate"
+        )])));
+        assert!(!OtelPanel::continues_trace(&RequestState::default()));
     }
 }
