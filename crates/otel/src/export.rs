@@ -537,11 +537,29 @@ pub(crate) fn value(v: &AttributeValue) -> Value {
     }
 }
 
-fn key_values(attributes: &[Attribute]) -> Vec<KeyValue> {
+/// The SDK's form of a span's attributes.
+pub(crate) fn key_values(attributes: &[Attribute]) -> Vec<KeyValue> {
     attributes
         .iter()
         .map(|a| KeyValue::new(a.key.clone(), value(&a.value)))
         .collect()
+}
+
+/// The SDK's form of a span's kind.
+pub(crate) fn span_kind(kind: Kind) -> SpanKind {
+    match kind {
+        Kind::Server => SpanKind::Server,
+        Kind::Client => SpanKind::Client,
+        Kind::Internal => SpanKind::Internal,
+    }
+}
+
+/// The SDK's status of a span that failed with `error`, or did not.
+pub(crate) fn status(error: Option<&String>) -> Status {
+    match error {
+        Some(description) => Status::error(description.clone()),
+        None => Status::Unset,
+    }
 }
 
 fn at(started_at: SystemTime, ms: f64) -> SystemTime {
@@ -588,11 +606,7 @@ pub(crate) fn span_data(
         ),
         parent_span_id: parent,
         parent_span_is_remote: is_server && trace.parent_span_id().is_some(),
-        span_kind: match span.kind {
-            Kind::Server => SpanKind::Server,
-            Kind::Client => SpanKind::Client,
-            Kind::Internal => SpanKind::Internal,
-        },
+        span_kind: span_kind(span.kind),
         name: span.name.clone().into(),
         start_time: at(started_at, span.start_ms),
         end_time: at(started_at, span.start_ms + span.duration_ms),
@@ -600,10 +614,7 @@ pub(crate) fn span_data(
         dropped_attributes_count: 0,
         events,
         links: SpanLinks::default(),
-        status: match &span.error {
-            Some(description) => Status::error(description.clone()),
-            None => Status::Unset,
-        },
+        status: status(span.error.as_ref()),
         instrumentation_scope: scope.clone(),
     })
 }

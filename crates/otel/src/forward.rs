@@ -6,16 +6,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, UNIX_EPOCH};
 
 use opentelemetry::InstrumentationScope;
-use opentelemetry::KeyValue;
-use opentelemetry::trace::{
-    Event, SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState,
-};
+use opentelemetry::trace::{Event, SpanContext, SpanId, TraceFlags, TraceId, TraceState};
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 
 use crate::config::OtelConfig;
-use crate::export::{Pipeline, value};
+use crate::export::{Pipeline, key_values, span_kind, status};
 use crate::receive::ReceivedSpan;
-use crate::span::{Attribute, Kind};
 
 /// Most services given exporters of their own; spans of further services are not exported.
 const MAX_SERVICES: usize = 8;
@@ -85,13 +81,6 @@ impl Forwarders {
     }
 }
 
-fn key_values(attributes: &[Attribute]) -> Vec<KeyValue> {
-    attributes
-        .iter()
-        .map(|a| KeyValue::new(a.key.clone(), value(&a.value)))
-        .collect()
-}
-
 /// The SDK's form of a received span; `None` when its ids do not parse.
 fn span_data(span: &ReceivedSpan) -> Option<SpanData> {
     let trace_id = TraceId::from_hex(&span.trace_id).ok()?;
@@ -124,11 +113,7 @@ fn span_data(span: &ReceivedSpan) -> Option<SpanData> {
             .and_then(|p| SpanId::from_hex(p).ok())
             .unwrap_or(SpanId::INVALID),
         parent_span_is_remote: false,
-        span_kind: match span.kind {
-            Kind::Server => SpanKind::Server,
-            Kind::Client => SpanKind::Client,
-            Kind::Internal => SpanKind::Internal,
-        },
+        span_kind: span_kind(span.kind),
         name: span.name.clone().into(),
         start_time: at(span.start_unix_nanos),
         end_time: at(span.end_unix_nanos),
@@ -136,10 +121,7 @@ fn span_data(span: &ReceivedSpan) -> Option<SpanData> {
         dropped_attributes_count: 0,
         events,
         links: SpanLinks::default(),
-        status: match &span.error {
-            Some(description) => Status::error(description.clone()),
-            None => Status::Unset,
-        },
+        status: status(span.error.as_ref()),
         instrumentation_scope: InstrumentationScope::builder("debug-toolbar-receiver").build(),
     })
 }
