@@ -381,12 +381,11 @@ async fn spans_past_the_bounds_are_dropped_counted_and_shown() {
                 start,
             )],
         );
-        let res = call_service(
+        accepted(
             &service,
-            post("application/x-protobuf", body.encode_to_vec()).to_request(),
+            post("application/x-protobuf", body.encode_to_vec()),
         )
         .await;
-        assert_eq!(res.status(), 200);
     }
     let evicted = api_record(&service, &id).await;
     assert_eq!((evicted.spans.len(), evicted.received.spans), (1, 0));
@@ -547,12 +546,11 @@ async fn received_spans_are_shared(first_store: Arc<dyn Store>, second_store: Ar
             now_nanos(),
         )],
     );
-    let res = call_service(
+    accepted(
         &second,
-        post("application/x-protobuf", body.encode_to_vec()).to_request(),
+        post("application/x-protobuf", body.encode_to_vec()),
     )
     .await;
-    assert_eq!(res.status(), 200);
     let joined = api_record(&first, &id).await;
     let charge = find(&joined, "00000000000000b1");
     assert_eq!(charge.service.as_deref(), Some("billing"));
@@ -763,6 +761,18 @@ async fn receive(
     if from == "browser" {
         request = request.insert_header(("x-debug-toolbar-action", "1"));
     }
+    accepted(service, request).await;
+}
+
+/// Sends `request` to the receiver, which must accept it.
+async fn accepted(
+    service: &impl Service<
+        actix_http::Request,
+        Response = ServiceResponse<EitherBody<BoxBody>>,
+        Error = actix_web::Error,
+    >,
+    request: TestRequest,
+) {
     let res = call_service(service, request.to_request()).await;
     assert_eq!(res.status(), 200, "{}", body_text(res).await);
 }
