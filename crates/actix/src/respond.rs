@@ -1,6 +1,7 @@
 //! The answer to a recorded request: the record made and stored, the toolbar's headers set, and
 //! the toolbar injected into the page, put on an intercepted redirect or a panic page.
 
+use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -132,15 +133,14 @@ impl Served {
         // The record id and the method also go into Server-Timing, where the toolbar's
         // script finds them for the page's own fetch/XHR requests through Resource Timing
         // (which tells neither). A method is a token: it needs no escaping in the quotes.
-        let timings: Vec<String> = outcome
-            .server_timing
-            .iter()
-            .map(|t| t.to_header_value())
-            .chain(std::iter::once(format!(
-                "debug-toolbar;desc=\"{id} {method}\""
-            )))
-            .collect();
-        if let Ok(value) = HeaderValue::from_str(&timings.join(", ")) {
+        let mut timings = String::with_capacity(256);
+        for timing in &outcome.server_timing {
+            timing.write_header_value(&mut timings);
+            timings.push_str(", ");
+        }
+        // Writing into a `String` cannot fail.
+        let _ = write!(timings, "debug-toolbar;desc=\"{id} {method}\"");
+        if let Ok(value) = HeaderValue::from_str(&timings) {
             headers.append(SERVER_TIMING, value);
         }
         for (name, value) in &outcome.response_headers {

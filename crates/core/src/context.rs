@@ -223,7 +223,7 @@ pub struct AppInfo {
 /// Stats of one panel that already ran, kept for the panels after it.
 pub(crate) struct EarlierStats {
     pub(crate) panel_type: TypeId,
-    pub(crate) stats: Box<dyn Any + Send + Sync>,
+    pub(crate) stats: std::sync::Arc<dyn Any + Send + Sync>,
 }
 
 /// Everything a panel may read while it generates its stats.

@@ -364,17 +364,27 @@ pub struct ServerTiming {
 impl ServerTiming {
     /// Formats the entry as it appears in the header: `name;dur=1.234;desc="Description"`.
     pub fn to_header_value(&self) -> String {
-        format!(
+        let mut value = String::new();
+        self.write_header_value(&mut value);
+        value
+    }
+
+    /// Appends the entry as it appears in the header to `out`.
+    pub fn write_header_value(&self, out: &mut String) {
+        use std::fmt::Write as _;
+        // Writing into a `String` cannot fail.
+        let _ = write!(
+            out,
             "{};dur={:.3};desc=\"{}\"",
             self.name, self.duration_ms, self.description
-        )
+        );
     }
 }
 
 /// The result of running one panel: its typed stats and what the toolbar shows of them.
 pub struct GeneratedStats {
-    pub(crate) typed: Box<dyn Any + Send + Sync>,
-    pub(crate) json: Result<StatsJson, serde_json::Error>,
+    pub(crate) typed: std::sync::Arc<dyn Any + Send + Sync>,
+    pub(crate) json: StatsJson,
     pub(crate) subtitle: Option<String>,
     pub(crate) server_timing: Vec<ServerTiming>,
     pub(crate) response_headers: Vec<(&'static str, String)>,
@@ -454,13 +464,18 @@ impl<P: Panel> DynPanel for P {
     }
     fn generate(&self, cx: &StatsContext<'_>) -> GeneratedStats {
         let stats = self.generate_stats(cx);
+        let subtitle = self.nav_subtitle(&stats);
+        let server_timing = self.server_timing(&stats);
+        let response_headers = self.response_headers(&stats);
+        let badge = self.badge(&stats);
+        let (json, typed) = StatsJson::deferred(stats);
         GeneratedStats {
-            json: StatsJson::from_stats(&stats),
-            subtitle: self.nav_subtitle(&stats),
-            server_timing: self.server_timing(&stats),
-            response_headers: self.response_headers(&stats),
-            badge: self.badge(&stats),
-            typed: Box::new(stats),
+            typed,
+            json,
+            subtitle,
+            server_timing,
+            response_headers,
+            badge,
         }
     }
     fn on_record(

@@ -168,6 +168,39 @@ impl RequestRecord {
         Some(panel.stats.parse())
     }
 
+    /// Serializes every panel's stats that are not yet, puts a note in place of stats that
+    /// could not be serialized, and drops the largest panels' stats (with a note) until the
+    /// serialized record fits in `max_bytes`. The toolbar's store does this before a record is
+    /// read, or written as JSON.
+    pub fn settle(&mut self, max_bytes: usize) {
+        for panel in &mut self.panels {
+            if let Some(error) = panel.stats.error() {
+                panel.note = Some(format!(
+                    "The panel's stats could not be serialized: {error}"
+                ));
+                panel.stats = StatsJson::null();
+            }
+        }
+        let mut size = serialized_len(self);
+        while size > max_bytes {
+            let Some(largest) = self
+                .panels
+                .iter_mut()
+                .filter(|p| !p.stats.is_null())
+                .max_by_key(|p| p.stats.len())
+            else {
+                return;
+            };
+            let panel_size = largest.stats.len();
+            largest.stats = StatsJson::null();
+            largest.note = Some(format!(
+                "This panel recorded {panel_size} bytes, more than the record limit of \
+                 {max_bytes} bytes allows; raise the limit to see it."
+            ));
+            size = serialized_len(self);
+        }
+    }
+
     /// The record's line in a list.
     pub fn summary(&self) -> RecordSummary {
         RecordSummary {
@@ -179,6 +212,25 @@ impl RequestRecord {
             duration_ms: self.duration_ms,
             kind: self.kind,
         }
+    }
+}
+
+/// Length of `value` serialized as JSON; `usize::MAX` when it does not serialize.
+fn serialized_len<T: Serialize>(value: &T) -> usize {
+    struct Counter(usize);
+    impl std::io::Write for Counter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter(0);
+    match serde_json::to_writer(&mut counter, value) {
+        Ok(()) => counter.0,
+        Err(_) => usize::MAX,
     }
 }
 

@@ -43,6 +43,14 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     /// A page of record summaries, newest first.
     fn list(&self, page: Page) -> StoreFuture<Vec<RecordSummary>>;
 
+    /// Whether the store keeps records as values in this process rather than writing them
+    /// as JSON. The toolbar hands such a store records whose panels' stats are not serialized
+    /// yet, and settles them ([`RequestRecord::settle`]) when they are read; any other store
+    /// gets them settled. Defaults to `false`.
+    fn keeps_values(&self) -> bool {
+        false
+    }
+
     /// Keeps spans another process sent for trace `trace` (each serialized by the receiver),
     /// within [`SpanLimits`], so that a record of that trace shows them when it is read.
     ///

@@ -1,7 +1,6 @@
 //! The framework-free toolbar: ordered panels, renderer and store.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::io;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex};
 use std::time::UNIX_EPOCH;
@@ -36,7 +35,8 @@ pub struct ToolbarSettings {
     /// Saves in flight, deadline and back-off of the store.
     pub store_limits: StoreLimits,
     /// Largest serialized record, in bytes; the largest panels' stats are dropped (with a
-    /// note) until a record fits. By default, 4 MiB.
+    /// note) until a record fits, when the record is first read or written as JSON (see
+    /// [`RequestRecord::settle`]). By default, 4 MiB.
     pub max_record_bytes: usize,
     /// Ids of panels that are listed but do not run unless switched on. By default, none.
     pub disabled_panels: BTreeSet<String>,
@@ -142,7 +142,10 @@ impl ToolbarBuilder {
         let store = self
             .store
             .unwrap_or_else(|| Arc::new(InMemoryStore::default()));
-        let guarded = Arc::new(GuardedStore::new(store, self.settings.store_limits));
+        let guarded = Arc::new(
+            GuardedStore::new(store, self.settings.store_limits)
+                .record_limit(self.settings.max_record_bytes),
+        );
         Ok(Toolbar {
             panels,
             panel_ids,
@@ -465,6 +468,10 @@ impl Toolbar {
     /// One failure policy: a panel that panics in any hook, or whose stats cannot be
     /// serialized, is set aside for this request — its stats are left out and a note says why
     /// — and the other panels are recorded as usual. Panics are logged once per panel and hook.
+    ///
+    /// The panels' stats are serialized when the record is first read or written as JSON,
+    /// where [`RequestRecord::settle`] also applies [`ToolbarSettings::max_record_bytes`]; the
+    /// toolbar's store does both.
     pub fn record(&self, finished: &FinishedRequest<'_>) -> RecordOutcome {
         let mut earlier: Vec<EarlierStats> = Vec::with_capacity(self.panels.len());
         let mut parts = Vec::with_capacity(self.panels.len());
@@ -526,19 +533,12 @@ impl Toolbar {
                     continue;
                 }
             };
-            let (stats, note) = match generated.json {
-                Ok(stats) => (stats, None),
-                Err(e) => (
-                    StatsJson::null(),
-                    Some(format!("The panel's stats could not be serialized: {e}")),
-                ),
-            };
             parts.push(PanelRecord {
                 id: panel.id().to_owned(),
                 title,
                 subtitle: generated.subtitle,
-                stats,
-                note,
+                stats: generated.json,
+                note: None,
                 badge: generated.badge,
                 switched_off: false,
             });
@@ -575,7 +575,6 @@ impl Toolbar {
             let rank = |id: &str| order.iter().position(|o| o == id).unwrap_or(order.len());
             record.panels.sort_by_key(|p| rank(&p.id));
         }
-        fit_record(&mut record, self.settings.max_record_bytes);
         // The record is complete: a panel failing now cannot be set aside from it any more,
         // so its failure is logged and the others still run.
         for panel in &self.panels {
@@ -607,46 +606,6 @@ fn set_aside_record(id: &str, note: String) -> PanelRecord {
         note: Some(note),
         badge: None,
         switched_off: false,
-    }
-}
-
-/// Drops the largest panels' stats until the serialized record fits in `max_bytes`.
-fn fit_record(record: &mut RequestRecord, max_bytes: usize) {
-    let mut size = serialized_len(record);
-    while size > max_bytes {
-        let Some(largest) = record
-            .panels
-            .iter_mut()
-            .filter(|p| !p.stats.is_null())
-            .max_by_key(|p| p.stats.len())
-        else {
-            return;
-        };
-        let panel_size = largest.stats.len();
-        largest.stats = StatsJson::null();
-        largest.note = Some(format!(
-            "This panel recorded {panel_size} bytes, more than the record limit of {max_bytes} \
-             bytes allows; raise the limit to see it."
-        ));
-        size = serialized_len(record);
-    }
-}
-
-fn serialized_len<T: serde::Serialize>(value: &T) -> usize {
-    struct Counter(usize);
-    impl io::Write for Counter {
-        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-            self.0 += buf.len();
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut counter = Counter(0);
-    match serde_json::to_writer(&mut counter, value) {
-        Ok(()) => counter.0,
-        Err(_) => usize::MAX,
     }
 }
 

@@ -318,7 +318,7 @@ impl Panel for OtelPanel {
 
     fn nav_subtitle(&self, stats: &OtelStats) -> Option<String> {
         let spans = stats.spans.len() + stats.not_shown;
-        let short: String = stats.trace_id.chars().take(8).collect();
+        let short = stats.trace_id.get(..8).unwrap_or(&stats.trace_id);
         Some(format!(
             "{spans} {} · trace {short}…",
             if spans == 1 { "span" } else { "spans" }

@@ -337,12 +337,15 @@ impl Panel for SqlPanel {
     }
 
     fn nav_subtitle(&self, stats: &SqlStats) -> Option<String> {
-        let queries = if stats.total_count == 1 {
-            "1 query".to_owned()
+        let noun = if stats.total_count == 1 {
+            "query"
         } else {
-            format!("{} queries", stats.total_count)
+            "queries"
         };
-        Some(format!("{queries} in {:.2} ms", stats.total_ms))
+        Some(format!(
+            "{} {noun} in {:.2} ms",
+            stats.total_count, stats.total_ms
+        ))
     }
 
     fn badge(&self, stats: &SqlStats) -> Option<Badge> {

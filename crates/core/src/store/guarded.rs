@@ -105,6 +105,7 @@ impl StoreHealth {
 pub struct GuardedStore {
     store: Arc<dyn Store>,
     shared: Arc<Shared>,
+    max_record_bytes: usize,
 }
 
 #[derive(Debug)]
@@ -145,7 +146,16 @@ impl GuardedStore {
                 in_flight: AtomicUsize::new(0),
                 breaker: Mutex::new(Breaker::default()),
             }),
+            max_record_bytes: 4 * 1024 * 1024,
         }
+    }
+
+    /// Settles records ([`RequestRecord::settle`]) to at most `max_bytes` of JSON before they
+    /// are written as JSON or read. By default, 4 MiB.
+    #[must_use]
+    pub fn record_limit(mut self, max_bytes: usize) -> Self {
+        self.max_record_bytes = max_bytes;
+        self
     }
 
     /// The store it guards.
@@ -317,7 +327,13 @@ impl Store for GuardedStore {
             )))
         };
         match ticket {
-            Ok(ticket) => self.guarded(ticket, move |store| store.save(record)),
+            Ok(ticket) => {
+                let mut record = record;
+                if !self.store.keeps_values() {
+                    record.settle(self.max_record_bytes);
+                }
+                self.guarded(ticket, move |store| store.save(record))
+            }
             Err(error) => {
                 drop(record);
                 shared.dropped.fetch_add(1, Ordering::Relaxed);
@@ -326,11 +342,27 @@ impl Store for GuardedStore {
         }
     }
 
+    /// The record, settled ([`RequestRecord::settle`]) if the store kept it as a value.
     fn get(&self, id: RecordId) -> StoreFuture<Option<Arc<RequestRecord>>> {
-        match self.shared.admit(false) {
+        let future = match self.shared.admit(false) {
             Ok(ticket) => self.guarded(ticket, move |store| store.get(id)),
-            Err(e) => Box::pin(std::future::ready(Err(e))),
+            Err(e) => return Box::pin(std::future::ready(Err(e))),
+        };
+        if !self.store.keeps_values() {
+            return future;
         }
+        let max_bytes = self.max_record_bytes;
+        Box::pin(async move {
+            Ok(future.await?.map(|kept| {
+                let mut record = RequestRecord::clone(&kept);
+                record.settle(max_bytes);
+                Arc::new(record)
+            }))
+        })
+    }
+
+    fn keeps_values(&self) -> bool {
+        self.store.keeps_values()
     }
 
     fn list(&self, page: Page) -> StoreFuture<Vec<RecordSummary>> {
@@ -452,6 +484,73 @@ mod tests {
         fn list(&self, _page: Page) -> StoreFuture<Vec<RecordSummary>> {
             self.answer()
         }
+    }
+
+    /// A store that keeps what it is given as JSON would: it reads nothing back.
+    #[derive(Debug, Default)]
+    struct Writes(Mutex<Vec<RequestRecord>>);
+
+    impl Store for Writes {
+        fn save(&self, record: RequestRecord) -> StoreFuture<()> {
+            self.0.lock().unwrap().push(record);
+            Box::pin(std::future::ready(Ok(())))
+        }
+        fn get(&self, _id: RecordId) -> StoreFuture<Option<Arc<RequestRecord>>> {
+            Box::pin(std::future::ready(Ok(None)))
+        }
+        fn list(&self, _page: Page) -> StoreFuture<Vec<RecordSummary>> {
+            Box::pin(std::future::ready(Ok(Vec::new())))
+        }
+    }
+
+    /// A record with a small panel and a large one, neither serialized yet.
+    fn record_with_panels() -> RequestRecord {
+        let panel = |id: &str, stats: String| crate::record::PanelRecord {
+            id: id.to_owned(),
+            title: id.to_owned(),
+            subtitle: None,
+            stats: crate::stats_json::StatsJson::deferred(stats).0,
+            note: None,
+            badge: None,
+            switched_off: false,
+        };
+        RequestRecord {
+            panels: vec![
+                panel("small", "s".repeat(10)),
+                panel("large", "l".repeat(1000)),
+            ],
+            ..record()
+        }
+    }
+
+    #[test]
+    fn records_are_settled_before_a_json_store_gets_them_and_when_read_from_memory() {
+        let note = "more than the record limit of 900 bytes";
+        let writes = Arc::new(Writes::default());
+        let guarded = GuardedStore::new(writes.clone(), StoreLimits::default()).record_limit(900);
+        run(guarded.save(record_with_panels())).unwrap();
+        let written = writes.0.lock().unwrap().pop().unwrap();
+        assert!(written.panels[1].stats.is_null());
+        assert!(written.panels[1].note.as_deref().unwrap().contains(note));
+        assert_eq!(
+            written.panels[0].stats.get(),
+            format!("\"{}\"", "s".repeat(10))
+        );
+
+        let memory = Arc::new(InMemoryStore::default());
+        let guarded = GuardedStore::new(memory.clone(), StoreLimits::default()).record_limit(900);
+        let made = record_with_panels();
+        let id = made.id;
+        run(guarded.save(made)).unwrap();
+        let kept = run(memory.get(id)).unwrap().unwrap();
+        assert!(
+            !kept.panels[1].stats.is_null(),
+            "kept as the panels made it"
+        );
+        let read = run(guarded.get(id)).unwrap().unwrap();
+        assert!(read.panels[1].stats.is_null());
+        assert!(read.panels[1].note.as_deref().unwrap().contains(note));
+        assert!(serde_json::to_vec(&*read).unwrap().len() <= 900);
     }
 
     fn run<F: Future>(future: F) -> F::Output {

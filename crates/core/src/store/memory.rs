@@ -90,6 +90,10 @@ impl Store for InMemoryStore {
         Box::pin(std::future::ready(Ok(self.list_now(page))))
     }
 
+    fn keeps_values(&self) -> bool {
+        true
+    }
+
     fn save_spans(&self, trace: &TraceKey, spans: Vec<String>) -> StoreFuture<SpansSaved> {
         Box::pin(std::future::ready(Ok(self.spans.save(trace, spans))))
     }
