@@ -841,3 +841,43 @@ fn problems_come_from_the_panels_and_a_5xx_and_a_failing_hook_is_skipped() {
         }
     }
 }
+
+#[test]
+fn the_versions_panel_is_worked_out_once_and_follows_the_toolbar_it_serves() {
+    use actix_debug_toolbar::panels::VersionsPanel;
+    use debug_toolbar_core::integration::{ToolbarSettings, shared_panel};
+    let panel = std::sync::Arc::new(VersionsPanel::default());
+    let toolbar_of = |app: &str| {
+        let mut settings = ToolbarSettings::default();
+        settings.app.app = Some((app.to_owned(), "1.0.0".to_owned()));
+        Toolbar::builder()
+            .without_registered_panels()
+            .boxed_panel(shared_panel(panel.clone()))
+            .settings(settings)
+            .build()
+            .expect("builds")
+    };
+    let request = RequestInfo::new("GET", "/");
+    let response = ResponseInfo::new(200);
+    let timing = Timing {
+        started_at: SystemTime::now(),
+        wall: Duration::from_millis(1),
+        cpu: None,
+    };
+    let recording = Recording::default();
+    let first_app = |toolbar: &Toolbar| {
+        let record = toolbar
+            .record(&finished(&request, &response, &timing, &recording))
+            .record;
+        let stats = record
+            .stats::<VersionsPanel>()
+            .expect("recorded")
+            .expect("typed");
+        stats.entries[0].name.clone()
+    };
+    let (shop, blog) = (toolbar_of("shop"), toolbar_of("blog"));
+    assert_eq!(first_app(&shop), "shop");
+    assert_eq!(first_app(&shop), "shop");
+    assert_eq!(first_app(&blog), "blog", "one panel, another toolbar");
+    assert_eq!(first_app(&shop), "shop");
+}

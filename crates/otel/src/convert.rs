@@ -17,7 +17,7 @@ use opentelemetry_sdk::trace::{IdGenerator, RandomIdGenerator};
 use opentelemetry_semantic_conventions::attribute as semconv;
 
 use crate::propagation::TraceContext;
-use crate::span::{Attribute, Category, Kind, SpanEvent, SpanRecord};
+use crate::span::{Attribute, Category, Kind, SpanEvent, SpanRecord, hex_id};
 
 /// Name of the `tracing` span the client helpers open around an outgoing call.
 pub const CLIENT_SPAN_NAME: &str = "http.client";
@@ -156,7 +156,7 @@ pub fn convert(sources: &Sources<'_>) -> Converted {
             span.error.clone_from(render.error);
         }
         if span.span_id.is_empty() {
-            span.span_id = ids.new_span_id().to_string();
+            span.span_id = hex_id(&ids.new_span_id().to_bytes());
         }
         converted[index] = Some(spans.len());
         spans.push(span);
@@ -332,8 +332,11 @@ fn server_span(sources: &Sources<'_>, request_ms: f64) -> SpanRecord {
         })
     };
     SpanRecord {
-        span_id: sources.trace.span_id().to_string(),
-        parent_span_id: sources.trace.parent_span_id().map(|p| p.to_string()),
+        span_id: hex_id(&sources.trace.span_id().to_bytes()),
+        parent_span_id: sources
+            .trace
+            .parent_span_id()
+            .map(|p| hex_id(&p.to_bytes())),
         name,
         kind: Kind::Server,
         category: Category::Server,
@@ -479,7 +482,7 @@ fn add_queries(
                 attributes.push(Attribute::new(semconv::ERROR_TYPE, "_OTHER"));
             }
             spans.push(SpanRecord {
-                span_id: ids.new_span_id().to_string(),
+                span_id: hex_id(&ids.new_span_id().to_bytes()),
                 parent_span_id: Some(parent),
                 name,
                 kind: Kind::Client,

@@ -22,7 +22,7 @@ use crate::forward::Forwarders;
 use crate::join::unix_nanos;
 use crate::propagation::{self, TRACERESPONSE, TraceContext};
 use crate::receive::ReceivedSpan;
-use crate::span::SpanRecord;
+use crate::span::{SpanRecord, hex_id};
 use crate::waterfall::Waterfall;
 
 /// The request's trace: its spans as a waterfall (server, database, template, outgoing call,
@@ -401,7 +401,7 @@ impl Panel for OtelPanel {
         let converted = convert::convert(&sources);
         // Sent by `on_record`, once the record is complete.
         let queued = inner.pipeline.is_some() && trace.is_sampled();
-        let trace_id = trace.trace_id().to_string();
+        let trace_id = hex_id(&trace.trace_id().to_bytes());
         let note = match (&inner.setup_error, &inner.pipeline) {
             (Some(e), _) => Some(e.clone()),
             (None, None) if inner.config.sdk_disabled => {
@@ -417,7 +417,7 @@ impl Panel for OtelPanel {
             }
             (None, Some(_)) => None,
         };
-        let parent_span_id = trace.parent_span_id().map(|p| p.to_string());
+        let parent_span_id = trace.parent_span_id().map(|p| hex_id(&p.to_bytes()));
         OtelStats {
             total_ms: converted
                 .spans
@@ -432,7 +432,7 @@ impl Panel for OtelPanel {
                 .config
                 .zipkin_ui()
                 .map(|ui| format!("{}/zipkin/traces/{trace_id}", ui.trim_end_matches('/'))),
-            span_id: trace.span_id().to_string(),
+            span_id: hex_id(&trace.span_id().to_bytes()),
             document_span_id: cx.state::<DocumentSpan>().map(|d| d.0.to_string()),
             started_unix_nanos: unix_nanos(cx.timing().started_at),
             received: ReceivedView::default(),
@@ -465,7 +465,7 @@ impl Panel for OtelPanel {
         };
         let rebuilt;
         let trace = match request.state.get::<TraceContext>() {
-            Some(trace) if trace.trace_id().to_string() == stats.trace_id => trace,
+            Some(trace) if hex_id(&trace.trace_id().to_bytes()) == stats.trace_id => trace,
             // A request recorded without its start: the context `generate_stats` made is the
             // one its stats name.
             _ => {

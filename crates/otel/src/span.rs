@@ -188,6 +188,18 @@ impl SpanRecord {
     }
 }
 
+/// Lowercase hex of an id's bytes, as W3C trace context writes trace and span ids (the same
+/// text as their `Display`, without the formatting machinery on every served request).
+pub(crate) fn hex_id(bytes: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut text = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        text.push(char::from(HEX[usize::from(byte >> 4)]));
+        text.push(char::from(HEX[usize::from(byte & 0xf)]));
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
 
@@ -222,5 +234,14 @@ mod tests {
             let read: Attribute = serde_json::from_str(&stored).unwrap();
             assert_eq!(read.value, value, "{stored}");
         }
+    }
+
+    #[test]
+    fn ids_are_written_as_their_display_writes_them() {
+        use opentelemetry::trace::{SpanId, TraceId};
+        let trace = TraceId::from_hex("0af7651916cd43dd8448eb211c80319c").expect("hex");
+        let span = SpanId::from_hex("00f067aa0ba902b7").expect("hex");
+        assert_eq!(super::hex_id(&trace.to_bytes()), trace.to_string());
+        assert_eq!(super::hex_id(&span.to_bytes()), span.to_string());
     }
 }

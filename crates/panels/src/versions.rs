@@ -1,11 +1,17 @@
 use std::borrow::Cow;
+use std::sync::{Arc, Mutex};
 
 use debug_toolbar_core::{NameValue, Panel, StatsContext, Template, register_panel};
 use serde::{Deserialize, Serialize};
 
 /// Versions of the compiler, the framework, the toolbar and the application.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct VersionsPanel;
+///
+/// They do not change while the toolbar runs: the panel works them out once and every
+/// request's record shares them.
+#[derive(Debug, Default)]
+pub struct VersionsPanel {
+    last: Mutex<Option<Arc<VersionsStats>>>,
+}
 
 /// What the Versions panel records.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -18,23 +24,24 @@ pub struct VersionsStats {
     pub features: Vec<String>,
 }
 
-impl Panel for VersionsPanel {
-    type Stats = VersionsStats;
-    const ID: &'static str = "versions";
-
-    fn title(&self) -> Cow<'static, str> {
-        "Versions".into()
+impl VersionsStats {
+    /// Whether these are the stats of the toolbar `cx` belongs to.
+    fn describe(&self, cx: &StatsContext<'_>) -> bool {
+        let app = cx.app();
+        let named = app.app.iter().chain(&app.framework);
+        self.entries.len() == named.clone().count() + 2
+            && named
+                .zip(&self.entries)
+                .all(|((name, version), e)| &e.name == name && &e.value == version)
+            && self.features == app.features
+            && self
+                .panels
+                .iter()
+                .map(String::as_str)
+                .eq(cx.panel_ids().iter().copied())
     }
 
-    fn nav_subtitle(&self, stats: &VersionsStats) -> Option<String> {
-        stats
-            .entries
-            .iter()
-            .find(|e| e.name != "rustc")
-            .map(|e| format!("{} {}", e.name, e.value))
-    }
-
-    fn generate_stats(&self, cx: &StatsContext<'_>) -> VersionsStats {
+    fn of(cx: &StatsContext<'_>) -> Self {
         let app = cx.app();
         let mut entries = Vec::new();
         if let Some((name, version)) = &app.app {
@@ -63,6 +70,34 @@ impl Panel for VersionsPanel {
             features: app.features.clone(),
         }
     }
+}
+
+impl Panel for VersionsPanel {
+    type Stats = Arc<VersionsStats>;
+    const ID: &'static str = "versions";
+
+    fn title(&self) -> Cow<'static, str> {
+        "Versions".into()
+    }
+
+    fn nav_subtitle(&self, stats: &Arc<VersionsStats>) -> Option<String> {
+        stats
+            .entries
+            .iter()
+            .find(|e| e.name != "rustc")
+            .map(|e| format!("{} {}", e.name, e.value))
+    }
+
+    fn generate_stats(&self, cx: &StatsContext<'_>) -> Arc<VersionsStats> {
+        let mut last = self
+            .last
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match last.as_ref() {
+            Some(stats) if stats.describe(cx) => stats.clone(),
+            _ => last.insert(Arc::new(VersionsStats::of(cx))).clone(),
+        }
+    }
 
     fn template(&self) -> Template {
         Template::new(
@@ -72,4 +107,4 @@ impl Panel for VersionsPanel {
     }
 }
 
-register_panel!(VersionsPanel);
+register_panel!(VersionsPanel::default());
