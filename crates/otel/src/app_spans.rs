@@ -147,7 +147,7 @@ pub(crate) fn record(span: &SpanData, started_at: SystemTime) -> SpanRecord {
                 other => AttributeValue::Str(masked(kv.key.as_str(), &other.as_str())),
             };
             Attribute {
-                key: kv.key.as_str().to_owned(),
+                key: kv.key.as_str().to_owned().into(),
                 value,
             }
         })
@@ -183,7 +183,7 @@ pub(crate) fn record(span: &SpanData, started_at: SystemTime) -> SpanRecord {
                     .iter()
                     .map(|kv| {
                         let value = masked(kv.key.as_str(), &kv.value.as_str());
-                        Attribute::new(kv.key.as_str(), value)
+                        Attribute::new(kv.key.as_str().to_owned(), value)
                     })
                     .collect(),
                 left_pct: 0.0,
@@ -271,7 +271,7 @@ mod tests {
         let attributes: Vec<(&str, &AttributeValue)> = record
             .attributes
             .iter()
-            .map(|a| (a.key.as_str(), &a.value))
+            .map(|a| (a.key.as_ref(), &a.value))
             .collect();
         assert_eq!(
             attributes,

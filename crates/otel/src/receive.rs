@@ -262,7 +262,7 @@ fn hex(bytes: &[u8]) -> Option<String> {
 fn attributes(kvs: &[KeyValue]) -> Vec<Attribute> {
     kvs.iter()
         .map(|kv| Attribute {
-            key: kv.key.clone(),
+            key: kv.key.clone().into(),
             value: attribute_value(&kv.key, kv.value.as_ref()),
         })
         .collect()

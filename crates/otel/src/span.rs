@@ -1,6 +1,8 @@
 //! The spans of one request as the panel keeps them: shown as a waterfall, sent as OTLP or
 //! Zipkin spans.
 
+use std::borrow::Cow;
+
 use debug_toolbar_core::LogLevel;
 use serde::{Deserialize, Serialize};
 
@@ -147,15 +149,16 @@ impl From<&debug_toolbar_core::FieldValue> for AttributeValue {
 /// A key and a value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Attribute {
-    /// The attribute's name, e.g. `http.route`.
-    pub key: String,
+    /// The attribute's name, e.g. `http.route`; a semantic-convention name or a field's name
+    /// is borrowed, not copied.
+    pub key: Cow<'static, str>,
     /// Its value.
     pub value: AttributeValue,
 }
 
 impl Attribute {
     /// An attribute.
-    pub fn new(key: impl Into<String>, value: impl Into<AttributeValue>) -> Self {
+    pub fn new(key: impl Into<Cow<'static, str>>, value: impl Into<AttributeValue>) -> Self {
         Self {
             key: key.into(),
             value: value.into(),
