@@ -12,7 +12,8 @@ use actix_web::http::header::{self, HeaderName, HeaderValue};
 use debug_toolbar_core::FinishedRequest;
 use debug_toolbar_core::integration::{RequestRecorder, ShellContext, Stopwatch, Toolbar};
 use debug_toolbar_core::{
-    CpuTime, PanicReport, RecordId, RequestKind, RequestState, Spent, Timing, ToolbarCost,
+    CpuTime, PanicReport, RecordId, RequestKind, RequestRecord, RequestState, Spent, Timing,
+    ToolbarCost,
 };
 
 use crate::body::{self, Cut, Read};
@@ -40,6 +41,26 @@ pub(crate) struct Served {
     pub(crate) cpu: Option<CpuTime>,
 }
 
+/// What is left of a served response once its record is made: the toolbar to inject into its
+/// page, or nothing.
+enum Answer<R, B> {
+    /// The response as it goes out; its record is on its way to the store.
+    Done(ServiceResponse<EitherBody<B>>),
+    /// A page to read and inject the shell into before it goes out and its record is stored.
+    Inject(Box<Injection<R>>),
+}
+
+/// A page waiting for the toolbar, with what its record still needs.
+struct Injection<R> {
+    res: ServiceResponse<R>,
+    shell: String,
+    coding: Option<Coding>,
+    record: RequestRecord,
+    cost: ToolbarCost,
+    shared: Arc<Shared>,
+    state: Arc<RequestState>,
+}
+
 impl Served {
     /// Records the request, stores the record and sends `res` with the toolbar's headers and,
     /// where it fits, the toolbar; `into` says how `res` goes out untouched.
@@ -49,6 +70,26 @@ impl Served {
         panic: Option<PanicReport>,
         into: fn(ServiceResponse<R>) -> ServiceResponse<EitherBody<B>>,
     ) -> Result<ServiceResponse<EitherBody<B>>, Error>
+    where
+        R: MessageBody + 'static,
+        B: MessageBody + 'static,
+    {
+        // Everything but reading the page is done before the first await, so that this future
+        // stays small: only a page to inject into keeps a (boxed) future of its own.
+        match self.answer(res, panic, into) {
+            Answer::Done(res) => Ok(res),
+            Answer::Inject(injection) => Ok(Box::pin(injection.inject()).await),
+        }
+    }
+
+    /// The record made, and the response with the toolbar's headers, unless its page is still
+    /// to be injected into.
+    fn answer<R, B>(
+        self,
+        res: ServiceResponse<R>,
+        panic: Option<PanicReport>,
+        into: fn(ServiceResponse<R>) -> ServiceResponse<EitherBody<B>>,
+    ) -> Answer<R, B>
     where
         R: MessageBody + 'static,
         B: MessageBody + 'static,
@@ -63,11 +104,11 @@ impl Served {
         let wall = recorder.elapsed();
         let recording = recorder.finish();
         let Some(toolbar) = &shared.toolbar else {
-            return Ok(into(res));
+            return Answer::Done(into(res));
         };
         let stats_watch = Stopwatch::start();
         let Some(id) = RecordId::random() else {
-            return Ok(into(res));
+            return Answer::Done(into(res));
         };
         let request = info::request_info(res.request(), Some(client));
         let mut response = info::response_info(res.response());
@@ -87,7 +128,7 @@ impl Served {
             layer_attached: recorder.is_attached(),
         };
         let outcome = toolbar.record(&finished);
-        let mut record = outcome.record;
+        let record = outcome.record;
         let mut cost = ToolbarCost {
             recording_ms: recorder.recording_time().as_secs_f64() * 1000.0,
             stats: stats_watch.stop(),
@@ -151,7 +192,7 @@ impl Served {
                 headers.insert(name, value);
             }
         }
-        let mut res = match (shell, redirect) {
+        let res = match (shell, redirect) {
             (Err(skip), _) => {
                 headers.insert(
                     TOOLBAR_STATUS_HEADER,
@@ -169,46 +210,89 @@ impl Served {
                 }
             }
             (Ok((shell, coding)), None) => {
-                let (res, injection) =
-                    inject_into(res, &shell, coding, &shared.config, toolbar).await;
-                cost.injection = injection;
-                res
+                return Answer::Inject(Box::new(Injection {
+                    res,
+                    shell,
+                    coding,
+                    record,
+                    cost,
+                    shared,
+                    state,
+                }));
             }
         };
-        // The toolbar's own time, once all of it is known: a header of its own, since the
-        // others went out with the head the body was injected into.
-        if let Ok(value) = HeaderValue::from_str(&cost.server_timing().to_header_value()) {
-            res.headers_mut().append(SERVER_TIMING, value);
-        }
-        record.toolbar = cost;
-        // The spans of a callee go where its caller's record finds them.
-        #[cfg(feature = "otel")]
-        let own_spans = crate::receiver::own_spans(toolbar, &record, &state)
-            .map(|(trace, spans)| toolbar.store().save_spans(&trace, spans));
-        // Saved off the response path: a slow or unreachable store never delays the page.
-        let save = toolbar.store().save(record);
-        let failures = shared.clone();
-        actix_web::rt::spawn(async move {
-            match (save.await, &failures.toolbar) {
-                (Ok(()), _) => failures.feed.saved(),
-                (Err(e), Some(toolbar)) => {
-                    toolbar.log_failure_once("store:save", &e);
-                }
-                (Err(_), None) => {}
-            }
-            #[cfg(feature = "otel")]
-            if let (Some(Err(e)), Some(toolbar)) = (
-                match own_spans {
-                    Some(save) => Some(save.await),
-                    None => None,
-                },
-                &failures.toolbar,
-            ) {
-                toolbar.log_failure_once("store:spans", &e);
-            }
-        });
-        Ok(res)
+        Answer::Done(finish(res, record, cost, &shared, &state))
     }
+}
+
+impl<R: MessageBody + 'static> Injection<R> {
+    /// The page with the toolbar (or as it was, saying why not); its record stored.
+    async fn inject<B>(self) -> ServiceResponse<EitherBody<B>> {
+        let Injection {
+            res,
+            shell,
+            coding,
+            record,
+            mut cost,
+            shared,
+            state,
+        } = self;
+        let Some(toolbar) = &shared.toolbar else {
+            return res.map_into_boxed_body().map_into_right_body();
+        };
+        let (res, injection) = inject_into(res, &shell, coding, &shared.config, toolbar).await;
+        cost.injection = injection;
+        finish(res, record, cost, &shared, &state)
+    }
+}
+
+/// Adds the toolbar's own time to the response and hands the record to the store, off the
+/// response path.
+fn finish<B>(
+    mut res: ServiceResponse<B>,
+    mut record: RequestRecord,
+    cost: ToolbarCost,
+    shared: &Arc<Shared>,
+    state: &RequestState,
+) -> ServiceResponse<B> {
+    let Some(toolbar) = &shared.toolbar else {
+        return res;
+    };
+    // The toolbar's own time, once all of it is known: a header of its own, since the
+    // others went out with the head the body was injected into.
+    if let Ok(value) = HeaderValue::from_str(&cost.server_timing().to_header_value()) {
+        res.headers_mut().append(SERVER_TIMING, value);
+    }
+    record.toolbar = cost;
+    // The spans of a callee go where its caller's record finds them.
+    #[cfg(feature = "otel")]
+    let own_spans = crate::receiver::own_spans(toolbar, &record, state)
+        .map(|(trace, spans)| toolbar.store().save_spans(&trace, spans));
+    #[cfg(not(feature = "otel"))]
+    let _ = state;
+    // Saved off the response path: a slow or unreachable store never delays the page.
+    let save = toolbar.store().save(record);
+    let failures = shared.clone();
+    actix_web::rt::spawn(async move {
+        match (save.await, &failures.toolbar) {
+            (Ok(()), _) => failures.feed.saved(),
+            (Err(e), Some(toolbar)) => {
+                toolbar.log_failure_once("store:save", &e);
+            }
+            (Err(_), None) => {}
+        }
+        #[cfg(feature = "otel")]
+        if let (Some(Err(e)), Some(toolbar)) = (
+            match own_spans {
+                Some(save) => Some(save.await),
+                None => None,
+            },
+            &failures.toolbar,
+        ) {
+            toolbar.log_failure_once("store:spans", &e);
+        }
+    });
+    res
 }
 
 /// The toolbar's 500 page for a handler that panicked, on a request with the kept head; `None`

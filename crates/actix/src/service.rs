@@ -208,7 +208,8 @@ where
         req.extensions_mut().insert(ToolbarState(state.clone()));
         crate::request_body::tap(&mut req);
         panic::install_hook();
-        let kept = KeptHead::new(&req);
+        // Boxed: only a panic page reads it, and the served future stays small.
+        let kept = Box::new(KeptHead::new(&req));
         let span = recorder.open_request_span(req.method().as_str(), req.path());
         let cpu_before = CpuTime::thread_now();
         let fut = {
@@ -236,9 +237,10 @@ where
                 Err(mut caught) => {
                     let report = caught.report();
                     match panic_page(&shared, &kept, &report) {
+                        // Boxed, as panics are rare: the served future stays small.
                         Some(res) => {
                             let into = ServiceResponse::map_into_right_body;
-                            served.respond(res, Some(report), into).await
+                            Box::pin(served.respond(res, Some(report), into)).await
                         }
                         // No page to show: actix-web's own behaviour, the connection dropped.
                         None => caught.resume(),
