@@ -651,6 +651,50 @@ async fn a_failed_sqlite_query_is_marked_with_the_error_the_application_logged()
     assert_contains(&body, "loading the items failed");
 }
 
+/// Logs an error about a query before sqlx reports that query, as SQLite's worker thread may
+/// (it logs a statement when it is done with it), then runs one more that started later.
+async fn reported_after_its_error() -> HttpResponse {
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    tracing::error!(error = "no such table: missing", "loading the items failed");
+    tracing::debug!(
+        target: "sqlx::query",
+        summary = "SELECT nope FROM missing",
+        elapsed_secs = 0.010_f64,
+        "SELECT nope FROM missing"
+    );
+    tracing::debug!(
+        target: "sqlx::query",
+        summary = "SELECT id FROM items",
+        elapsed_secs = 0.000_001_f64,
+        "SELECT id FROM items"
+    );
+    HttpResponse::Ok()
+        .content_type("text/html")
+        .body("<html><body>ok</body></html>")
+}
+
+#[actix_web::test]
+async fn an_error_logged_before_sqlx_reports_its_query_still_marks_that_query() {
+    init_tracing();
+    let toolbar = toolbar(SqlPanel::new());
+    let app = init_service(
+        App::new()
+            .wrap(toolbar.clone())
+            .route("/", web::get().to(reported_after_its_error)),
+    )
+    .await;
+    let res = call_service(&app, get("/").to_request()).await;
+    let id = header(&res, "x-debug-toolbar-id").expect("served");
+    let stats: SqlStats = stored_stats::<SqlPanel>(&toolbar, &id).await;
+    assert_eq!(stats.queries.len(), 2, "{:?}", stats.queries);
+    let error = stats.queries[0].error.as_deref().expect("marked");
+    assert_contains(error, "loading the items failed: no such table: missing");
+    assert_eq!(
+        stats.queries[1].error, None,
+        "a query that started after the error is not what it was about"
+    );
+}
+
 #[actix_web::test]
 async fn statements_with_parameters_are_the_same_statement_not_identical() {
     let (toolbar, id, _) = serve_failing_or_bound("/?bind=1").await;

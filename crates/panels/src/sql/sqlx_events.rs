@@ -38,14 +38,22 @@ pub(super) fn capture(recording: &Recording, settings: &SqlSettings, pools: &Poo
     // The last query kept, while no other query or error has come after it: the one an error
     // logged now would be about.
     let mut last: Option<(usize, Option<usize>)> = None;
+    // An error logged while no query was waiting for one: sqlx may report the query it is
+    // about afterwards (SQLite's worker thread logs a statement when it is done with it, which
+    // can be after the application has seen the error and logged it).
+    let mut early: Option<&RecordedEvent> = None;
     for (event_index, event) in recording.events.iter().enumerate() {
         let target = event.metadata.target();
         if !target.starts_with("sqlx") {
-            if let Some((position, span)) = last
-                && let Some(message) = failure(event, span, recording)
-            {
-                captured.queries[position].error = Some(message);
-                last = None;
+            match last {
+                Some((position, span)) => {
+                    if let Some(message) = failure(event, span, recording) {
+                        captured.queries[position].error = Some(message);
+                        last = None;
+                    }
+                }
+                None if says_error(event) => early = Some(event),
+                None => {}
             }
             continue;
         }
@@ -63,13 +71,22 @@ pub(super) fn capture(recording: &Recording, settings: &SqlSettings, pools: &Poo
         if captured.queries.len() >= settings.max_queries {
             continue;
         }
-        last = Some((captured.queries.len(), event.span));
+        let start_ms = (event.offset.as_secs_f64() * 1000.0 - duration_ms).max(0.0);
+        // Only the query reported next may claim an early error, and only if it started before
+        // the error was logged.
+        let error = early
+            .take()
+            .filter(|e| e.offset.as_secs_f64() * 1000.0 >= start_ms)
+            .and_then(|e| failure(e, event.span, recording));
+        last = error
+            .is_none()
+            .then_some((captured.queries.len(), event.span));
         let sql = statement(event);
         let backend = backend(event, recording, &sql).or_else(|| pools.only_backend());
         captured.queries.push(CapturedQuery {
             index: captured.total_count - 1,
             event_index,
-            start_ms: (event.offset.as_secs_f64() * 1000.0 - duration_ms).max(0.0),
+            start_ms,
             duration_ms,
             rows_returned: count(event, "rows_returned"),
             rows_affected: count(event, "rows_affected"),
@@ -84,7 +101,7 @@ pub(super) fn capture(recording: &Recording, settings: &SqlSettings, pools: &Poo
                 .and_then(FieldValue::as_str)
                 .is_some_and(|m| m.starts_with("slow statement")),
             sql,
-            error: None,
+            error,
         });
     }
     captured
@@ -101,10 +118,7 @@ fn failure(
     query_span: Option<usize>,
     recording: &Recording,
 ) -> Option<String> {
-    let level = *event.metadata.level();
-    let says_error = level == tracing::Level::ERROR
-        || (level == tracing::Level::WARN && event.field("error").is_some());
-    if !says_error || !encloses(event.span, query_span, recording) {
+    if !says_error(event) || !encloses(event.span, query_span, recording) {
         return None;
     }
     let message = event.field("message").map(FieldValue::to_text);
@@ -114,6 +128,13 @@ fn failure(
         (Some(text), None) | (None, Some(text)) => text,
         (None, None) => event.metadata.name().to_owned(),
     })
+}
+
+/// Whether `event` says something failed: an `ERROR`, or a `WARN` with an `error` field.
+fn says_error(event: &RecordedEvent) -> bool {
+    let level = *event.metadata.level();
+    level == tracing::Level::ERROR
+        || (level == tracing::Level::WARN && event.field("error").is_some())
 }
 
 /// Whether span `outer` is span `inner` or one of its ancestors (`None` is the request span,
