@@ -372,11 +372,22 @@ impl ServerTiming {
     /// Appends the entry as it appears in the header to `out`.
     pub fn write_header_value(&self, out: &mut String) {
         use std::fmt::Write as _;
+        // Milliseconds to the microsecond, written from whole microseconds rather than by
+        // formatting a float on every served request. A duration that is not a finite,
+        // positive number is written as 0 (`as` saturates, so a huge one stays finite).
+        let micros = if self.duration_ms.is_finite() && self.duration_ms > 0.0 {
+            (self.duration_ms * 1000.0).round() as u64
+        } else {
+            0
+        };
         // Writing into a `String` cannot fail.
         let _ = write!(
             out,
-            "{};dur={:.3};desc=\"{}\"",
-            self.name, self.duration_ms, self.description
+            "{};dur={}.{:03};desc=\"{}\"",
+            self.name,
+            micros / 1000,
+            micros % 1000,
+            self.description
         );
     }
 }
@@ -638,4 +649,26 @@ pub(crate) fn is_valid_id(id: &str) -> bool {
         && id
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ServerTiming;
+
+    #[test]
+    fn server_timing_durations_are_milliseconds_to_the_microsecond() {
+        let value = |duration_ms: f64| {
+            ServerTiming {
+                name: "sql",
+                duration_ms,
+                description: "SQL".into(),
+            }
+            .to_header_value()
+        };
+        assert_eq!(value(12.3456), "sql;dur=12.346;desc=\"SQL\"");
+        assert_eq!(value(0.0004), "sql;dur=0.000;desc=\"SQL\"");
+        assert_eq!(value(1500.0), "sql;dur=1500.000;desc=\"SQL\"");
+        assert_eq!(value(-1.0), "sql;dur=0.000;desc=\"SQL\"");
+        assert_eq!(value(f64::NAN), "sql;dur=0.000;desc=\"SQL\"");
+    }
 }

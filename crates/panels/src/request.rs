@@ -1,4 +1,5 @@
 use std::borrow::Cow;
+use std::net::IpAddr;
 
 use debug_toolbar_core::{
     HttpVersion, NameValue, Panel, RequestBody, StatsContext, Template, register_panel,
@@ -25,9 +26,9 @@ pub struct RequestStats {
     /// The host the request was sent to.
     pub host: String,
     /// The client's address as the toolbar decided it.
-    pub client_addr: Option<String>,
+    pub client_addr: Option<IpAddr>,
     /// The TCP peer's address.
-    pub peer_addr: Option<String>,
+    pub peer_addr: Option<IpAddr>,
     /// The matched route pattern.
     pub route_pattern: Option<String>,
     /// The matched route's name.
@@ -69,8 +70,8 @@ impl Panel for RequestPanel {
             http_version: request.http_version,
             scheme: request.scheme.clone(),
             host: request.host.clone(),
-            client_addr: request.client_addr.map(|a| a.to_string()),
-            peer_addr: request.peer_addr.map(|a| a.to_string()),
+            client_addr: request.client_addr,
+            peer_addr: request.peer_addr,
             route_pattern: request.route_pattern.clone(),
             route_name: request.route_name.clone(),
             query_params: request.query_params.clone(),
