@@ -271,10 +271,10 @@ fn server_span(sources: &Sources<'_>, request_ms: f64) -> SpanRecord {
         Some(route) => format!("{method} {route}"),
         None => method.clone(),
     };
-    let mut attributes = vec![
-        Attribute::new(semconv::HTTP_REQUEST_METHOD, method),
-        Attribute::new(semconv::URL_PATH, request.path.clone()),
-    ];
+    // Room for every attribute a server span may get, so that the list is not grown.
+    let mut attributes = Vec::with_capacity(12);
+    attributes.push(Attribute::new(semconv::HTTP_REQUEST_METHOD, method));
+    attributes.push(Attribute::new(semconv::URL_PATH, request.path.clone()));
     if !request.query_string.is_empty() {
         attributes.push(Attribute::new(
             semconv::URL_QUERY,
@@ -672,10 +672,14 @@ pub(crate) fn layout(spans: Vec<SpanRecord>, request_ms: f64) -> Vec<SpanRecord>
     roots.sort_by(|a, b| spans[*a].start_ms.total_cmp(&spans[*b].start_ms));
     let mut order = Vec::with_capacity(spans.len());
     let mut seen = vec![false; spans.len()];
+    let mut stack = Vec::new();
     // Spans caught in a cycle of parents are reached from none of the roots: they follow, as
     // roots of their own.
     for root in roots.into_iter().chain(0..spans.len()) {
-        let mut stack = vec![(root, 0)];
+        if seen[root] {
+            continue;
+        }
+        stack.push((root, 0));
         while let Some((i, depth)) = stack.pop() {
             if std::mem::replace(&mut seen[i], true) {
                 continue;

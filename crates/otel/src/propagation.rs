@@ -9,6 +9,7 @@ use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{IdGenerator, RandomIdGenerator, SamplingDecision, ShouldSample};
 
 use crate::config::Sampling;
+use crate::span::push_hex;
 
 /// Request header carrying the caller's trace and span (W3C Trace Context).
 pub const TRACEPARENT: &str = "traceparent";
@@ -294,12 +295,14 @@ impl TraceContext {
 
     /// `00-{trace id}-{span_id}-{flags}`.
     fn traceparent(&self, span_id: SpanId) -> String {
-        format!(
-            "00-{}-{}-{:02x}",
-            self.trace_id,
-            span_id,
-            self.flags().to_u8()
-        )
+        let mut value = String::with_capacity(55);
+        value.push_str("00-");
+        push_hex(&mut value, &self.trace_id.to_bytes());
+        value.push('-');
+        push_hex(&mut value, &span_id.to_bytes());
+        value.push('-');
+        push_hex(&mut value, &[self.flags().to_u8()]);
+        value
     }
 
     /// The headers for an outgoing call made while serving the request, as a child of a new
