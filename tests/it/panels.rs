@@ -569,7 +569,7 @@ async fn listed_panels(toolbar: &DebugToolbar) -> Vec<String> {
             .is_some_and(|s| s.saw_timer),
         "still runs after the timer it depends on"
     );
-    record.panels.iter().map(|p| p.id.clone()).collect()
+    record.panels.iter().map(|p| p.id.to_string()).collect()
 }
 
 #[actix_web::test]
@@ -622,7 +622,7 @@ impl Panel for WatchesRecordPanel {
         record: &debug_toolbar_core::RequestRecord,
         _: &FinishedRequest<'_>,
     ) {
-        let mut ids: Vec<String> = record.panels.iter().map(|p| p.id.clone()).collect();
+        let mut ids: Vec<String> = record.panels.iter().map(|p| p.id.to_string()).collect();
         ids.push(stats.to_string());
         self.seen.lock().expect("not poisoned").push(ids);
     }

@@ -1,5 +1,6 @@
 //! What the toolbar keeps of one request.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
@@ -102,9 +103,9 @@ impl<'de> Deserialize<'de> for RecordId {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PanelRecord {
     /// The panel's id.
-    pub id: String,
+    pub id: Cow<'static, str>,
     /// The panel's title.
-    pub title: String,
+    pub title: Cow<'static, str>,
     /// The line under the title.
     pub subtitle: Option<String>,
     /// The panel's stats as JSON; `null` when the panel failed or its stats were dropped to

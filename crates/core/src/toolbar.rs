@@ -1,5 +1,6 @@
 //! The framework-free toolbar: ordered panels, renderer and store.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex};
@@ -384,7 +385,7 @@ impl Toolbar {
             let failure = match catch_unwind(AssertUnwindSafe(|| panel.problems(&part.stats))) {
                 Ok(Ok(found)) => {
                     problems.extend(found.into_iter().map(|mut problem| {
-                        problem.panel = part.id.clone();
+                        problem.panel = part.id.to_string();
                         problem
                     }));
                     continue;
@@ -480,7 +481,7 @@ impl Toolbar {
         let off = self.off(finished.state);
         let set_aside = finished.state.get::<SetAside>();
         for panel in &self.panels {
-            let title = match catch_unwind(AssertUnwindSafe(|| panel.title().into_owned())) {
+            let title = match catch_unwind(AssertUnwindSafe(|| panel.title())) {
                 Ok(title) => title,
                 Err(_) => {
                     self.panicked(panel.id(), "title");
@@ -497,7 +498,7 @@ impl Toolbar {
             }
             if off.contains(panel.id()) {
                 parts.push(PanelRecord {
-                    id: panel.id().to_owned(),
+                    id: Cow::Borrowed(panel.id()),
                     title,
                     subtitle: None,
                     stats: StatsJson::null(),
@@ -534,7 +535,7 @@ impl Toolbar {
                 }
             };
             parts.push(PanelRecord {
-                id: panel.id().to_owned(),
+                id: Cow::Borrowed(panel.id()),
                 title,
                 subtitle: generated.subtitle,
                 stats: generated.json,
@@ -597,10 +598,10 @@ impl Toolbar {
 }
 
 /// The record of a panel set aside for one request: no stats, `note` in their place.
-fn set_aside_record(id: &str, note: String) -> PanelRecord {
+fn set_aside_record(id: &'static str, note: String) -> PanelRecord {
     PanelRecord {
-        id: id.to_owned(),
-        title: id.to_owned(),
+        id: Cow::Borrowed(id),
+        title: Cow::Borrowed(id),
         subtitle: None,
         stats: StatsJson::null(),
         note: Some(note),

@@ -236,7 +236,7 @@ impl ToolbarMcp {
                 .record
                 .panels
                 .iter()
-                .map(|p| p.id.as_str())
+                .map(|p| p.id.as_ref())
                 .collect();
             return Ok(failure(format!(
                 "This request has no panel {:?}; it has: {}.",

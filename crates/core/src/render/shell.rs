@@ -232,8 +232,8 @@ mod tests {
     #[test]
     fn every_value_of_the_record_comes_out_escaped() {
         let panel = PanelRecord {
-            id: "sql".to_owned(),
-            title: "<script>alert('t')</script>".to_owned(),
+            id: "sql".into(),
+            title: "<script>alert('t')</script>".into(),
             subtitle: Some("\"><img src=x>".to_owned()),
             stats: StatsJson::null(),
             note: Some("set aside".to_owned()),

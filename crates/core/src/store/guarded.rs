@@ -506,8 +506,8 @@ mod tests {
     /// A record with a small panel and a large one, neither serialized yet.
     fn record_with_panels() -> RequestRecord {
         let panel = |id: &str, stats: String| crate::record::PanelRecord {
-            id: id.to_owned(),
-            title: id.to_owned(),
+            id: id.to_owned().into(),
+            title: id.to_owned().into(),
             subtitle: None,
             stats: crate::stats_json::StatsJson::deferred(stats).0,
             note: None,
