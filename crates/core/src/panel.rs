@@ -164,7 +164,8 @@ pub trait Panel: Send + Sync + 'static {
     fn generate_stats(&self, cx: &StatsContext<'_>) -> Self::Stats;
 
     /// Called once the request's record is complete (every panel has generated its stats and
-    /// the [`RequestRecord`] is built and fitted to its size limit, before it is stored), with
+    /// the [`RequestRecord`] is built, before it is stored; its stats are serialized and fitted
+    /// to the size limit later, see [`RequestRecord::settle`]), with
     /// this panel's stats, the record and the finished request (its timing and
     /// [`RequestState`]). For what reads the finished result without changing it, e.g. sending
     /// it to a collector; it runs before the response goes out, so slow work belongs on
