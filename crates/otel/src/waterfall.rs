@@ -134,8 +134,11 @@ impl Tree {
         // where it is first met, so that every span is drawn. 0: not seen, 1: on the walk,
         // 2: done.
         let mut state = vec![0_u8; spans.len()];
+        let mut walk = Vec::new();
         for start in 0..spans.len() {
-            let mut walk = Vec::new();
+            if state[start] == 2 {
+                continue;
+            }
             let mut at = start;
             loop {
                 match state[at] {
@@ -155,7 +158,7 @@ impl Tree {
                     None => break,
                 }
             }
-            for i in walk {
+            for i in walk.drain(..) {
                 state[i] = 2;
             }
         }
@@ -429,6 +432,9 @@ fn push_siblings(
     hidden: bool,
     stack: &mut Vec<Step>,
 ) {
+    if siblings.is_empty() {
+        return;
+    }
     let spans = facts.spans;
     let key = |i: usize| (spans[i].name.as_str(), spans[i].category, facts.service[i]);
     let mut by_key: HashMap<(&str, Category, usize), Vec<usize>> = HashMap::new();
