@@ -449,7 +449,7 @@ async fn a_failing_store_costs_neither_time_nor_memory(name: &str, store: Arc<dy
     .await;
     let started = Instant::now();
     let mut rss_warm = 0;
-    let mut slowest = Duration::ZERO;
+    let mut times = Vec::with_capacity(PAGES);
     let mut most_in_flight = 0;
     let mut last = (String::new(), String::new());
     for page in 0..PAGES {
@@ -461,7 +461,7 @@ async fn a_failing_store_costs_neither_time_nor_memory(name: &str, store: Arc<dy
         assert_eq!(res.status(), StatusCode::OK);
         let id = header(&res, "x-debug-toolbar-id").expect("served");
         let html = body_text(res).await;
-        slowest = slowest.max(page_started.elapsed());
+        times.push(page_started.elapsed());
         last = (id, html);
         let health = toolbar.store_health().expect("toolbar is on");
         most_in_flight = most_in_flight.max(health.in_flight);
@@ -469,10 +469,13 @@ async fn a_failing_store_costs_neither_time_nor_memory(name: &str, store: Arc<dy
         actix_web::rt::task::yield_now().await;
     }
     let elapsed = started.elapsed();
+    times.sort_unstable();
+    let slowest = times[PAGES - 1];
+    let p99 = times[PAGES * 99 / 100];
     let rss_end = rss_kib();
     let health = toolbar.store_health().expect("toolbar is on");
     println!(
-        "{name}: {PAGES} pages in {elapsed:.1?} (slowest {slowest:.1?}); VmRSS after 500 pages \
+        "{name}: {PAGES} pages in {elapsed:.1?} (p99 {p99:.1?}, slowest {slowest:.1?}); VmRSS after 500 pages \
          {rss_warm} KiB, after {PAGES} {rss_end} KiB ({:+} KiB); at most {most_in_flight} saves \
          in flight; {health:?}",
         rss_end as i64 - rss_warm as i64
@@ -493,7 +496,13 @@ async fn a_failing_store_costs_neither_time_nor_memory(name: &str, store: Arc<dy
     );
     assert!(health.failing, "{health:?}");
     assert!(
-        slowest < Duration::from_millis(500),
+        p99 < Duration::from_millis(100),
+        "pages waited for the store: p99 {p99:?}"
+    );
+    // Below the store's 1 s deadline, so that one page waiting for the store fails; above the
+    // pauses a 2-core machine running the other tests can cause.
+    assert!(
+        slowest < limits.timeout * 9 / 10,
         "a page waited for the store: {slowest:?}"
     );
     let (id, html) = last;
