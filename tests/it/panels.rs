@@ -10,7 +10,7 @@ use actix_debug_toolbar::{DebugToolbar, Panel, Problem, ProblemKind, StatsContex
 use actix_web::http::StatusCode;
 use actix_web::test::{call_service, init_service};
 use actix_web::{App, HttpResponse, web};
-use debug_toolbar_core::integration::Toolbar;
+use debug_toolbar_core::integration::{RecordOutcome, Toolbar};
 use debug_toolbar_core::{
     BuildError, FinishedRequest, RecordId, Recording, RequestInfo, ResponseInfo, Timing,
 };
@@ -77,23 +77,32 @@ named_panel!(PanelA, "a");
 named_panel!(PanelB, "b");
 named_panel!(PanelC, "c");
 
-fn finished<'a>(
-    request: &'a RequestInfo,
-    response: &'a ResponseInfo,
-    timing: &'a Timing,
-    recording: &'a Recording,
-) -> FinishedRequest<'a> {
+/// What `toolbar` makes of `request`, answered `status` after `wall_ms` milliseconds, with
+/// nothing recorded by the layer.
+fn record_request(
+    toolbar: &Toolbar,
+    request: &RequestInfo,
+    status: u16,
+    wall_ms: u64,
+) -> RecordOutcome {
     static STATE: std::sync::LazyLock<debug_toolbar_core::RequestState> =
         std::sync::LazyLock::new(Default::default);
-    FinishedRequest {
+    let response = ResponseInfo::new(status);
+    let timing = Timing {
+        started_at: SystemTime::now(),
+        wall: Duration::from_millis(wall_ms),
+        cpu: None,
+    };
+    let recording = Recording::default();
+    toolbar.record(&FinishedRequest {
         id: RecordId::random().expect("random"),
         request,
-        response,
-        timing,
-        recording,
+        response: &response,
+        timing: &timing,
+        recording: &recording,
         state: &STATE,
         layer_attached: true,
-    }
+    })
 }
 
 #[test]
@@ -144,15 +153,7 @@ fn a_panel_reads_the_typed_stats_of_the_panels_before_it() {
         .build()
         .expect("builds");
     assert_eq!(toolbar.panel_ids(), ["timer", "double-time"]);
-    let request = RequestInfo::new("GET", "/");
-    let response = ResponseInfo::new(200);
-    let timing = Timing {
-        started_at: SystemTime::now(),
-        wall: Duration::from_millis(21),
-        cpu: None,
-    };
-    let recording = Recording::default();
-    let outcome = toolbar.record(&finished(&request, &response, &timing, &recording));
+    let outcome = record_request(&toolbar, &RequestInfo::new("GET", "/"), 200, 21);
     let stats = outcome
         .record
         .stats::<DoubleTimePanel>()
@@ -180,16 +181,7 @@ async fn oversized_panels_are_dropped_with_a_note_to_fit_the_record_limit() {
         .expect("builds");
     let mut request = RequestInfo::new("GET", "/");
     request.query_string = "q=".to_owned() + &"x".repeat(5_000);
-    let response = ResponseInfo::new(200);
-    let timing = Timing {
-        started_at: SystemTime::now(),
-        wall: Duration::from_millis(1),
-        cpu: None,
-    };
-    let recording = Recording::default();
-    let made = toolbar
-        .record(&finished(&request, &response, &timing, &recording))
-        .record;
+    let made = record_request(&toolbar, &request, 200, 1).record;
     let id = made.id;
     assert!(
         !made
@@ -639,15 +631,7 @@ fn on_record_runs_once_with_the_complete_record() {
         .panel(TimerPanel)
         .build()
         .expect("builds");
-    let request = RequestInfo::new("GET", "/");
-    let response = ResponseInfo::new(200);
-    let timing = Timing {
-        started_at: SystemTime::now(),
-        wall: Duration::from_millis(3),
-        cpu: None,
-    };
-    let recording = Recording::default();
-    toolbar.record(&finished(&request, &response, &timing, &recording));
+    record_request(&toolbar, &RequestInfo::new("GET", "/"), 200, 3);
     assert_eq!(
         *seen.lock().expect("not poisoned"),
         [["a-watcher", "timer", "7"]]
@@ -814,13 +798,6 @@ impl Panel for ProblemPanel {
 #[test]
 fn problems_come_from_the_panels_and_a_5xx_and_a_failing_hook_is_skipped() {
     let request = RequestInfo::new("GET", "/broken");
-    let response = ResponseInfo::new(503);
-    let timing = Timing {
-        started_at: SystemTime::now(),
-        wall: Duration::from_millis(1),
-        cpu: None,
-    };
-    let recording = Recording::default();
     for (panics, expected) in [
         (false, vec!["server_error", "other"]),
         (true, vec!["server_error"]),
@@ -830,7 +807,7 @@ fn problems_come_from_the_panels_and_a_5xx_and_a_failing_hook_is_skipped() {
             .panel(ProblemPanel { panics })
             .build()
             .expect("builds");
-        let outcome = toolbar.record(&finished(&request, &response, &timing, &recording));
+        let outcome = record_request(&toolbar, &request, 503, 1);
         let problems = toolbar.problems(&outcome.record);
         let kinds: Vec<&str> = problems.iter().map(|p| p.kind.as_str()).collect();
         assert_eq!(kinds, expected, "panics: {panics}");
@@ -858,18 +835,9 @@ fn the_versions_panel_is_worked_out_once_and_follows_the_toolbar_it_serves() {
             .expect("builds")
     };
     let request = RequestInfo::new("GET", "/");
-    let response = ResponseInfo::new(200);
-    let timing = Timing {
-        started_at: SystemTime::now(),
-        wall: Duration::from_millis(1),
-        cpu: None,
-    };
-    let recording = Recording::default();
     let first_app = |toolbar: &Toolbar| {
-        let record = toolbar
-            .record(&finished(&request, &response, &timing, &recording))
-            .record;
-        let stats = record
+        let stats = record_request(toolbar, &request, 200, 1)
+            .record
             .stats::<VersionsPanel>()
             .expect("recorded")
             .expect("typed");
