@@ -20,6 +20,17 @@ use crate::analysis::{self, Analysed};
 use crate::api;
 use crate::toolbar::Shared;
 
+/// The value of a `Result` whose error is the tool's answer (why there is nothing to show),
+/// or that answer, returned from the tool.
+macro_rules! or_answer {
+    ($result:expr) => {
+        match $result {
+            Ok(value) => value,
+            Err(answer) => return Ok(answer),
+        }
+    };
+}
+
 /// Requests `list_requests` returns unless `limit` says otherwise.
 const DEFAULT_LIST: usize = 20;
 /// Lines of text an answer shows before it says how many more the structured content has.
@@ -133,10 +144,7 @@ impl ToolbarMcp {
         &self,
         Parameters(args): Parameters<ListRequests>,
     ) -> Result<CallToolResult, ErrorData> {
-        let toolbar = match self.toolbar() {
-            Ok(toolbar) => toolbar,
-            Err(answer) => return Ok(answer),
-        };
+        let toolbar = or_answer!(self.toolbar());
         let page = Page {
             offset: 0,
             limit: analysis::MAX_RECORDS,
@@ -189,10 +197,7 @@ impl ToolbarMcp {
         &self,
         Parameters(args): Parameters<OneRequest>,
     ) -> Result<CallToolResult, ErrorData> {
-        let analysed = match self.record(&args.request_id).await {
-            Ok((_, analysed)) => analysed,
-            Err(answer) => return Ok(answer),
-        };
+        let (_, analysed) = or_answer!(self.record(&args.request_id).await);
         let record = &analysed.record;
         let mut text = format!(
             "{} {} -> {} in {:.1} ms ({}, route {})\n",
@@ -227,10 +232,7 @@ impl ToolbarMcp {
         &self,
         Parameters(args): Parameters<GetPanel>,
     ) -> Result<CallToolResult, ErrorData> {
-        let analysed = match self.record(&args.request_id).await {
-            Ok((_, analysed)) => analysed,
-            Err(answer) => return Ok(answer),
-        };
+        let (_, analysed) = or_answer!(self.record(&args.request_id).await);
         let Some(panel) = analysed.record.panel(&args.panel) else {
             let ids: Vec<&str> = analysed
                 .record
@@ -271,18 +273,12 @@ impl ToolbarMcp {
         Parameters(args): Parameters<FindProblems>,
     ) -> Result<CallToolResult, ErrorData> {
         let (problems, searched) = match &args.request_id {
-            Some(id) => match self.record(id).await {
-                Ok((_, analysed)) => {
-                    let problems = analysis::problems(std::slice::from_ref(&analysed));
-                    (problems, 1)
-                }
-                Err(answer) => return Ok(answer),
-            },
+            Some(id) => {
+                let (_, analysed) = or_answer!(self.record(id).await);
+                (analysis::problems(std::slice::from_ref(&analysed)), 1)
+            }
             None => {
-                let toolbar = match self.toolbar() {
-                    Ok(toolbar) => toolbar,
-                    Err(answer) => return Ok(answer),
-                };
+                let toolbar = or_answer!(self.toolbar());
                 match analysis::stored(toolbar).await {
                     Ok(stored) => (analysis::problems(&stored), stored.len()),
                     Err(e) => return Ok(store_failure(&e)),
@@ -331,10 +327,7 @@ impl ToolbarMcp {
         &self,
         Parameters(args): Parameters<ExplainQuery>,
     ) -> Result<CallToolResult, ErrorData> {
-        let (toolbar, analysed) = match self.record(&args.request_id).await {
-            Ok(found) => found,
-            Err(answer) => return Ok(answer),
-        };
+        let (toolbar, analysed) = or_answer!(self.record(&args.request_id).await);
         let mut params = vec![
             ("request".to_owned(), analysed.record.id.to_string()),
             ("query".to_owned(), args.query.to_string()),
@@ -388,14 +381,8 @@ impl ToolbarMcp {
         &self,
         Parameters(args): Parameters<CompareRequests>,
     ) -> Result<CallToolResult, ErrorData> {
-        let before = match self.record(&args.before).await {
-            Ok((_, analysed)) => analysed,
-            Err(answer) => return Ok(answer),
-        };
-        let after = match self.record(&args.after).await {
-            Ok((_, analysed)) => analysed,
-            Err(answer) => return Ok(answer),
-        };
+        let (_, before) = or_answer!(self.record(&args.before).await);
+        let (_, after) = or_answer!(self.record(&args.after).await);
         let comparison = analysis::compare(&before, &after);
         let mut text = format!(
             "{} {} ({}) -> {} {} ({})\n",
@@ -454,10 +441,7 @@ impl ToolbarMcp {
         &self,
         Parameters(args): Parameters<OneRequest>,
     ) -> Result<CallToolResult, ErrorData> {
-        let analysed = match self.record(&args.request_id).await {
-            Ok((_, analysed)) => analysed,
-            Err(answer) => return Ok(answer),
-        };
+        let (_, analysed) = or_answer!(self.record(&args.request_id).await);
         Ok(trace(&analysed.record))
     }
 }
