@@ -15,7 +15,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use actix_debug_toolbar::DebugToolbar;
 use actix_web::dev::ServerHandle;
-use actix_web::{App, HttpResponse, HttpServer, web};
+use actix_web::{App, HttpResponse, web};
 use fantoccini::actions::{InputSource, KeyAction, KeyActions, MouseActions, PointerAction};
 use fantoccini::key::Key;
 use fantoccini::wd::{Capabilities, TimeoutConfiguration, WebDriverCompatibleCommand};
@@ -901,21 +901,14 @@ impl DemoServer {
         let toolbar = DebugToolbar::new(demo::toolbar_config(&state).enabled(true).build());
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
         let addr = listener.local_addr().expect("bound address");
-        let server = HttpServer::new(move || {
+        let handle = crate::support::serve(listener, move || {
             App::new()
                 .wrap(toolbar.clone())
                 .wrap(actix_web::middleware::Compress::default())
                 .app_data(state.clone())
                 .configure(demo::routes)
                 .route("/large-trace", web::get().to(large_trace))
-        })
-        .workers(1)
-        .disable_signals()
-        .listen(listener)
-        .expect("serve on the bound port")
-        .run();
-        let handle = server.handle();
-        actix_web::rt::spawn(server);
+        });
         Self {
             base: format!("http://{addr}"),
             handle,

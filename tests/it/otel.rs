@@ -13,7 +13,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use actix_debug_toolbar::otel::{OtelConfig, OtelPanel, OtelStats, Protocol};
 use actix_debug_toolbar::{DebugToolbar, InMemoryStore};
-use actix_web::{App, HttpServer};
+use actix_web::App;
 use receivers::{Received, Receivers, Wire};
 
 use crate::support::{assert_contains, init_tracing, stored_stats};
@@ -497,19 +497,12 @@ pub(crate) async fn demo_server(
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let app_toolbar = toolbar.clone();
-    let server = HttpServer::new(move || {
+    let handle = crate::support::serve(listener, move || {
         App::new()
             .wrap(app_toolbar.clone())
             .app_data(state.clone())
             .configure(demo::routes)
-    })
-    .workers(1)
-    .disable_signals()
-    .listen(listener)
-    .unwrap()
-    .run();
-    let handle = server.handle();
-    actix_web::rt::spawn(server);
+    });
     (format!("http://{addr}"), toolbar, handle)
 }
 

@@ -660,19 +660,12 @@ async fn a_python_service_called_from_a_page_joins_its_waterfall() {
     let billing = format!("http://127.0.0.1:{}/charge", port.trim());
 
     let app_toolbar = toolbar.clone();
-    let server = actix_web::HttpServer::new(move || {
+    let handle = crate::support::serve(listener, move || {
         App::new()
             .wrap(app_toolbar.clone())
             .app_data(web::Data::new(billing.clone()))
             .route("/pay", web::get().to(pay))
-    })
-    .workers(1)
-    .disable_signals()
-    .listen(listener)
-    .unwrap()
-    .run();
-    let handle = server.handle();
-    actix_web::rt::spawn(server);
+    });
 
     let mut res = awc::Client::default()
         .get(format!("{base}/pay"))

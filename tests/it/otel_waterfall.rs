@@ -13,7 +13,7 @@ use actix_debug_toolbar::otel::{
 };
 use actix_debug_toolbar::panels::LogLevel;
 use actix_web::test::{TestRequest, call_service, init_service};
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use actix_web::{App, HttpRequest, HttpResponse, web};
 use tracing::Instrument;
 
 use crate::support::{
@@ -25,7 +25,7 @@ use crate::support::{
 fn upstream() -> (String, actix_web::dev::ServerHandle) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
-    let server = HttpServer::new(|| {
+    let handle = crate::support::serve(listener, || {
         App::new().default_service(web::to(|req: HttpRequest| async move {
             let traceparent = req
                 .headers()
@@ -35,14 +35,7 @@ fn upstream() -> (String, actix_web::dev::ServerHandle) {
                 .to_owned();
             HttpResponse::NotFound().body(traceparent)
         }))
-    })
-    .workers(1)
-    .disable_signals()
-    .listen(listener)
-    .unwrap()
-    .run();
-    let handle = server.handle();
-    actix_web::rt::spawn(server);
+    });
     (format!("http://{addr}"), handle)
 }
 

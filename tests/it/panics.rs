@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use actix_debug_toolbar::DebugToolbar;
 use actix_debug_toolbar::otel::{OtelConfig, Protocol};
-use actix_web::{App, HttpResponse, HttpServer, test, web};
+use actix_web::{App, HttpResponse, test, web};
 
 use crate::otel::receivers::{Receivers, Wire};
 use crate::otel::{panel, shut_down};
@@ -106,14 +106,9 @@ async fn a_client_the_toolbar_does_not_serve_gets_the_connection_closed() {
     );
     let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
     let addr = listener.local_addr().expect("its address");
-    let server = HttpServer::new(move || App::new().wrap(toolbar.clone()).configure(app))
-        .workers(1)
-        .disable_signals()
-        .listen(listener)
-        .expect("listening")
-        .run();
-    let handle = server.handle();
-    actix_web::rt::spawn(server);
+    let handle = crate::support::serve(listener, move || {
+        App::new().wrap(toolbar.clone()).configure(app)
+    });
 
     let answer = actix_web::rt::task::spawn_blocking(move || {
         let mut stream = TcpStream::connect(addr).expect("connected");

@@ -13,7 +13,7 @@ use actix_debug_toolbar::otel::{OtelConfig, OtelPanel, Protocol};
 use actix_debug_toolbar::panels::{RecordingTera, RequestPanel, RequestStats};
 use actix_debug_toolbar::{DebugToolbar, InMemoryStore, ToolbarConfig};
 use actix_web::test::{call_service, init_service};
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use actix_web::{App, HttpRequest, HttpResponse, web};
 
 use crate::otel::receivers::{Received, Receivers, Wire};
 use crate::support::{assert_contains, assert_lacks, get, header, init_tracing, stored_stats};
@@ -121,21 +121,14 @@ async fn serve(otel: &OtelPanel) -> (String, actix_web::dev::ServerHandle) {
     let tera = web::Data::new(tera);
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let server = HttpServer::new(move || {
+    let handle = crate::support::serve(listener, move || {
         App::new()
             .wrap(toolbar.clone())
             .app_data(tera.clone())
             .app_data(web::Data::new(port))
             .route("/page", web::get().to(page))
             .route("/x", web::get().to(HttpResponse::Ok))
-    })
-    .workers(1)
-    .disable_signals()
-    .listen(listener)
-    .unwrap()
-    .run();
-    let handle = server.handle();
-    actix_web::rt::spawn(server);
+    });
     (format!("http://127.0.0.1:{port}"), handle)
 }
 

@@ -171,6 +171,34 @@ pub(crate) fn panel_uri(id: &str, panel: &str) -> String {
     format!("/__debug_toolbar/panels/{id}/{panel}")
 }
 
+/// Serves the apps `factory` builds on `listener` (bound by the caller, to a free loopback
+/// port) with one worker, in this process; the handle stops it.
+pub(crate) fn serve<F, T, B>(
+    listener: std::net::TcpListener,
+    factory: F,
+) -> actix_web::dev::ServerHandle
+where
+    F: Fn() -> actix_web::App<T> + Send + Clone + 'static,
+    T: actix_web::dev::ServiceFactory<
+            actix_web::dev::ServiceRequest,
+            Config = (),
+            Response = ServiceResponse<B>,
+            Error = actix_web::Error,
+            InitError = (),
+        > + 'static,
+    B: MessageBody + 'static,
+{
+    let server = actix_web::HttpServer::new(factory)
+        .workers(1)
+        .disable_signals()
+        .listen(listener)
+        .expect("serve on the bound port")
+        .run();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    handle
+}
+
 /// The demo app with a toolbar of its own store, served in this process on a free port.
 pub(crate) struct DemoServer {
     /// `http://127.0.0.1:{port}`.
@@ -190,19 +218,12 @@ impl DemoServer {
         );
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
         let addr = listener.local_addr().expect("bound address");
-        let server = actix_web::HttpServer::new(move || {
+        let handle = serve(listener, move || {
             actix_web::App::new()
                 .wrap(toolbar.clone())
                 .app_data(state.clone())
                 .configure(demo::routes)
-        })
-        .workers(1)
-        .disable_signals()
-        .listen(listener)
-        .expect("serve on the bound port")
-        .run();
-        let handle = server.handle();
-        actix_web::rt::spawn(server);
+        });
         Self {
             base: format!("http://{addr}"),
             handle,
