@@ -336,14 +336,8 @@ async fn wait_for_stats<P: actix_debug_toolbar::Panel>(
     toolbar: &DebugToolbar,
     id: &str,
 ) -> P::Stats {
-    let store = toolbar.store().expect("toolbar is on");
-    for _ in 0..200 {
-        if store.get(id.parse().unwrap()).await.unwrap().is_some() {
-            return stored_stats::<P>(toolbar, id).await;
-        }
-        actix_web::rt::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("record {id} was never stored");
+    crate::support::wait_until_stored(toolbar, id).await;
+    stored_stats::<P>(toolbar, id).await
 }
 
 #[actix_web::test]

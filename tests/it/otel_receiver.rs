@@ -25,7 +25,9 @@ use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
 use prost::Message;
 
-use crate::support::{allowed_peer, assert_contains, body_text, get, init_tracing, refused_peer};
+use crate::support::{
+    allowed_peer, assert_contains, body_text, get, init_tracing, refused_peer, wait_until_stored,
+};
 
 const RECEIVER: &str = "/__debug_toolbar/otlp/v1/traces";
 
@@ -165,18 +167,6 @@ async fn api_record(
     record.stats::<OtelPanel>().unwrap().unwrap()
 }
 
-/// Records are saved off the response path: waits until `id` is stored.
-async fn stored(toolbar: &DebugToolbar, id: &str) {
-    let store = toolbar.store().unwrap();
-    for _ in 0..200 {
-        if store.get(id.parse().unwrap()).await.unwrap().is_some() {
-            return;
-        }
-        actix_web::rt::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("record {id} was never stored");
-}
-
 #[track_caller]
 fn find<'a>(stats: &'a OtelStats, span_id: &str) -> &'a actix_debug_toolbar::otel::SpanRecord {
     stats
@@ -191,7 +181,7 @@ async fn protobuf_gzip_and_json_requests_join_the_waterfall_of_their_trace_even_
     let (toolbar, service) = app(Arc::new(InMemoryStore::new(25))).await;
     let trace = "5bf92f3577b34da6a3ce929d0e0e4736";
     let (id, _, server_span) = checkout(&service, Some(trace)).await;
-    stored(&toolbar, &id).await;
+    wait_until_stored(&toolbar, &id).await;
     let before = api_record(&service, &id).await;
     assert_eq!(before.spans.len(), 1, "only the request's own span yet");
     assert_eq!(before.received.spans, 0);
@@ -333,7 +323,7 @@ async fn spans_past_the_bounds_are_dropped_counted_and_shown() {
     let (toolbar, service) = app(Arc::new(InMemoryStore::with_span_limits(25, limits))).await;
     let (id, trace, server_span) = checkout(&service, None).await;
     let trace = trace.as_str();
-    stored(&toolbar, &id).await;
+    wait_until_stored(&toolbar, &id).await;
     let start = now_nanos();
     let spans = (1..=5)
         .map(|n| span(trace, &format!("{n:016x}"), &server_span, "work", start))
@@ -484,7 +474,7 @@ async fn a_callee_served_by_the_same_toolbar_joins_its_callers_waterfall() {
         .to_str()
         .unwrap()
         .to_owned();
-    stored(&toolbar, &id).await;
+    wait_until_stored(&toolbar, &id).await;
     let mut joined = None;
     for _ in 0..100 {
         let mut res = client
@@ -535,7 +525,7 @@ async fn received_spans_are_shared(first_store: Arc<dyn Store>, second_store: Ar
     let (first_toolbar, first) = app(first_store).await;
     let (_second_toolbar, second) = app(second_store).await;
     let (id, trace, server_span) = checkout(&first, None).await;
-    stored(&first_toolbar, &id).await;
+    wait_until_stored(&first_toolbar, &id).await;
     let body = export(
         "billing",
         vec![span(
@@ -691,7 +681,7 @@ async fn a_python_service_called_from_a_page_joins_its_waterfall() {
     assert!(status.success(), "the billing service exits cleanly");
 
     // The service's spans arrive after the page was served: the record read now has them.
-    stored(&toolbar, &id).await;
+    wait_until_stored(&toolbar, &id).await;
     let mut res = awc::Client::default()
         .get(format!("{base}/__debug_toolbar/api/requests/{id}"))
         .send()

@@ -153,6 +153,23 @@ pub(crate) async fn stored_stats<P: Panel>(toolbar: &DebugToolbar, id: &str) -> 
         .expect("stats deserialize")
 }
 
+/// Waits until record `id` is in the toolbar's store: records are saved off the response path.
+pub(crate) async fn wait_until_stored(toolbar: &DebugToolbar, id: &str) {
+    let store = toolbar.store().expect("toolbar is on");
+    for _ in 0..200 {
+        if store
+            .get(id.parse().expect("record id"))
+            .await
+            .expect("store answers")
+            .is_some()
+        {
+            return;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("record {id} was never stored");
+}
+
 /// The record with id `id`, read back from the toolbar's store.
 pub(crate) async fn stored_record(
     toolbar: &DebugToolbar,
