@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 
 use actix_web::Error;
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
@@ -12,8 +13,8 @@ use actix_web::http::header::{self, HeaderName, HeaderValue};
 use debug_toolbar_core::FinishedRequest;
 use debug_toolbar_core::integration::{RequestRecorder, ShellContext, Stopwatch, Toolbar};
 use debug_toolbar_core::{
-    CpuTime, PanicReport, RecordId, RequestKind, RequestRecord, RequestState, Spent, Timing,
-    ToolbarCost,
+    CpuTime, PanicReport, RecordId, RequestKind, RequestRecord, RequestState, Spent, StoreError,
+    Timing, ToolbarCost,
 };
 
 use crate::body::{self, Cut, Read};
@@ -270,17 +271,23 @@ fn finish<B>(
         .map(|(trace, spans)| toolbar.store().save_spans(&trace, spans));
     #[cfg(not(feature = "otel"))]
     let _ = state;
-    // Saved off the response path: a slow or unreachable store never delays the page.
-    let save = toolbar.store().save(record);
+    // Saved off the response path: a slow or unreachable store never delays the page. A
+    // store that answers at once (the in-memory one) has saved the record when first asked,
+    // and needs no task to wait for it.
+    let mut save = toolbar.store().save(record);
+    #[cfg(feature = "otel")]
+    let waits_for_spans = own_spans.is_some();
+    #[cfg(not(feature = "otel"))]
+    let waits_for_spans = false;
+    if !waits_for_spans
+        && let Poll::Ready(result) = save.as_mut().poll(&mut Context::from_waker(Waker::noop()))
+    {
+        saved(shared, result);
+        return res;
+    }
     let failures = shared.clone();
     actix_web::rt::spawn(async move {
-        match (save.await, &failures.toolbar) {
-            (Ok(()), _) => failures.feed.saved(),
-            (Err(e), Some(toolbar)) => {
-                toolbar.log_failure_once("store:save", &e);
-            }
-            (Err(_), None) => {}
-        }
+        saved(&failures, save.await);
         #[cfg(feature = "otel")]
         if let (Some(Err(e)), Some(toolbar)) = (
             match own_spans {
@@ -293,6 +300,17 @@ fn finish<B>(
         }
     });
     res
+}
+
+/// Tells the event stream about a saved record, or logs why it was not saved.
+fn saved(shared: &Shared, result: Result<(), StoreError>) {
+    match (result, &shared.toolbar) {
+        (Ok(()), _) => shared.feed.saved(),
+        (Err(e), Some(toolbar)) => {
+            toolbar.log_failure_once("store:save", &e);
+        }
+        (Err(_), None) => {}
+    }
 }
 
 /// The toolbar's 500 page for a handler that panicked, on a request with the kept head; `None`
