@@ -1,7 +1,6 @@
 //! The answer to a recorded request: the record made and stored, the toolbar's headers set, and
 //! the toolbar injected into the page, put on an intercepted redirect or a panic page.
 
-use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
@@ -169,7 +168,8 @@ impl Served {
         let mut res = res;
         let method = res.request().method().clone();
         let headers = res.headers_mut();
-        if let Ok(value) = HeaderValue::from_str(&id.to_string()) {
+        let id = id.to_string();
+        if let Ok(value) = HeaderValue::from_str(&id) {
             headers.insert(TOOLBAR_ID_HEADER, value);
         }
         // The record id and the method also go into Server-Timing, where the toolbar's
@@ -180,8 +180,11 @@ impl Served {
             timing.write_header_value(&mut timings);
             timings.push_str(", ");
         }
-        // Writing into a `String` cannot fail.
-        let _ = write!(timings, "debug-toolbar;desc=\"{id} {method}\"");
+        timings.push_str("debug-toolbar;desc=\"");
+        timings.push_str(&id);
+        timings.push(' ');
+        timings.push_str(method.as_str());
+        timings.push('"');
         if let Ok(value) = HeaderValue::from_str(&timings) {
             headers.append(SERVER_TIMING, value);
         }

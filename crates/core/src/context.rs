@@ -222,6 +222,8 @@ pub struct AppInfo {
 
 /// Stats of one panel that already ran, kept for the panels after it.
 pub(crate) struct EarlierStats {
+    /// The panel's place in the toolbar's list.
+    pub(crate) panel: usize,
     pub(crate) panel_type: TypeId,
     pub(crate) stats: std::sync::Arc<dyn Any + Send + Sync>,
 }

@@ -365,14 +365,13 @@ pub struct ServerTiming {
 impl ServerTiming {
     /// Formats the entry as it appears in the header: `name;dur=1.234;desc="Description"`.
     pub fn to_header_value(&self) -> String {
-        let mut value = String::new();
+        let mut value = String::with_capacity(32 + self.name.len() + self.description.len());
         self.write_header_value(&mut value);
         value
     }
 
     /// Appends the entry as it appears in the header to `out`.
     pub fn write_header_value(&self, out: &mut String) {
-        use std::fmt::Write as _;
         // Milliseconds to the microsecond, written from whole microseconds rather than by
         // formatting a float on every served request. A duration that is not a finite,
         // positive number is written as 0 (`as` saturates, so a huge one stays finite).
@@ -381,15 +380,17 @@ impl ServerTiming {
         } else {
             0
         };
-        // Writing into a `String` cannot fail.
-        let _ = write!(
-            out,
-            "{};dur={}.{:03};desc=\"{}\"",
-            self.name,
-            micros / 1000,
-            micros % 1000,
-            self.description
-        );
+        let fraction = micros % 1000;
+        out.push_str(self.name);
+        out.push_str(";dur=");
+        out.push_str(itoa::Buffer::new().format(micros / 1000));
+        out.push('.');
+        for digit in [fraction / 100, fraction / 10 % 10, fraction % 10] {
+            out.push(char::from(b'0' + digit as u8));
+        }
+        out.push_str(";desc=\"");
+        out.push_str(&self.description);
+        out.push('"');
     }
 }
 

@@ -480,7 +480,7 @@ impl Toolbar {
         let mut response_headers = Vec::new();
         let off = self.off(finished.state);
         let set_aside = finished.state.get::<SetAside>();
-        for panel in &self.panels {
+        for (index, panel) in self.panels.iter().enumerate() {
             let title = match catch_unwind(AssertUnwindSafe(|| panel.title())) {
                 Ok(title) => title,
                 Err(_) => {
@@ -543,9 +543,15 @@ impl Toolbar {
                 badge: generated.badge,
                 switched_off: false,
             });
-            server_timing.extend(generated.server_timing);
-            response_headers.extend(generated.response_headers);
+            // Most panels add neither.
+            if !generated.server_timing.is_empty() {
+                server_timing.extend(generated.server_timing);
+            }
+            if !generated.response_headers.is_empty() {
+                response_headers.extend(generated.response_headers);
+            }
             earlier.push(EarlierStats {
+                panel: index,
                 panel_type: panel.panel_type(),
                 stats: generated.typed,
             });
@@ -578,8 +584,8 @@ impl Toolbar {
         }
         // The record is complete: a panel failing now cannot be set aside from it any more,
         // so its failure is logged and the others still run.
-        for panel in &self.panels {
-            let Some(ran) = earlier.iter().find(|e| e.panel_type == panel.panel_type()) else {
+        for ran in &earlier {
+            let Some(panel) = self.panels.get(ran.panel) else {
                 continue;
             };
             let done = catch_unwind(AssertUnwindSafe(|| {

@@ -17,7 +17,7 @@ use opentelemetry_sdk::trace::{IdGenerator, RandomIdGenerator};
 use opentelemetry_semantic_conventions::attribute as semconv;
 
 use crate::propagation::TraceContext;
-use crate::span::{Attribute, Category, Kind, SpanEvent, SpanRecord, hex_id};
+use crate::span::{Attribute, Category, Kind, Positions, SpanEvent, SpanRecord, hex_id};
 
 /// Name of the `tracing` span the client helpers open around an outgoing call.
 pub const CLIENT_SPAN_NAME: &str = "http.client";
@@ -648,11 +648,7 @@ pub(crate) fn layout(spans: Vec<SpanRecord>, request_ms: f64) -> Vec<SpanRecord>
         .fold(request_ms, f64::max)
         - origin)
         .max(f64::MIN_POSITIVE);
-    let position: HashMap<&str, usize> = spans
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.span_id.as_str(), i))
-        .collect();
+    let position = Positions::of(&spans);
     let mut children: Vec<Vec<usize>> = vec![Vec::new(); spans.len()];
     let mut roots = Vec::new();
     for (i, span) in spans.iter().enumerate() {
@@ -660,9 +656,9 @@ pub(crate) fn layout(spans: Vec<SpanRecord>, request_ms: f64) -> Vec<SpanRecord>
             .parent_span_id
             .as_deref()
             .and_then(|p| position.get(p))
-            .filter(|p| **p != i)
+            .filter(|p| *p != i)
         {
-            Some(&parent) => children[parent].push(i),
+            Some(parent) => children[parent].push(i),
             None => roots.push(i),
         }
     }

@@ -191,6 +191,32 @@ impl SpanRecord {
     }
 }
 
+/// Where each span of a list is, by span id: the first of spans sharing an id. Sorted ids
+/// rather than a hash map, which costs more to build for the few spans of a request.
+pub(crate) struct Positions<'a>(Vec<(&'a str, usize)>);
+
+impl<'a> Positions<'a> {
+    pub(crate) fn of(spans: &'a [SpanRecord]) -> Self {
+        let mut ids: Vec<(&str, usize)> = spans
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.span_id.as_str(), i))
+            .collect();
+        // Equal ids sort by position: the first span with an id is found.
+        ids.sort_unstable();
+        Self(ids)
+    }
+
+    /// The position of the span with id `id`.
+    pub(crate) fn get(&self, id: &str) -> Option<usize> {
+        let at = self.0.partition_point(|(known, _)| *known < id);
+        self.0
+            .get(at)
+            .filter(|(known, _)| *known == id)
+            .map(|&(_, i)| i)
+    }
+}
+
 /// Lowercase hex of an id's bytes, as W3C trace context writes trace and span ids (the same
 /// text as their `Display`, without the formatting machinery on every served request).
 pub(crate) fn hex_id(bytes: &[u8]) -> String {

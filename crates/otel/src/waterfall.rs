@@ -17,7 +17,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::span::{Category, SpanRecord};
+use crate::span::{Category, Positions, SpanRecord};
 
 /// How many siblings of the same name, category and service make a group.
 pub const GROUP_MIN: usize = 3;
@@ -112,12 +112,7 @@ impl Tree {
     /// `remote_parent` is the caller's span, outside the trace as it is recorded here: a span
     /// naming it is not an orphan.
     fn new(spans: &[SpanRecord], remote_parent: Option<&str>) -> Self {
-        let position: HashMap<&str, usize> = spans
-            .iter()
-            .enumerate()
-            .rev()
-            .map(|(i, s)| (s.span_id.as_str(), i))
-            .collect();
+        let position = Positions::of(spans);
         let mut parent = vec![None; spans.len()];
         let mut orphan = vec![false; spans.len()];
         for (i, span) in spans.iter().enumerate() {
@@ -125,7 +120,7 @@ impl Tree {
                 continue;
             };
             match position.get(id) {
-                Some(&p) if p != i => parent[i] = Some(p),
+                Some(p) if p != i => parent[i] = Some(p),
                 Some(_) => {}
                 None => orphan[i] = Some(id) != remote_parent,
             }
@@ -438,7 +433,13 @@ fn push_siblings(
     let spans = facts.spans;
     let key = |i: usize| (spans[i].name.as_str(), spans[i].category, facts.service[i]);
     let mut by_key: HashMap<(&str, Category, usize), Vec<usize>> = HashMap::new();
-    for &s in siblings {
+    // Too few siblings to make a group: each is a row of its own.
+    let candidates = if siblings.len() < GROUP_MIN {
+        &[][..]
+    } else {
+        siblings
+    };
+    for &s in candidates {
         // The main root is never folded into a group with orphans.
         if parent.is_none() && !facts.tree.orphan[s] {
             continue;
@@ -494,6 +495,20 @@ mod tests {
             left_pct: 0.0,
             width_pct: 0.0,
         }
+    }
+
+    #[test]
+    fn positions_find_the_first_span_with_an_id() {
+        let spans = [
+            span("b", None, "first b", 0.0, 1.0),
+            span("a", Some("b"), "a", 0.0, 1.0),
+            span("b", None, "second b", 0.0, 1.0),
+        ];
+        let positions = Positions::of(&spans);
+        assert_eq!(positions.get("a"), Some(1));
+        assert_eq!(positions.get("b"), Some(0));
+        assert_eq!(positions.get("c"), None);
+        assert_eq!(positions.get(""), None);
     }
 
     fn db(id: &str, parent: &str, name: &str, start_ms: f64, end: f64) -> SpanRecord {

@@ -38,7 +38,7 @@ pub struct LoggingStats {
     /// spent.
     #[serde(default)]
     pub over_budget: usize,
-    /// The request's recording budget, e.g. `1 MiB`.
+    /// The request's recording budget, e.g. `1 MiB`, when it was spent; empty when it was not.
     #[serde(default)]
     pub budget: String,
     /// Records per level, over every record the panel saw (listed or not).
@@ -251,7 +251,12 @@ impl LoggingPanel {
             not_shown,
             dropped_by_recorder: recording.dropped_events,
             over_budget: recording.events_over_budget,
-            budget: recording.limits.max_bytes_text(),
+            // Shown only when spent: not written out for every request.
+            budget: if recording.events_over_budget > 0 {
+                recording.limits.max_bytes_text()
+            } else {
+                String::new()
+            },
             counts,
             sql_queries,
             targets: targets.into_iter().collect(),

@@ -58,7 +58,7 @@ pub struct ProfilingStats {
     /// spent.
     #[serde(default)]
     pub spans_over_budget: usize,
-    /// The request's recording budget, e.g. `1 MiB`.
+    /// The request's recording budget, e.g. `1 MiB`, when it was spent; empty when it was not.
     #[serde(default)]
     pub budget: String,
     /// The deepest node's depth (top-level spans are at depth 1).
@@ -247,7 +247,12 @@ impl Panel for ProfilingPanel {
             not_shown,
             dropped_spans: recording.dropped_spans,
             spans_over_budget: recording.spans_over_budget,
-            budget: recording.limits.max_bytes_text(),
+            // Shown only when spent: not written out for every request.
+            budget: if recording.spans_over_budget > 0 {
+                recording.limits.max_bytes_text()
+            } else {
+                String::new()
+            },
             #[cfg(feature = "profiling-cpu")]
             cpu: Some(cpu::profile(cx)),
             #[cfg(not(feature = "profiling-cpu"))]
