@@ -198,6 +198,11 @@ impl fmt::Debug for OwnedRuntime {
 }
 
 impl Sink {
+    /// Whether [`Sink::max_pending`] spans already wait.
+    fn is_full(&self) -> bool {
+        self.counters.pending.load(Ordering::Acquire) >= self.max_pending
+    }
+
     /// Hands `span` to the processor, unless [`Sink::max_pending`] spans already wait.
     fn queue(&self, span: SpanData) {
         let queued = self
@@ -262,7 +267,17 @@ impl Pipeline {
         let Some((last, others)) = self.sinks.split_last() else {
             return;
         };
-        for span in spans.iter().filter(|s| !s.captured) {
+        let to_send = spans.iter().filter(|s| !s.captured);
+        // Every queue full (a collector that is down or slow): the spans are dropped, and
+        // not turned into the SDK's form first.
+        if self.sinks.iter().all(Sink::is_full) {
+            let dropped = to_send.count() as u64;
+            for sink in &self.sinks {
+                sink.counters.dropped.fetch_add(dropped, Ordering::Relaxed);
+            }
+            return;
+        }
+        for span in to_send {
             let Some(data) = span_data(span, trace, server, &state, started_at, &self.scope) else {
                 continue;
             };
