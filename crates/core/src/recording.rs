@@ -52,6 +52,17 @@ impl RecordingLimits {
             format!("{bytes} bytes")
         }
     }
+
+    /// [`max_bytes_text`](Self::max_bytes_text) when `over_budget` items were not recorded
+    /// because the budget was spent; empty otherwise, so that a request within its budget
+    /// writes nothing out.
+    pub fn spent_budget_text(&self, over_budget: usize) -> String {
+        if over_budget > 0 {
+            self.max_bytes_text()
+        } else {
+            String::new()
+        }
+    }
 }
 
 /// What one event or span with `fields` takes from the byte budget: its own size and its
@@ -692,6 +703,8 @@ mod tests {
         let small = record(RecordingLimits::default(), || tracing::info!("small"));
         assert!(!small.budget_spent());
         assert_eq!(small.limits.max_bytes_text(), "1 MiB");
+        assert_eq!(small.limits.spent_budget_text(1), "1 MiB");
+        assert_eq!(small.limits.spent_budget_text(0), "");
     }
 
     #[test]

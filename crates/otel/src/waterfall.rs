@@ -433,18 +433,15 @@ fn push_siblings(
     let spans = facts.spans;
     let key = |i: usize| (spans[i].name.as_str(), spans[i].category, facts.service[i]);
     let mut by_key: HashMap<(&str, Category, usize), Vec<usize>> = HashMap::new();
-    // Too few siblings to make a group: each is a row of its own.
-    let candidates = if siblings.len() < GROUP_MIN {
-        &[][..]
-    } else {
-        siblings
-    };
-    for &s in candidates {
-        // The main root is never folded into a group with orphans.
-        if parent.is_none() && !facts.tree.orphan[s] {
-            continue;
+    // Too few siblings make no group: each is a row of its own.
+    if siblings.len() >= GROUP_MIN {
+        for &s in siblings {
+            // The main root is never folded into a group with orphans.
+            if parent.is_none() && !facts.tree.orphan[s] {
+                continue;
+            }
+            by_key.entry(key(s)).or_default().push(s);
         }
-        by_key.entry(key(s)).or_default().push(s);
     }
     let mut steps = Vec::with_capacity(siblings.len());
     for &s in siblings {

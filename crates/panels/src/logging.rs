@@ -251,12 +251,9 @@ impl LoggingPanel {
             not_shown,
             dropped_by_recorder: recording.dropped_events,
             over_budget: recording.events_over_budget,
-            // Shown only when spent: not written out for every request.
-            budget: if recording.events_over_budget > 0 {
-                recording.limits.max_bytes_text()
-            } else {
-                String::new()
-            },
+            budget: recording
+                .limits
+                .spent_budget_text(recording.events_over_budget),
             counts,
             sql_queries,
             targets: targets.into_iter().collect(),

@@ -247,12 +247,9 @@ impl Panel for ProfilingPanel {
             not_shown,
             dropped_spans: recording.dropped_spans,
             spans_over_budget: recording.spans_over_budget,
-            // Shown only when spent: not written out for every request.
-            budget: if recording.spans_over_budget > 0 {
-                recording.limits.max_bytes_text()
-            } else {
-                String::new()
-            },
+            budget: recording
+                .limits
+                .spent_budget_text(recording.spans_over_budget),
             #[cfg(feature = "profiling-cpu")]
             cpu: Some(cpu::profile(cx)),
             #[cfg(not(feature = "profiling-cpu"))]
